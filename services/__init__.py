@@ -1,0 +1,1 @@
+"""The application layer shared by the API, the CLI and the workers: intake, queries, runtime."""

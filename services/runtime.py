@@ -1,0 +1,39 @@
+"""Process-wide resources: the database (tortoise) and Redis (arq pool, pub/sub)."""
+
+from __future__ import annotations
+
+import os
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from tortoise import Tortoise
+
+from store.config import tortoise_config
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def redis_settings(url: str | None = None) -> RedisSettings:
+    return RedisSettings.from_dsn(url or redis_url())
+
+
+async def init_db(url: str | None = None, migrate: bool = False) -> None:
+    """Open the connections; with `migrate`, apply pending migrations first (the run command)."""
+    config = tortoise_config(url)
+    if migrate:
+        from tortoise.migrations.api import migrate as apply
+
+        await apply(config=config)
+    await Tortoise.init(config=config)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def redis_pool(url: str | None = None) -> ArqRedis:
+    return await create_pool(redis_settings(url))

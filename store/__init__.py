@@ -1,0 +1,1 @@
+"""Persistence: tortoise models, migrations, the ledger writer and the repositories."""

@@ -1,0 +1,67 @@
+"""The ledger writer and reader (C-5): transfers and the balances kept beside them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.ledger import Posting
+from domain.money import from_fen, to_fen
+from store.sql import execute_many, fetch
+
+INSERT_TRANSFER = (
+    "INSERT INTO transfer (key, source, target, asset, amount_fen, memo, event_id, queue_id, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_BALANCE = (
+    "INSERT INTO balance (account, asset, amount_fen) VALUES (?, ?, ?) "
+    "ON CONFLICT (account, asset) DO UPDATE SET amount_fen = balance.amount_fen + excluded.amount_fen"
+)
+
+
+async def write_postings(
+    conn: BaseDBAsyncClient, postings: Iterable[tuple[Posting, int | None]], queue_id: str | None, now: datetime
+) -> int:
+    """Insert transfers (unique keys: a replayed posting fails the whole transaction) and move
+    balances, accounts in sorted order so that concurrent writers never deadlock."""
+    rows, deltas = [], defaultdict(int)
+    for p, event_id in postings:
+        fen = to_fen(p.amount)
+        rows.append((p.key, p.source, p.target, p.asset.value, fen, p.memo, event_id, queue_id, now))
+        deltas[(p.source, p.asset.value)] -= fen
+        deltas[(p.target, p.asset.value)] += fen
+    await execute_many(conn, INSERT_TRANSFER, rows)
+    await execute_many(conn, UPSERT_BALANCE, [(a, s, d) for (a, s), d in sorted(deltas.items()) if d])
+    return len(rows)
+
+
+async def balances(conn: BaseDBAsyncClient, accounts: list[str]) -> dict[tuple[str, str], Decimal]:
+    if not accounts:
+        return {}
+    marks = ", ".join("?" for _ in accounts)
+    rows = await fetch(conn, f"SELECT account, asset, amount_fen FROM balance WHERE account IN ({marks})", accounts)
+    return {(r["account"], r["asset"]): from_fen(int(r["amount_fen"])) for r in rows}
+
+
+async def zero_sum(conn: BaseDBAsyncClient) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per asset: the sum of all balances and the sum over all transfers' net effect (both 0)."""
+    by_balance = await fetch(conn, "SELECT asset, SUM(amount_fen) AS total FROM balance GROUP BY asset")
+    out: dict[str, tuple[Decimal, Decimal]] = {r["asset"]: (from_fen(int(r["total"])), Decimal("0.00")) for r in by_balance}
+    # Recompute every account from the transfers themselves, so a balance that drifted from its
+    # transfers shows up as a difference even when the balances still sum to zero.
+    drift = await fetch(
+        conn,
+        "SELECT b.asset AS asset, SUM(ABS(b.amount_fen - COALESCE(t.net, 0))) AS drift FROM balance b LEFT JOIN ("
+        " SELECT account, asset, SUM(delta) AS net FROM ("
+        "  SELECT target AS account, asset, amount_fen AS delta FROM transfer"
+        "  UNION ALL SELECT source AS account, asset, -amount_fen AS delta FROM transfer) m"
+        " GROUP BY account, asset) t ON t.account = b.account AND t.asset = b.asset GROUP BY b.asset",
+    )
+    for r in drift:
+        total = out.get(r["asset"], (Decimal("0.00"), Decimal("0.00")))[0]
+        out[r["asset"]] = (total, from_fen(int(r["drift"] or 0)))
+    return out

@@ -1,0 +1,198 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='Balance',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.CharField(max_length=128)),
+                ('asset', fields.CharField(max_length=16)),
+                ('amount_fen', fields.BigIntField(default=0)),
+            ],
+            options={'table': 'balance', 'app': 'rebate', 'unique_together': (('account', 'asset'),), 'pk_attr': 'id', 'table_description': "An account's balance per asset, kept in the same transaction as its transfers."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Cashier',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('store_id', fields.CharField(db_index=True, max_length=64)),
+                ('queue_rebate', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'cashier', 'app': 'rebate', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Entitlement',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('key', fields.CharField(max_length=96)),
+                ('model', fields.CharField(max_length=32)),
+                ('queue_id', fields.CharField(max_length=96)),
+                ('position', fields.BigIntField()),
+                ('member_id', fields.CharField(db_index=True, max_length=64)),
+                ('order_id', fields.CharField(max_length=64)),
+                ('line', fields.IntField(default=0)),
+                ('total_fen', fields.BigIntField()),
+                ('received_fen', fields.BigIntField(default=0)),
+                ('status', fields.CharField(max_length=12)),
+                ('order_completed', fields.BooleanField(default=False)),
+                ('ratio', fields.CharField(default='0', max_length=24)),
+                ('ratio_source', fields.CharField(default='', max_length=48)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'entitlement', 'app': 'rebate', 'unique_together': (('model', 'key'),), 'indexes': [Index(fields=['queue_id', 'status', 'position'])], 'pk_attr': 'id', 'table_description': '待返权益 and the queue entries of every model (key: order:line or order).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Event',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('key', fields.CharField(unique=True, max_length=200)),
+                ('digest', fields.CharField(max_length=64)),
+                ('type', fields.CharField(max_length=48)),
+                ('payload', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('occurred_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'event', 'app': 'rebate', 'pk_attr': 'id', 'table_description': 'An accepted input event (C-6), the source of truth the workers settle, whose id is the ticket.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='InboxItem',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('queue_id', fields.CharField(max_length=96)),
+                ('event_id', fields.BigIntField(db_index=True)),
+                ('status', fields.CharField(default='PENDING', max_length=12)),
+                ('error', fields.TextField(null=True, unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'inbox_item', 'app': 'rebate', 'indexes': [Index(fields=['queue_id', 'status', 'id']), Index(fields=['status', 'id'])], 'pk_attr': 'id', 'table_description': "One event's work for one queue, a queue's items are settled in id order (C-7)."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Member',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('phone', fields.CharField(null=True, unique=True, max_length=32)),
+                ('nickname', fields.CharField(null=True, max_length=128)),
+                ('avatar', fields.CharField(null=True, max_length=512)),
+                ('level', fields.CharField(null=True, max_length=64)),
+                ('referrer_id', fields.CharField(null=True, db_index=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'member', 'app': 'rebate', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ModelSettings',
+            fields=[
+                ('model', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=32)),
+                ('values', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('version', fields.IntField(default=0)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'model_settings', 'app': 'rebate', 'pk_attr': 'model', 'table_description': "A model's platform settings, version grows with every accepted change."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Order',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('member_id', fields.CharField(db_index=True, max_length=64)),
+                ('channel', fields.CharField(max_length=16)),
+                ('store_id', fields.CharField(null=True, max_length=64)),
+                ('cashier_id', fields.CharField(null=True, max_length=64)),
+                ('profit_fen', fields.BigIntField(null=True)),
+                ('amount_fen', fields.BigIntField(default=0)),
+                ('status', fields.CharField(default='PAID', max_length=12)),
+                ('paid_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('completed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('refunded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'order', 'app': 'rebate', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OrderLine',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('order_id', fields.CharField(max_length=64)),
+                ('index', fields.IntField()),
+                ('product_id', fields.CharField(null=True, max_length=64)),
+                ('quantity', fields.IntField(default=1)),
+                ('paid_fen', fields.BigIntField()),
+                ('deduction_fen', fields.BigIntField(default=0)),
+                ('queue_id', fields.CharField(null=True, max_length=96)),
+                ('refunded', fields.BooleanField(default=False)),
+                ('extraction_fen', fields.BigIntField(null=True)),
+                ('extracted', fields.BooleanField(default=False)),
+                ('cancelled', fields.BooleanField(default=False)),
+            ],
+            options={'table': 'order_line', 'app': 'rebate', 'unique_together': (('order_id', 'index'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Product',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('source', fields.CharField(max_length=16)),
+                ('store_id', fields.CharField(null=True, max_length=64)),
+                ('listed', fields.BooleanField(default=True)),
+                ('queue_rebate', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'product', 'app': 'rebate', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Queue',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=96)),
+                ('model', fields.CharField(max_length=32)),
+                ('head', fields.BigIntField(default=1)),
+                ('tail', fields.BigIntField(default=0)),
+                ('pool_fen', fields.BigIntField(default=0)),
+                ('version', fields.BigIntField(default=0)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'queue', 'app': 'rebate', 'pk_attr': 'id', 'table_description': 'A queue / pool: its head pointer, tail, carried pool and fencing version (C-7).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Store',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('name', fields.CharField(null=True, max_length=128)),
+                ('recruiter_id', fields.CharField(null=True, max_length=64)),
+                ('queue_rebate', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'store', 'app': 'rebate', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Transfer',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('key', fields.CharField(unique=True, max_length=200)),
+                ('source', fields.CharField(db_index=True, max_length=128)),
+                ('target', fields.CharField(db_index=True, max_length=128)),
+                ('asset', fields.CharField(max_length=16)),
+                ('amount_fen', fields.BigIntField()),
+                ('memo', fields.CharField(default='', max_length=64)),
+                ('event_id', fields.BigIntField(null=True, db_index=True)),
+                ('queue_id', fields.CharField(null=True, max_length=96)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'transfer', 'app': 'rebate', 'pk_attr': 'id', 'table_description': 'One double-entry posting (C-5): amount_fen of asset from source to target.'},
+            bases=['Model'],
+        ),
+    ]

@@ -1,0 +1,198 @@
+"""Database tables. Money is integer fen (*_fen BigInt columns), never a text-compared decimal."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Member(Model):
+    id = fields.CharField(max_length=64, primary_key=True)
+    phone = fields.CharField(max_length=32, null=True, unique=True)
+    nickname = fields.CharField(max_length=128, null=True)
+    avatar = fields.CharField(max_length=512, null=True)
+    level = fields.CharField(max_length=64, null=True)
+    referrer_id = fields.CharField(max_length=64, null=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "member"
+
+
+class Store(Model):
+    id = fields.CharField(max_length=64, primary_key=True)
+    name = fields.CharField(max_length=128, null=True)
+    recruiter_id = fields.CharField(max_length=64, null=True)
+    queue_rebate = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "store"
+
+
+class Cashier(Model):
+    id = fields.CharField(max_length=64, primary_key=True)
+    store_id = fields.CharField(max_length=64, db_index=True)
+    queue_rebate = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "cashier"
+
+
+class Product(Model):
+    id = fields.CharField(max_length=64, primary_key=True)
+    source = fields.CharField(max_length=16)
+    store_id = fields.CharField(max_length=64, null=True)
+    listed = fields.BooleanField(default=True)
+    queue_rebate = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "product"
+
+
+class ModelSettings(Model):
+    """A model's platform settings, version grows with every accepted change."""
+
+    model = fields.CharField(max_length=32, primary_key=True)
+    values = fields.JSONField(default=dict)
+    version = fields.IntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "model_settings"
+
+
+class Event(Model):
+    """An accepted input event (C-6), the source of truth the workers settle, whose id is the ticket."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    digest = fields.CharField(max_length=64)
+    type = fields.CharField(max_length=48)
+    payload = fields.JSONField()
+    occurred_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "event"
+
+
+class InboxItem(Model):
+    """One event's work for one queue, a queue's items are settled in id order (C-7)."""
+
+    id = fields.BigIntField(primary_key=True)
+    queue_id = fields.CharField(max_length=96)
+    event_id = fields.BigIntField(db_index=True)
+    status = fields.CharField(max_length=12, default="PENDING")
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "inbox_item"
+        indexes = (("queue_id", "status", "id"), ("status", "id"))
+
+
+class Queue(Model):
+    """A queue / pool: its head pointer, tail, carried pool and fencing version (C-7)."""
+
+    id = fields.CharField(max_length=96, primary_key=True)
+    model = fields.CharField(max_length=32)
+    head = fields.BigIntField(default=1)
+    tail = fields.BigIntField(default=0)
+    pool_fen = fields.BigIntField(default=0)
+    version = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "queue"
+
+
+class Order(Model):
+    id = fields.CharField(max_length=64, primary_key=True)
+    member_id = fields.CharField(max_length=64, db_index=True)
+    channel = fields.CharField(max_length=16)
+    store_id = fields.CharField(max_length=64, null=True)
+    cashier_id = fields.CharField(max_length=64, null=True)
+    profit_fen = fields.BigIntField(null=True)
+    amount_fen = fields.BigIntField(default=0)
+    status = fields.CharField(max_length=12, default="PAID")
+    paid_at = fields.DatetimeField()
+    completed_at = fields.DatetimeField(null=True)
+    refunded_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "order"
+
+
+class OrderLine(Model):
+    id = fields.BigIntField(primary_key=True)
+    order_id = fields.CharField(max_length=64)
+    index = fields.IntField()
+    product_id = fields.CharField(max_length=64, null=True)
+    quantity = fields.IntField(default=1)
+    paid_fen = fields.BigIntField()
+    deduction_fen = fields.BigIntField(default=0)
+    queue_id = fields.CharField(max_length=96, null=True)
+    refunded = fields.BooleanField(default=False)  # accepted refund (intake side)
+    extraction_fen = fields.BigIntField(null=True)  # worker side: resolved when the paid line settles
+    extracted = fields.BooleanField(default=False)  # worker side: its extraction has run
+    cancelled = fields.BooleanField(default=False)  # worker side: its refund has settled
+
+    class Meta:
+        table = "order_line"
+        unique_together = (("order_id", "index"),)
+
+
+class Entitlement(Model):
+    """待返权益 and the queue entries of every model (key: order:line or order)."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=96)
+    model = fields.CharField(max_length=32)
+    queue_id = fields.CharField(max_length=96)
+    position = fields.BigIntField()
+    member_id = fields.CharField(max_length=64, db_index=True)
+    order_id = fields.CharField(max_length=64)
+    line = fields.IntField(default=0)
+    total_fen = fields.BigIntField()
+    received_fen = fields.BigIntField(default=0)
+    status = fields.CharField(max_length=12)
+    order_completed = fields.BooleanField(default=False)
+    ratio = fields.CharField(max_length=24, default="0")
+    ratio_source = fields.CharField(max_length=48, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "entitlement"
+        unique_together = (("model", "key"),)
+        indexes = (("queue_id", "status", "position"),)
+
+
+class Transfer(Model):
+    """One double-entry posting (C-5): amount_fen of asset from source to target."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    source = fields.CharField(max_length=128, db_index=True)
+    target = fields.CharField(max_length=128, db_index=True)
+    asset = fields.CharField(max_length=16)
+    amount_fen = fields.BigIntField()
+    memo = fields.CharField(max_length=64, default="")
+    event_id = fields.BigIntField(null=True, db_index=True)
+    queue_id = fields.CharField(max_length=96, null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "transfer"
+
+
+class Balance(Model):
+    """An account's balance per asset, kept in the same transaction as its transfers."""
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.CharField(max_length=128)
+    asset = fields.CharField(max_length=16)
+    amount_fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "balance"
+        unique_together = (("account", "asset"),)

@@ -1,0 +1,38 @@
+"""Raw SQL for the hot paths (bulk writes), written once for PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+_QMARK = re.compile(r"\?")
+
+
+def dialect(conn: BaseDBAsyncClient) -> str:
+    return str(conn.capabilities.dialect)
+
+
+def q(conn: BaseDBAsyncClient, sql: str) -> str:
+    """Write SQL with `?` placeholders; PostgreSQL gets `$1, $2, …`."""
+    if dialect(conn) != "postgres":
+        return sql
+    counter = iter(range(1, 10_000))
+    return _QMARK.sub(lambda _: f"${next(counter)}", sql)
+
+
+async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run one statement; returns the number of rows it changed."""
+    rows, _ = await conn.execute_query(q(conn, sql), list(params))
+    return int(rows)
+
+
+async def fetch(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.execute_query_dict(q(conn, sql), list(params))]
+
+
+async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    if rows:
+        await conn.execute_many(q(conn, sql), [list(r) for r in rows])
