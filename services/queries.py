@@ -1,0 +1,131 @@
+"""Read models shared by the GraphQL API and the CLI: wallets, entitlements, queues, ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tortoise import connections
+
+from domain.ledger import Wallet, member_account
+from domain.money import ZERO, from_fen
+from store.ledger import zero_sum
+from store.sql import fetch
+
+WALLET_FIELDS = {
+    Wallet.CASH: "cash", Wallet.POINTS: "points", Wallet.LOVE_VALUE_AVAILABLE: "love_value_available",
+    Wallet.LOVE_VALUE_FROZEN: "love_value_frozen", Wallet.COUPON: "coupon", Wallet.RECEIVABLE: "receivable",
+}
+
+
+def _conn() -> Any:
+    return connections.get("default")
+
+
+async def wallets(member_ids: list[str]) -> dict[str, dict[str, Decimal]]:
+    """M-6 balances of each member (zero where nothing moved yet)."""
+    out = {m: {name: ZERO for name in WALLET_FIELDS.values()} for m in member_ids}
+    if not member_ids:
+        return out
+    accounts = {member_account(m, w): (m, name) for m in member_ids for w, name in WALLET_FIELDS.items()}
+    marks = ", ".join("?" for _ in accounts)
+    for r in await fetch(_conn(), f"SELECT account, amount_fen FROM balance WHERE account IN ({marks})", list(accounts)):
+        member, name = accounts[r["account"]]
+        out[member][name] = from_fen(int(r["amount_fen"]))
+    return out
+
+
+@dataclass(slots=True)
+class EntitlementView:
+    key: str
+    member: str
+    model: str
+    queue: str
+    position: int
+    total: Decimal
+    received: Decimal
+    status: str
+    ratio: str
+    ratio_source: str
+    order: str
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.total - self.received if self.status == "WAITING" else ZERO
+
+
+def _view(r: dict[str, Any]) -> EntitlementView:
+    return EntitlementView(
+        r["key"], r["member_id"], r["model"], r["queue_id"], int(r["position"]), from_fen(int(r["total_fen"])),
+        from_fen(int(r["received_fen"])), r["status"], r["ratio"], r["ratio_source"], r["order_id"],
+    )
+
+
+ENTITLEMENT_SELECT = "SELECT key, member_id, model, queue_id, position, total_fen, received_fen, status, ratio, ratio_source, order_id FROM entitlement"
+
+
+async def entitlements(member: str | None = None, queue: str | None = None, status: str | None = None,
+                       after_position: int = 0, limit: int = 1000) -> list[EntitlementView]:
+    """Entitlements by member and/or queue, in (queue, position) order, keyset-paginated."""
+    where, params = ["position > ?"], [after_position]
+    for column, value in (("member_id", member), ("queue_id", queue), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    rows = await fetch(_conn(), f"{ENTITLEMENT_SELECT} WHERE {' AND '.join(where)} ORDER BY queue_id, position LIMIT ?", [*params, limit])
+    return [_view(r) for r in rows]
+
+
+async def entitlement(key: str, model: str = "queue_rebate") -> EntitlementView | None:
+    rows = await fetch(_conn(), f"{ENTITLEMENT_SELECT} WHERE model = ? AND key = ?", (model, key))
+    return _view(rows[0]) if rows else None
+
+
+async def pools() -> dict[str, Decimal]:
+    """Every queue's / model's pool balance (CNY), named by queue id; zero when it holds nothing."""
+    out = {r["id"]: ZERO for r in await fetch(_conn(), "SELECT id FROM queue ORDER BY id")}
+    rows = await fetch(_conn(), "SELECT account, amount_fen FROM balance WHERE account LIKE 'pool:%' AND asset = 'CNY' ORDER BY account")
+    out.update({r["account"].split(":", 1)[1]: from_fen(int(r["amount_fen"])) for r in rows})
+    return out
+
+
+async def queues() -> list[dict[str, Any]]:
+    rows = await fetch(_conn(), "SELECT id, model, head, tail, pool_fen, version FROM queue ORDER BY id")
+    return [{**r, "pool": from_fen(int(r["pool_fen"]))} for r in rows]
+
+
+async def ledger_check() -> dict[str, tuple[Decimal, Decimal]]:
+    """Per asset: (sum of all balances, total drift of balances from their transfers)."""
+    return await zero_sum(_conn())
+
+
+async def is_zero_sum() -> bool:
+    return all(total == 0 and drift == 0 for total, drift in (await ledger_check()).values())
+
+
+async def ledger(account_prefix: str, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    """Transfers touching accounts that start with `account_prefix`, oldest first, keyset-paginated."""
+    like = account_prefix + "%"
+    rows = await fetch(
+        _conn(),
+        "SELECT id, key, source, target, asset, amount_fen, memo, event_id, queue_id, created_at FROM transfer "
+        "WHERE id > ? AND (source LIKE ? OR target LIKE ?) ORDER BY id LIMIT ?",
+        (after_id, like, like, limit),
+    )
+    return [{**r, "amount": from_fen(int(r["amount_fen"]))} for r in rows]
+
+
+async def ticket(event_id: int) -> dict[str, Any] | None:
+    """I-2: an event's settlement status (PENDING until every queue settled it) and its transfers."""
+    events = await fetch(_conn(), "SELECT id, key, type, occurred_at FROM event WHERE id = ?", (event_id,))
+    if not events:
+        return None
+    items = await fetch(_conn(), "SELECT queue_id, status, error FROM inbox_item WHERE event_id = ? ORDER BY id", (event_id,))
+    statuses = {i["status"] for i in items}
+    status = "PENDING" if "PENDING" in statuses else "FAILED" if "FAILED" in statuses else "DONE"
+    transfers = await fetch(_conn(), "SELECT key, source, target, asset, amount_fen, memo FROM transfer WHERE event_id = ? ORDER BY id", (event_id,))
+    return {
+        **events[0], "status": status, "errors": [i["error"] for i in items if i["error"]],
+        "transfers": [{**t, "amount": from_fen(int(t["amount_fen"]))} for t in transfers],
+    }

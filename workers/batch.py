@@ -1,0 +1,53 @@
+"""What one settlement batch of one queue carries between the shared mechanism and a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.ledger import Asset, Posting
+from store.ledger import balances
+
+
+@dataclass(slots=True)
+class Item:
+    """One pending inbox item: an event's work for this queue."""
+
+    id: int
+    event_id: int
+    type: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+@dataclass(slots=True)
+class Batch:
+    conn: BaseDBAsyncClient
+    queue_id: str
+    head: int
+    tail: int
+    pool: Decimal
+    version: int
+    items: list[Item]
+    postings: list[tuple[Posting, int | None]] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    payouts: list[dict[str, Any]] = field(default_factory=list)
+
+    def post(self, postings: list[Posting], item: Item) -> None:
+        self.postings.extend((p, item.event_id) for p in postings)
+        for p in postings:
+            if p.memo == "payout" and p.asset is Asset.CNY:
+                member = p.target.split(":")[1]
+                self.payouts.append({"member": member, "amount": str(p.amount), "key": p.key, "event": item.event_id})
+
+    async def balance(self, account: str, asset: Asset) -> Decimal:
+        """The account's balance including what this batch has posted so far."""
+        stored = (await balances(self.conn, [account])).get((account, asset.value), Decimal("0.00"))
+        for p, _ in self.postings:
+            if p.asset is asset:
+                stored += p.amount if p.target == account else (-p.amount if p.source == account else 0)
+        return stored

@@ -1,0 +1,3 @@
+"""Every model's batch handler, registered with the shared mechanism on import."""
+
+import workers.queue_rebate  # noqa: F401

@@ -1,0 +1,52 @@
+"""arq worker settings: `arq workers.main.WorkerSettings` (the Procfile's worker)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron
+
+from services.runtime import close_db, init_db, redis_settings
+from workers.drain import drain_queue, pending_queues
+from workers.publish import publisher
+
+log = logging.getLogger("rebate.worker")
+
+
+def drain_job_id(queue_id: str) -> str:
+    return f"drain:{queue_id}"
+
+
+async def enqueue_drains(redis: Any, queues: list[str]) -> None:
+    """One drain job per queue; arq refuses a second while the first is queued or running."""
+    for q in queues:
+        await redis.enqueue_job("drain_queue", q, _job_id=drain_job_id(q))
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    """Re-enqueue queues whose items are still pending (a lost enqueue, a killed worker)."""
+    queues = await pending_queues()
+    await enqueue_drains(ctx["redis"], queues)
+    return len(queues)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    await init_db()
+    ctx["publish"] = publisher(ctx["redis"])
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await close_db()
+
+
+class WorkerSettings:
+    functions = [drain_queue]
+    cron_jobs = [cron(sweep, second=set(range(0, 60, 2)), run_at_startup=True)]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = redis_settings()
+    poll_delay = 0.02
+    max_jobs = 32
+    keep_result = 0
+    job_timeout = 600
