@@ -67,6 +67,11 @@ class Entitlement:
     ratio: Decimal = ZERO
     ratio_source: str = ""
     db_id: int | None = None
+    paid: Decimal = ZERO  # the line's paid amount; the lottery recomputes the total from it (QR-12)
+    lottery_source: str = ""  # whose lottery the member may draw from, e.g. "product.lottery"; "" none
+    drawn_ratio: Decimal | None = None  # the ratio the member drew (QR-12, C-10); None: not drawn
+    exchanged_to: str = ""  # POINTS / LOVE_VALUE once EXCHANGED (QR-14) or CONVERTED (QR-15)
+    exchanged_amount: Decimal = ZERO  # points / love value minted for the remainder
 
     @property
     def remaining(self) -> Decimal:
@@ -124,6 +129,8 @@ class Line:
     earns_entitlement: bool
     reward_ratio: Decimal
     ratio_source: str
+    lottery_source: str = ""  # the lottery the entitlement may draw from (QR-10, QR-12); "" none
+    no_entitlement_reason: str = ""  # why earns_entitlement is False (QR-9, QR-13)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +207,7 @@ def join(state: QueueState, line: Line) -> tuple[Entitlement | None, list[Postin
     e = Entitlement(
         key=line.key, member=line.member, order=line.order, line=line.index, queue=state.queue_id,
         position=state.tail, total=total, ratio=line.reward_ratio, ratio_source=line.ratio_source,
+        paid=line.paid, lottery_source=line.lottery_source,
     )
     (state.window if state.window_complete else state.fresh).append(e)
     state.touched[e.key] = e
@@ -243,6 +251,11 @@ def mark_order_completed(state: QueueState, e: Entitlement) -> None:
     """QR-7: under COMPLETED_FIRST an entitlement is payable once its own order is completed."""
     e.order_completed = True
     state.touched[e.key] = e
+
+
+def advance_head(state: QueueState) -> None:
+    """Public form of `_advance_head` for the feature functions (exchange, reset, random return)."""
+    _advance_head(state)
 
 
 def _advance_head(state: QueueState) -> None:

@@ -32,7 +32,12 @@ async def init_db(url: str | None = None, migrate: bool = False) -> None:
 
 
 async def close_db() -> None:
+    """Close the connections and forget tortoise's per-connection-name query cache, so a process
+    that opens another database next (tests, `rebate replay`) gets that dialect's SQL."""
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
     await Tortoise.close_connections()
+    EXECUTOR_CACHE.clear()
 
 
 async def redis_pool(url: str | None = None) -> ArqRedis:
