@@ -1,20 +1,86 @@
 """排队返利 settings: the plugin (platform) level and the per-product / store / cashier level
-(QR-19, QR-20), queue scoping (QR-5) and how a line's ratios are resolved (QR-9, QR-10).
+(QR-9..QR-20), queue scoping (QR-5) and how a line's ratios are resolved (QR-9, QR-10, QR-13).
+
+Settings are frozen dataclasses parsed from JSON-able mappings (C-8: typed errors with a field
+path, unknown fields refused) and written back by `as_values()` so the shell can store them.
+Nested objects (lottery, random_return, reset) and lists are replaced whole by an update, except
+`random_return` and `reset` of the plugin, whose fields left out keep the `base` values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from domain.errors import DomainError, ErrorCode
 from domain.money import ZERO, apply_ratio
 from domain.queue_rebate import Line, RewardRule, Rules, SettleOn, Surplus
+from domain.queue_rebate_features import (
+    DAILY_LIMIT,
+    DEDUCTION_EXCLUDED,
+    OUTSIDE_PERIOD,
+    TOTAL_LIMIT,
+    ExchangeTarget,
+    LevelRatios,
+    LotterySettings,
+    MemberCounts,
+    Period,
+    RandomReturnSettings,
+    ResetSettings,
+    Tier,
+    cumulative_ratio,
+    in_periods,
+    level_ratio,
+    level_ratios_values,
+    limit_reason,
+    parse_display_name,
+    parse_exchange_to,
+    parse_level_ratios,
+    parse_limit,
+    parse_lottery,
+    parse_periods,
+    parse_positive_ratio,
+    parse_random_return,
+    parse_reset,
+    parse_tiers,
+)
 from domain.settings import Reader
 
 MAX_EXTRACTION = Decimal(100)
+DEFAULT_MODEL_NAME = "排队返利"
+DEFAULT_EXCHANGE_BUTTON = "兑换"
+RANDOM_RETURN_OFF = RandomReturnSettings()
+RESET_OFF = ResetSettings()
+
+__all__ = [
+    "DAILY_LIMIT",
+    "DEDUCTION_EXCLUDED",
+    "OUTSIDE_PERIOD",
+    "TOTAL_LIMIT",
+    "Channel",
+    "Deduction",
+    "EntitySettings",
+    "LineContext",
+    "MemberCounts",
+    "PluginSettings",
+    "ProductInfo",
+    "RatioChoice",
+    "Source",
+    "cumulative_scope",
+    "cumulative_windows",
+    "entitlement_block",
+    "limit_scopes",
+    "lottery_at",
+    "lottery_for",
+    "queue_for",
+    "random_return_for",
+    "resolve_line",
+    "reward_ratio_for",
+]
 
 
 class Deduction(str, Enum):
@@ -41,7 +107,7 @@ class Channel(str, Enum):
 class PluginSettings:
     """排队返利插件基础设置: the platform-wide settings (model `queue_rebate`)."""
 
-    enabled: bool = False
+    enabled: bool = False  # QR-19 开启排队返利 (master switch)
     extraction_ratio: Decimal = ZERO
     reward_ratio: Decimal = Decimal(100)
     surplus: Surplus = Surplus.PLATFORM
@@ -50,19 +116,39 @@ class PluginSettings:
     mall_queue: bool = True
     all_stores_queue: bool = False
     all_cashiers_queue: bool = False
-    deduction: Deduction = Deduction.PARTICIPATE
+    deduction: Deduction = Deduction.PARTICIPATE  # QR-9
     clawback_on_refund: bool = False
-    new_products_default_on: bool = True
+    new_products_default_on: bool = True  # QR-19 商品排队返利
+    paused: bool = False  # QR-17 队列奖励暂停
+    member_level_ratios: LevelRatios = ()  # QR-10 plugin member-level ratios
+    lottery: LotterySettings | None = None  # QR-12 plugin lottery
+    exchange_enabled: bool = False  # QR-14
+    exchange_to: tuple[ExchangeTarget, ...] = (ExchangeTarget.POINTS,)
+    exchange_ratio: Decimal = Decimal(100)  # 150: 1.00 of remainder → 1.50 points / love value
+    love_value_frozen: bool = False  # love value from exchange lands frozen (else available)
+    model_display_name: str = DEFAULT_MODEL_NAME  # QR-18 custom names
+    exchange_button_name: str = DEFAULT_EXCHANGE_BUTTON
+    random_return: RandomReturnSettings = RANDOM_RETURN_OFF  # QR-15 plugin level
+    reset: ResetSettings = RESET_OFF  # QR-16
+    show_queue_progress: bool = True  # QR-18 display settings
+    show_cumulative: bool = True
+    show_pending_count: bool = True
+    show_member_info: bool = True
+    show_pending_amount: bool = True
 
     @property
     def rules(self) -> Rules:
-        return Rules(self.surplus, self.settle_on, self.reward_rule, self.clawback_on_refund)
+        return Rules(self.surplus, self.settle_on, self.reward_rule, self.clawback_on_refund, self.paused)
 
     @classmethod
-    def parse(cls, values: Mapping[str, Any], base: "PluginSettings | None" = None) -> "PluginSettings":
+    def parse(cls, values: Mapping[str, Any], base: PluginSettings | None = None, prefix: str = "") -> PluginSettings:
         """Validate `values` over `base` (a partial update keeps the fields it leaves out)."""
         b = base or cls()
-        r = Reader(values)
+        r = Reader(values, prefix)
+
+        raw_levels = r.raw("member_level_ratios")
+        raw_lottery = r.raw("lottery")
+        raw_to = r.raw("exchange_to")
         settings = cls(
             enabled=bool(r.flag("enabled", b.enabled)),
             extraction_ratio=r.ratio("extraction_ratio", b.extraction_ratio, MAX_EXTRACTION) or ZERO,
@@ -76,21 +162,82 @@ class PluginSettings:
             deduction=r.choice("deduction", Deduction, b.deduction),
             clawback_on_refund=bool(r.flag("clawback_on_refund", b.clawback_on_refund)),
             new_products_default_on=bool(r.flag("new_products_default_on", b.new_products_default_on)),
+            paused=bool(r.flag("paused", b.paused)),
+            member_level_ratios=parse_level_ratios(raw_levels, r.field("member_level_ratios")) if raw_levels is not None else b.member_level_ratios,
+            lottery=parse_lottery(raw_lottery, r.field("lottery")) if raw_lottery is not None else b.lottery,
+            exchange_enabled=bool(r.flag("exchange_enabled", b.exchange_enabled)),
+            exchange_to=parse_exchange_to(raw_to, r.field("exchange_to")) if raw_to is not None else b.exchange_to,
+            exchange_ratio=parse_positive_ratio(r.raw("exchange_ratio"), r.field("exchange_ratio"), b.exchange_ratio),
+            love_value_frozen=bool(r.flag("love_value_frozen", b.love_value_frozen)),
+            model_display_name=parse_display_name(r.raw("model_display_name"), r.field("model_display_name"), b.model_display_name),
+            exchange_button_name=parse_display_name(r.raw("exchange_button_name"), r.field("exchange_button_name"), b.exchange_button_name),
+            random_return=parse_random_return(r.raw("random_return"), r.field("random_return"), b.random_return) or b.random_return,
+            reset=parse_reset(r.raw("reset"), r.field("reset"), b.reset),
+            show_queue_progress=bool(r.flag("show_queue_progress", b.show_queue_progress)),
+            show_cumulative=bool(r.flag("show_cumulative", b.show_cumulative)),
+            show_pending_count=bool(r.flag("show_pending_count", b.show_pending_count)),
+            show_member_info=bool(r.flag("show_member_info", b.show_member_info)),
+            show_pending_amount=bool(r.flag("show_pending_amount", b.show_pending_amount)),
         )
         r.finish()
+        if settings.exchange_enabled and not settings.exchange_to:
+            path = r.field("exchange_to")
+            raise DomainError(ErrorCode.INVALID_SETTINGS, f"{path} must list POINTS and/or LOVE_VALUE when exchange is enabled", path)
         return settings
+
+    def as_values(self) -> dict[str, Any]:
+        """JSON-able form (decimals as strings) that `parse` reads back to an equal object."""
+        out: dict[str, Any] = {
+            "enabled": self.enabled,
+            "extraction_ratio": str(self.extraction_ratio),
+            "reward_ratio": str(self.reward_ratio),
+            "surplus": self.surplus.value,
+            "settle_on": self.settle_on.value,
+            "reward_rule": self.reward_rule.value,
+            "mall_queue": self.mall_queue,
+            "all_stores_queue": self.all_stores_queue,
+            "all_cashiers_queue": self.all_cashiers_queue,
+            "deduction": self.deduction.value,
+            "clawback_on_refund": self.clawback_on_refund,
+            "new_products_default_on": self.new_products_default_on,
+            "paused": self.paused,
+            "member_level_ratios": level_ratios_values(self.member_level_ratios),
+            "exchange_enabled": self.exchange_enabled,
+            "exchange_to": [t.value for t in self.exchange_to],
+            "exchange_ratio": str(self.exchange_ratio),
+            "love_value_frozen": self.love_value_frozen,
+            "model_display_name": self.model_display_name,
+            "exchange_button_name": self.exchange_button_name,
+            "random_return": self.random_return.as_values(),
+            "reset": self.reset.as_values(),
+            "show_queue_progress": self.show_queue_progress,
+            "show_cumulative": self.show_cumulative,
+            "show_pending_count": self.show_pending_count,
+            "show_member_info": self.show_member_info,
+            "show_pending_amount": self.show_pending_amount,
+        }
+        if self.lottery is not None:
+            out["lottery"] = self.lottery.as_values()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class EntitySettings:
-    """Per-product, per-store or per-cashier settings (QR-20); None means "use the next level"."""
+    """Per-product, per-store or per-cashier settings (QR-20); None / empty means "use the next level"."""
 
     enabled: bool | None = None
     extraction_ratio: Decimal | None = None
     reward_ratio: Decimal | None = None
+    member_level_ratios: LevelRatios = ()  # QR-10
+    cumulative_tiers: tuple[Tier, ...] = ()  # QR-11
+    lottery: LotterySettings | None = None  # QR-12
+    reward_periods: tuple[Period, ...] = ()  # QR-13; empty: any time
+    max_per_member_per_day: int | None = None  # QR-13; None: no limit
+    max_per_member_total: int | None = None
+    random_return: RandomReturnSettings | None = None  # QR-15; None: as the plugin
 
     @classmethod
-    def parse(cls, values: Mapping[str, Any] | None, prefix: str = "queue_rebate.") -> "EntitySettings":
+    def parse(cls, values: Mapping[str, Any] | None, prefix: str = "queue_rebate.") -> EntitySettings:
         if values is None:
             return cls()
         r = Reader(values, prefix)
@@ -98,6 +245,13 @@ class EntitySettings:
             enabled=r.flag("enabled", None),
             extraction_ratio=r.ratio("extraction_ratio", None, MAX_EXTRACTION),
             reward_ratio=r.ratio("reward_ratio", None),
+            member_level_ratios=parse_level_ratios(r.raw("member_level_ratios"), r.field("member_level_ratios")),
+            cumulative_tiers=parse_tiers(r.raw("cumulative_tiers"), r.field("cumulative_tiers")),
+            lottery=parse_lottery(r.raw("lottery"), r.field("lottery")),
+            reward_periods=parse_periods(r.raw("reward_periods"), r.field("reward_periods")),
+            max_per_member_per_day=parse_limit(r.raw("max_per_member_per_day"), r.field("max_per_member_per_day")),
+            max_per_member_total=parse_limit(r.raw("max_per_member_total"), r.field("max_per_member_total")),
+            random_return=parse_random_return(r.raw("random_return"), r.field("random_return")),
         )
         r.finish()
         return settings
@@ -110,7 +264,25 @@ class EntitySettings:
             out["extraction_ratio"] = str(self.extraction_ratio)
         if self.reward_ratio is not None:
             out["reward_ratio"] = str(self.reward_ratio)
+        if self.member_level_ratios:
+            out["member_level_ratios"] = level_ratios_values(self.member_level_ratios)
+        if self.cumulative_tiers:
+            out["cumulative_tiers"] = [t.as_values() for t in self.cumulative_tiers]
+        if self.lottery is not None:
+            out["lottery"] = self.lottery.as_values()
+        if self.reward_periods:
+            out["reward_periods"] = [p.as_values() for p in self.reward_periods]
+        if self.max_per_member_per_day is not None:
+            out["max_per_member_per_day"] = self.max_per_member_per_day
+        if self.max_per_member_total is not None:
+            out["max_per_member_total"] = self.max_per_member_total
+        if self.random_return is not None:
+            out["random_return"] = self.random_return.as_values()
         return out
+
+    @property
+    def has_limits(self) -> bool:
+        return self.max_per_member_per_day is not None or self.max_per_member_total is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +296,17 @@ class ProductInfo:
 
 @dataclass(frozen=True, slots=True)
 class LineContext:
-    """What the rules need to know of one order line to scope and rate it."""
+    """What the rules need to know of one order line to scope and rate it.
+
+    The fields after `cashier_settings` are supplied by the shell where the settings need them:
+    - `member_level`: the member's level at order time (M-2), for member-level ratios;
+    - `cumulative_totals`: window_days → the member's completed-order total in that window, in
+      `cumulative_scope(ctx)`, for each window of `cumulative_windows(ctx)` (QR-11);
+    - `drawn_ratio` / `drawn_from`: a lottery ratio already drawn and its source, e.g.
+      "product.lottery" (QR-12; only when re-resolving an entitlement that has drawn);
+    - `local_time`: the payment time in the platform's time zone, naive (C-9, QR-13 periods);
+    - `member_counts`: scope key of `limit_scopes(ctx)` → the member's entitlement counts there.
+    """
 
     key: str
     member: str
@@ -137,6 +319,12 @@ class LineContext:
     store: str | None
     store_settings: EntitySettings
     cashier_settings: EntitySettings
+    member_level: str | None = None
+    cumulative_totals: Mapping[int, Decimal] = field(default_factory=dict)
+    drawn_ratio: Decimal | None = None
+    drawn_from: str | None = None
+    local_time: datetime | None = None
+    member_counts: Mapping[str, MemberCounts] = field(default_factory=dict)
 
 
 def queue_for(ctx: LineContext, plugin: PluginSettings) -> str | None:
@@ -150,7 +338,7 @@ def queue_for(ctx: LineContext, plugin: PluginSettings) -> str | None:
     product = ctx.product
     if product is None or not product.listed or not _product_enabled(product, plugin):
         return None
-    if product.source is Source.STORE or ctx.channel is Channel.STORE_ONLINE:
+    if _is_store_line(ctx):
         store = product.store or ctx.store
         if store is None or ctx.store_settings.enabled is False:
             return None
@@ -164,25 +352,153 @@ def _product_enabled(product: ProductInfo, plugin: PluginSettings) -> bool:
     return product.settings.enabled
 
 
+def _is_store_line(ctx: LineContext) -> bool:
+    product = ctx.product
+    return product is not None and (product.source is Source.STORE or ctx.channel is Channel.STORE_ONLINE)
+
+
+def _line_store(ctx: LineContext) -> str | None:
+    if ctx.channel is Channel.CASHIER or ctx.product is None:
+        return ctx.store
+    return ctx.product.store or ctx.store
+
+
 def _chain(ctx: LineContext) -> list[tuple[str, EntitySettings]]:
-    """The entity levels whose own ratios outrank the plugin default, highest first (QR-10)."""
+    """The entity levels whose own settings outrank the plugin's, highest first (QR-10)."""
     if ctx.channel is Channel.CASHIER:
         return [("cashier", ctx.cashier_settings)]
     product = ctx.product
     assert product is not None
-    if product.source is Source.STORE or ctx.channel is Channel.STORE_ONLINE:
+    if _is_store_line(ctx):
         return [("store_product", product.settings), ("store", ctx.store_settings)]
     return [("product", product.settings)]
 
 
+@dataclass(frozen=True, slots=True)
+class RatioChoice:
+    """The winning reward ratio and its source (e.g. "product.member_level"), and the lottery
+    the entitlement may still draw from ("" when a higher level won or no lottery is set)."""
+
+    ratio: Decimal
+    source: str
+    lottery_source: str = ""
+
+
+def reward_ratio_for(ctx: LineContext, plugin: PluginSettings) -> RatioChoice:
+    """QR-10: the first ratio set along the chain, for all three families:
+
+    entity member-level ratios (highest entity first) → plugin member-level → entity cumulative
+    tiers → entity lotteries → plugin lottery → entity own ratios → plugin default. Entities are
+    [product] (mall / product queues), [cashier] (cashier queues) or [store_product, store]
+    (store online queues). A lottery counts only once drawn (`ctx.drawn_ratio` from
+    `ctx.drawn_from`); until then the chain goes on and `lottery_source` names the first lottery set.
+    """
+    chain = _chain(ctx)
+    levels: list[tuple[str, LevelRatios]] = [(name, s.member_level_ratios) for name, s in chain]
+    levels.append(("plugin", plugin.member_level_ratios))
+    for name, ratios in levels:
+        ratio = level_ratio(ratios, ctx.member_level)
+        if ratio is not None:
+            return RatioChoice(ratio, f"{name}.member_level")
+    for name, s in chain:
+        ratio = cumulative_ratio(s.cumulative_tiers, ctx.cumulative_totals)
+        if ratio is not None:
+            return RatioChoice(ratio, f"{name}.cumulative")
+    lotteries: list[tuple[str, LotterySettings | None]] = [(name, s.lottery) for name, s in chain]
+    lotteries.append(("plugin", plugin.lottery))
+    offered = next((f"{name}.lottery" for name, lottery in lotteries if lottery is not None), "")
+    if ctx.drawn_ratio is not None and ctx.drawn_from:
+        for name, _ in lotteries:
+            if ctx.drawn_from == f"{name}.lottery":
+                return RatioChoice(ctx.drawn_ratio, ctx.drawn_from, offered or ctx.drawn_from)
+    for name, s in chain:
+        if s.reward_ratio is not None:
+            return RatioChoice(s.reward_ratio, f"{name}.reward_ratio", offered)
+    return RatioChoice(plugin.reward_ratio, "plugin.reward_ratio", offered)
+
+
+def lottery_at(ctx: LineContext, plugin: PluginSettings, source: str) -> LotterySettings | None:
+    """The lottery settings named by a source such as "store.lottery" for this line, if set."""
+    if source == "plugin.lottery":
+        return plugin.lottery
+    return next((s.lottery for name, s in _chain(ctx) if f"{name}.lottery" == source), None)
+
+
+def lottery_for(ctx: LineContext, plugin: PluginSettings) -> tuple[str, LotterySettings] | None:
+    """QR-12: the lottery this line's entitlement may draw from, or None (none set, or a
+    member-level / cumulative ratio outranks every lottery)."""
+    source = reward_ratio_for(ctx, plugin).lottery_source
+    lottery = lottery_at(ctx, plugin, source) if source else None
+    return (source, lottery) if lottery is not None else None
+
+
+def cumulative_windows(ctx: LineContext) -> frozenset[int]:
+    """QR-11: the window lengths (days) whose totals the shell must put in `cumulative_totals`."""
+    return frozenset(t.window_days for _, s in _chain(ctx) for t in s.cumulative_tiers)
+
+
+def cumulative_scope(ctx: LineContext) -> str:
+    """QR-11: which completed orders count: "mall" (the member's SELF_OPERATED + SUPPLIER lines)
+    or "store:<id>" (the member's cashier + online orders of that store)."""
+    if ctx.channel is Channel.CASHIER or _is_store_line(ctx):
+        return f"store:{_line_store(ctx)}"
+    return "mall"
+
+
+def limit_scopes(ctx: LineContext) -> dict[str, str]:
+    """QR-13: level → scope key for the levels that set limits. For each scope key the shell puts
+    the member's entitlement counts (today in local time, and in all) in `ctx.member_counts`:
+    "product:<id>" — entitlements from lines of that product; "store:<id>" — from that store's
+    online lines; "cashier:<store id>" — from that store's cashier payments."""
+    scopes: dict[str, str] = {}
+    for name, s in _chain(ctx):
+        if not s.has_limits:
+            continue
+        if name in ("product", "store_product"):
+            assert ctx.product is not None
+            scopes[name] = f"product:{ctx.product.id}"
+        else:
+            scopes[name] = f"{name}:{_line_store(ctx)}"
+    return scopes
+
+
+def entitlement_block(ctx: LineContext, plugin: PluginSettings) -> str:
+    """Why the line earns no entitlement ("" when it earns one): DEDUCTION_EXCLUDED (QR-9),
+    OUTSIDE_PERIOD, TOTAL_LIMIT or DAILY_LIMIT (QR-13). The line still extracts either way."""
+    if plugin.deduction is Deduction.EXCLUDE and ctx.deduction > 0:
+        return DEDUCTION_EXCLUDED
+    chain = _chain(ctx)
+    for name, s in chain:
+        if s.reward_periods:
+            if ctx.local_time is None:
+                raise DomainError(ErrorCode.INVALID_INPUT, f"local_time is required: the {name} sets reward periods", "local_time")
+            if not in_periods(s.reward_periods, ctx.local_time):
+                return OUTSIDE_PERIOD
+    scopes = limit_scopes(ctx)
+    for name, s in chain:
+        if name in scopes:
+            reason = limit_reason(s.max_per_member_per_day, s.max_per_member_total, ctx.member_counts.get(scopes[name], MemberCounts()))
+            if reason:
+                return reason
+    return ""
+
+
+def random_return_for(ctx: LineContext, plugin: PluginSettings) -> RandomReturnSettings | None:
+    """QR-15: the random-return settings for this line's entitlement (the first entity level that
+    sets them, else the plugin's), or None when random return is off for it."""
+    chosen = next((s.random_return for _, s in _chain(ctx) if s.random_return is not None), plugin.random_return)
+    return chosen if chosen.enabled else None
+
+
 def resolve_line(ctx: LineContext, plugin: PluginSettings) -> Line:
-    """The line's extraction amount and reward ratio with its source (QR-9, QR-10, QR-20)."""
+    """The line's extraction amount and reward ratio with its source (QR-9, QR-10, QR-13, QR-20)."""
     chain = _chain(ctx)
     extraction_ratio = next((s.extraction_ratio for _, s in chain if s.extraction_ratio is not None), plugin.extraction_ratio)
-    source, ratio = next(((f"{name}.reward_ratio", s.reward_ratio) for name, s in chain if s.reward_ratio is not None), ("plugin.reward_ratio", plugin.reward_ratio))
-    earns = not (plugin.deduction is Deduction.EXCLUDE and ctx.deduction > 0)
+    choice = reward_ratio_for(ctx, plugin)
+    reason = entitlement_block(ctx, plugin)
     return Line(
         key=ctx.key, member=ctx.member, order=ctx.order, index=ctx.index, paid=ctx.paid,
-        extraction=apply_ratio(ctx.paid, extraction_ratio), earns_entitlement=earns,
-        reward_ratio=ratio, ratio_source=source,
+        extraction=apply_ratio(ctx.paid, extraction_ratio), earns_entitlement=not reason,
+        reward_ratio=choice.ratio, ratio_source=choice.source,
+        lottery_source=choice.lottery_source, no_entitlement_reason=reason,
     )

@@ -27,7 +27,7 @@ from workers.batch import Batch, Item
 log = logging.getLogger("rebate.worker")
 
 BATCH_SIZE = 500
-LOCK_TIMEOUT = 60
+LOCK_TIMEOUT = 10  # seconds; renewed after every batch, so only a dead holder lets it lapse
 Handler = Callable[[Batch], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
 

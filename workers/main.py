@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from arq import cron
@@ -18,16 +19,19 @@ def drain_job_id(queue_id: str) -> str:
     return f"drain:{queue_id}"
 
 
-async def enqueue_drains(redis: Any, queues: list[str]) -> None:
-    """One drain job per queue; arq refuses a second while the first is queued or running."""
+async def enqueue_drains(redis: Any, queues: list[str], tick: str | None = None) -> None:
+    """One drain job per queue; arq refuses a second with the same id while one is queued or
+    running. The sweeper passes its tick, so a job stuck with a killed worker cannot block it."""
     for q in queues:
-        await redis.enqueue_job("drain_queue", q, _job_id=drain_job_id(q))
+        job_id = drain_job_id(q) if tick is None else f"{drain_job_id(q)}:sweep:{tick}"
+        await redis.enqueue_job("drain_queue", q, _job_id=job_id)
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
-    """Re-enqueue queues whose items are still pending (a lost enqueue, a killed worker)."""
+    """Re-enqueue queues whose items are still pending (a lost enqueue, a killed worker). The
+    drain job takes the queue's lock, so a sweep that finds the queue busy costs one Redis call."""
     queues = await pending_queues()
-    await enqueue_drains(ctx["redis"], queues)
+    await enqueue_drains(ctx["redis"], queues, tick=str(int(time.time())))
     return len(queues)
 
 
@@ -49,4 +53,4 @@ class WorkerSettings:
     poll_delay = 0.02
     max_jobs = 32
     keep_result = 0
-    job_timeout = 600
+    job_timeout = 300

@@ -1,0 +1,60 @@
+"""Mutations of the catalog area (staff only)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.catalog.types import (
+    BulkEnableProductsPayload,
+    Cashier,
+    CashierInput,
+    CashierPayload,
+    Product,
+    ProductInput,
+    ProductPayload,
+    Store,
+    StoreInput,
+    StorePayload,
+    settings_values,
+)
+from api.errors import user_error
+from api.permissions import IsStaff
+from domain.errors import DomainError
+from services import catalog
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=[IsStaff], description="M-3: create or update a store and its QR-20 settings.")
+    async def upsert_store(self, input: StoreInput) -> StorePayload:
+        try:
+            row = await catalog.upsert_store(str(input.id), recruiter=input.recruiter, name=input.name, queue_rebate=settings_values(input.queue_rebate))
+        except DomainError as exc:
+            return StorePayload(store=None, errors=[user_error(exc)])
+        return StorePayload(store=Store.of(row), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="M-3: create or update a cashier of a store.")
+    async def upsert_cashier(self, input: CashierInput) -> CashierPayload:
+        try:
+            row = await catalog.upsert_cashier(str(input.id), str(input.store), queue_rebate=settings_values(input.queue_rebate))
+        except DomainError as exc:
+            return CashierPayload(cashier=None, errors=[user_error(exc)])
+        return CashierPayload(cashier=Cashier.of(row), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="M-4: create or update a product and its QR-20 settings.")
+    async def upsert_product(self, input: ProductInput) -> ProductPayload:
+        try:
+            row = await catalog.upsert_product(
+                str(input.id), input.source.value, store=input.store, listed=input.listed, queue_rebate=settings_values(input.queue_rebate),
+            )
+        except DomainError as exc:
+            return ProductPayload(product=None, errors=[user_error(exc)])
+        return ProductPayload(product=Product.of(row), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="QR-19 一键启用: switch the queue rebate on (or off) for every mall product.")
+    async def bulk_enable_products(self, enabled: bool = True) -> BulkEnableProductsPayload:
+        try:
+            count = await catalog.bulk_enable_products(enabled)
+        except DomainError as exc:
+            return BulkEnableProductsPayload(count=0, errors=[user_error(exc)])
+        return BulkEnableProductsPayload(count=count, errors=[])

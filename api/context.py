@@ -1,0 +1,62 @@
+"""The per-request context: the caller, the shared clients, the clock and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from api import readers
+from api.auth import AuthConfig, Principal
+from services import queries
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def _load_wallets(ids: list[str]) -> list[dict[str, Decimal]]:
+    found = await queries.wallets(list(dict.fromkeys(ids)))
+    return [found[i] for i in ids]
+
+
+async def _load_members(ids: list[str]) -> list[Any]:
+    found = await readers.members(list(ids))
+    return [found.get(i) for i in ids]
+
+
+async def _load_tickets(ids: list[int]) -> list[dict[str, Any] | None]:
+    return [await queries.ticket(i) for i in ids]
+
+
+@dataclass(slots=True)
+class Loaders:
+    """Built per request (per connection, uncached, for WebSockets), never module globals."""
+
+    wallets: DataLoader[str, dict[str, Decimal]]
+    members: DataLoader[str, Any]
+    tickets: DataLoader[int, dict[str, Any] | None]
+
+    @classmethod
+    def create(cls, cache: bool = True) -> Loaders:
+        return cls(DataLoader(_load_wallets, cache=cache), DataLoader(_load_members, cache=cache), DataLoader(_load_tickets, cache=cache))
+
+
+@dataclass(slots=True)
+class Context:
+    request: Any
+    response: Any
+    auth: AuthConfig
+    redis: Any
+    principal: Principal | None
+    loaders: Loaders
+    now: Callable[[], datetime] = utc_now
+    connection_params: dict[str, Any] | None = field(default=None)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,1 @@
+"""The ledger (C-5): a member's transfers and the zero-sum check."""

@@ -1,0 +1,1 @@
+"""Members and their wallets (M-1, M-6)."""

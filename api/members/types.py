@@ -1,0 +1,63 @@
+"""Member and wallet types."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from api.context import Info
+from api.errors import UserError
+from api.scalars import Money
+
+
+@strawberry.type(description="M-6 balances; love value is split into available and frozen; receivable is what a refund clawback could not take back.")
+class Wallets:
+    cash: Money
+    points: Money
+    love_value_available: Money
+    love_value_frozen: Money
+    coupon: Money
+    receivable: Money
+
+    @classmethod
+    def of(cls, balances: dict[str, Decimal]) -> Wallets:
+        b = {name: Money(str(value)) for name, value in balances.items()}
+        return cls(b["cash"], b["points"], b["love_value_available"], b["love_value_frozen"], b["coupon"], b["receivable"])
+
+
+@strawberry.type(description="A member (M-1); referrer links form the team tree.")
+class Member:
+    id: strawberry.ID
+    referrer: strawberry.ID | None
+    level: str | None
+    phone: str | None
+    nickname: str | None
+    avatar: str | None
+
+    @strawberry.field(description="The member's wallet balances.")
+    async def wallets(self, info: Info) -> Wallets:
+        return Wallets.of(await info.context.loaders.wallets.load(self.id))
+
+    @classmethod
+    def of(cls, row: Any) -> Member:
+        return cls(
+            id=strawberry.ID(row.id), referrer=row.referrer_id, level=row.level, phone=row.phone, nickname=row.nickname, avatar=row.avatar,
+        )
+
+
+@strawberry.input(description="M-1: an upsert; referrer and level are replaced (null clears them), profile fields only when given.")
+class MemberInput:
+    id: strawberry.ID
+    referrer: strawberry.ID | None = None
+    level: str | None = None
+    phone: str | None = None
+    nickname: str | None = None
+    avatar: str | None = None
+
+
+@strawberry.type
+class MemberPayload:
+    member: Member | None
+    errors: list[UserError]

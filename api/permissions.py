@@ -1,0 +1,85 @@
+"""Field permissions (I-3). No caller → UNAUTHENTICATED; a caller out of scope → FORBIDDEN.
+
+Member-scoped fields read the `id` / `member` argument, queue-scoped ones `queue` / `store`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.exceptions import StrawberryGraphQLError
+from strawberry.permission import BasePermission
+
+from api.auth import Principal, Role
+from api.context import Info
+from domain.errors import ErrorCode
+
+
+def _caller(info: Info) -> Principal:
+    principal = info.context.principal
+    if principal is None:
+        raise StrawberryGraphQLError("authentication required: send Authorization: Bearer <token>", extensions={"code": ErrorCode.UNAUTHENTICATED.value})
+    return principal
+
+
+class _Scoped(BasePermission):
+    message = "not allowed for this caller"
+    error_extensions = {"code": ErrorCode.FORBIDDEN.value}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return self.allows(_caller(info), kwargs)
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+
+class IsStaff(_Scoped):
+    """ADMIN or INTEGRATION API keys: config changes, order reports, platform-wide reads."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        return caller.is_staff
+
+
+class IsAdmin(_Scoped):
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        return caller.role is Role.ADMIN
+
+
+class CanReadMember(_Scoped):
+    """Staff, or the member itself (wallets, entitlements, ledger)."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        return caller.is_staff or caller.is_member(args.get("id", args.get("member")))
+
+
+class CanReadQueue(_Scoped):
+    """Staff, or the merchant whose store the queue belongs to."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        return caller.is_staff or caller.owns_queue(args.get("queue"))
+
+
+class CanReadEntitlements(_Scoped):
+    """Staff; a member for its own entitlements; a merchant for its store's queues."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        return caller.is_staff or caller.is_member(args.get("member")) or caller.owns_queue(args.get("queue"))
+
+
+class CanWatchPayouts(_Scoped):
+    """Staff; a member for its own payouts; a merchant for its store or its store's queues."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        if caller.is_staff:
+            return True
+        member, queue, store = args.get("member"), args.get("queue"), args.get("store")
+        if caller.role is Role.MEMBER:
+            return queue is None and store is None and caller.is_member(member)
+        return member is None and (caller.owns_store(store) or caller.owns_queue(queue))
+
+
+class IsStaffOrMerchant(_Scoped):
+    """Staff, or a merchant (the resolver keeps to its own store)."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        return caller.is_staff or caller.role is Role.MERCHANT
