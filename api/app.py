@@ -1,0 +1,63 @@
+"""The ASGI app: `uvicorn api.app:create_app --factory` serves /graphql, /healthz and /metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from tortoise import connections
+
+from api.auth import AuthConfig, is_production
+from api.schema import schema
+from api.view import RebateGraphQL
+from services.runtime import close_db, init_db, redis_pool
+
+log = logging.getLogger("rebate.api")
+
+
+def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await init_db(migrate=migrate)
+        app.state.redis = await redis_pool()
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+            await close_db()
+
+    return lifespan
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness and readiness: the database answers and Redis answers."""
+    checks = {"database": False, "redis": False}
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        checks["database"] = True
+        checks["redis"] = bool(await request.app.state.redis.ping())
+    except Exception:  # noqa: BLE001 - a failing dependency is reported, not raised
+        log.warning("health check failed", exc_info=True)
+    ok = all(checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(migrate: bool = False) -> Starlette:
+    """GraphiQL is on unless REBATE_ENV=production; `migrate` applies pending migrations at startup."""
+    graphql = RebateGraphQL(schema, ide=not is_production())
+    app = Starlette(
+        routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics)],
+        lifespan=_lifespan(migrate),
+    )
+    app.state.auth = AuthConfig.from_env()
+    return app
