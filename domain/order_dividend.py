@@ -195,7 +195,7 @@ def promote(state: DividendState, settings: OrderDividendSettings) -> list[Divid
     return promoted
 
 
-def cancel_order(state: DividendState, settings: OrderDividendSettings, order_key: str) -> DividendEntry | None | NeedMore:
+def cancel_order(state: DividendState, settings: OrderDividendSettings, order_key: str) -> DividendEntry | NeedMore | None:
     """A refunded order still queued is CANCELLED and leaves the queue (OD-1, like QR-8).
 
     What it already received stays with the member: no posting. A cancelled ACTIVE entry's place

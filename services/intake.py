@@ -23,7 +23,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.money import parse_amount, to_fen
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, ProductInfo, Source, queue_for
 from services.catalog import load_settings
-from store.models import Cashier, Event, InboxItem, Member, Order, OrderLine, Product, Store
+from store.models import Cashier, Event, Member, Order, OrderLine, Product, Store
 from store.sql import execute, execute_many
 
 PER_ORDER_MODELS = ("order_dividend", "union_queue")  # settle on completion, one queue each
@@ -56,31 +56,54 @@ def _text(payload: Mapping[str, Any], name: str, required: bool = True) -> str |
 
 async def record(payload: Mapping[str, Any], now: datetime) -> Ticket:
     """Validate and record one settlement event; the caller enqueues `ticket.queues` after."""
-    kind = _text(payload, "type")
-    key = _text(payload, "key")
+    for name in ("type", "key"):
+        _text(payload, name)
+    prior = await _prior(str(payload["key"]), digest(payload))
+    if prior is not None:
+        return prior
+    try:
+        async with in_transaction() as conn:
+            return await _record_in(conn, payload, now)
+    except IntegrityError:
+        prior = await _prior(str(payload["key"]), digest(payload))  # a concurrent twin committed first
+        if prior is None:
+            raise
+        return prior
+
+
+async def record_many(payloads: list[Mapping[str, Any]], now: datetime) -> list[Ticket | DomainError]:
+    """Bulk intake (the mall backend's batch report): one transaction, one savepoint per event,
+    so a refused event writes nothing and the others still count. Results keep the input order."""
+    results: list[Ticket | DomainError] = []
+    async with in_transaction():
+        for payload in payloads:
+            try:
+                async with in_transaction() as savepoint:
+                    results.append(await _record_in(savepoint, payload, now))
+            except DomainError as exc:
+                results.append(exc)
+    return results
+
+
+async def _record_in(conn: BaseDBAsyncClient, payload: Mapping[str, Any], now: datetime) -> Ticket:
+    kind, key = _text(payload, "type"), _text(payload, "key")
     assert kind is not None and key is not None
     handler = _HANDLERS.get(kind)
     if handler is None:
         raise DomainError(ErrorCode.INVALID_INPUT, f"unknown event type {kind!r}", "type")
     content = digest(payload)
-    prior = await _prior(key, content)
+    prior = await _prior(key, content, conn)
     if prior is not None:
         return prior
-    try:
-        async with in_transaction() as conn:
-            event = await Event.create(key=key, digest=content, type=kind, payload=dict(payload), occurred_at=now, using_db=conn)
-            queues = await handler(conn, payload, now)
-            await _enqueue_items(conn, event.id, queues)
-    except IntegrityError:
-        prior = await _prior(key, content)  # a concurrent twin committed first
-        if prior is None:
-            raise
-        return prior
+    event = await Event.create(key=key, digest=content, type=kind, payload=dict(payload), occurred_at=now, using_db=conn)
+    queues = await handler(conn, payload, now)
+    await _enqueue_items(conn, event.id, queues)
     return Ticket(event.id, key, kind, False, queues)
 
 
-async def _prior(key: str, content: str) -> Ticket | None:
-    event = await Event.get_or_none(key=key)
+async def _prior(key: str, content: str, conn: BaseDBAsyncClient | None = None) -> Ticket | None:
+    query = Event.get_or_none(key=key)
+    event = await (query.using_db(conn) if conn is not None else query)
     if event is None:
         return None
     if event.digest != content:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
@@ -29,7 +29,7 @@ class ReplayError(Exception):
 
 @dataclass
 class Replay:
-    now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     tickets: list[intake.Ticket] = field(default_factory=list)
 
     async def apply(self, event: dict[str, Any]) -> None:
@@ -74,7 +74,7 @@ def _clock(text: Any) -> datetime:
         raise DomainError(ErrorCode.INVALID_INPUT, f"now must be an ISO date-time: {text!r}", "now") from None
     if when.tzinfo is None:
         raise DomainError(ErrorCode.INVALID_INPUT, "now needs a UTC offset", "now")
-    return when.astimezone(timezone.utc)
+    return when.astimezone(UTC)
 
 
 async def settle_all() -> int:

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -69,7 +69,7 @@ async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
     finally:
         try:
             await lock.release()
-        except Exception:  # noqa: BLE001 - an expired lock is the fence's business, not ours
+        except Exception:
             log.warning("lock of %s expired before release", queue_id)
 
 
@@ -137,9 +137,9 @@ def _json(value: Any) -> dict[str, Any]:
 
 def _when(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 async def _finish(conn: Any, batch: Batch) -> None:

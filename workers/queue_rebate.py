@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from domain import queue_rebate as qr
@@ -106,7 +106,7 @@ class _Catalog:
         self.products, self.stores, self.cashiers = products, stores, cashiers
 
     @classmethod
-    async def load(cls, batch: Batch, lines: dict[str, list[dict[str, Any]]]) -> "_Catalog":
+    async def load(cls, batch: Batch, lines: dict[str, list[dict[str, Any]]]) -> _Catalog:
         product_ids = {r["product_id"] for rows in lines.values() for r in rows if r["product_id"]}
         stores = {i.payload.get("store") for i in batch.items if i.payload.get("store")}
         cashiers = {i.payload.get("cashier") for i in batch.items if i.payload.get("cashier")}

@@ -22,7 +22,7 @@ def cash(postings, member):
 def test_qr1_a_receives_10_from_each_of_b_c_d():
     q, rules, out = fresh_queue(), Rules(), []
     for key, member in [("oA:0", "A"), ("oB:0", "B"), ("oC:0", "C"), ("oD:0", "D")]:
-        ent, postings = settle_paid_line(q, line(key, member, "100", "10", "100"), rules)
+        _, postings = settle_paid_line(q, line(key, member, "100", "10", "100"), rules)
         out += postings
     assert cash(out, "A") == D("30.00")
     a = q.touched["oA:0"]

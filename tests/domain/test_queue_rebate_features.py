@@ -50,6 +50,12 @@ def balanced(postings: list[Posting]) -> list[Posting]:
     return postings
 
 
+def refused(fn, *args, **kwargs) -> DomainError:
+    with pytest.raises(DomainError) as info:
+        fn(*args, **kwargs)
+    return info.value
+
+
 def by_key(postings):
     return {p.key: (p.source, p.target, p.asset, p.amount) for p in postings}
 
@@ -105,8 +111,8 @@ def test_qr12_range_lottery_in_001_steps_inclusive():
 def test_qr12_bad_random_value_refused():
     lot = parse_lottery({"mode": "FIXED", "ratios": ["10", "20"]}, "lottery")
     for bad in (2, -1, True):
-        assert pytest.raises(DomainError, draw, lot, bad).value.code is ErrorCode.INVALID_INPUT
-    assert pytest.raises(DomainError, draw, lot, lambda n: n).value.code is ErrorCode.INVALID_INPUT
+        assert refused(draw, lot, bad).code is ErrorCode.INVALID_INPUT
+    assert refused(draw, lot, lambda n: n).code is ErrorCode.INVALID_INPUT
 
 
 def test_qr12_draw_recomputes_total_and_liability():
@@ -124,11 +130,11 @@ def test_qr12_draw_recomputes_total_and_liability():
 
 def test_qr12_draw_only_once_while_waiting_with_nothing_received():
     for e in (ent(received="10.00"), ent(status=Status.COMPLETED), ent(status=Status.EXCHANGED), ent(drawn_ratio=D("20"))):
-        error = pytest.raises(DomainError, recompute_after_draw, e, D("50"), "product.lottery").value
+        error = refused(recompute_after_draw, e, D("50"), "product.lottery")
         assert error.code is ErrorCode.INVALID_ENTITLEMENT_STATE
     e = ent()
     recompute_after_draw(e, D("50"), "product.lottery")
-    assert pytest.raises(DomainError, check_can_draw, e).value.code is ErrorCode.INVALID_ENTITLEMENT_STATE
+    assert refused(check_can_draw, e).code is ErrorCode.INVALID_ENTITLEMENT_STATE
 
 
 def test_qr12_end_to_end_resolve_join_draw():
@@ -144,9 +150,9 @@ def test_qr12_end_to_end_resolve_join_draw():
     assert ratio == D("50") and e.total == D("100.00") and q.touched["o1:0"] is e
     assert balanced(joined + postings) and sum(p.amount for p in postings) == D("100.00")
     # nothing of the randomness is consumed when the draw is refused
-    assert pytest.raises(DomainError, draw_for_entitlement, e, s.lottery, seq()).value.code is ErrorCode.INVALID_ENTITLEMENT_STATE
+    assert refused(draw_for_entitlement, e, s.lottery, seq()).code is ErrorCode.INVALID_ENTITLEMENT_STATE
     no_lottery = ent(key="oB:0")
-    assert pytest.raises(DomainError, draw_for_entitlement, no_lottery, s.lottery, seq()).value.code is ErrorCode.INVALID_ENTITLEMENT_STATE
+    assert refused(draw_for_entitlement, no_lottery, s.lottery, seq()).code is ErrorCode.INVALID_ENTITLEMENT_STATE
 
 
 # --- QR-13 periods and limits ---------------------------------------------------------------
@@ -193,12 +199,12 @@ def test_qr14_exchange_to_love_value_available_or_frozen_rounds_half_up():
 
 def test_qr14_exchange_refusals():
     for status in (Status.COMPLETED, Status.CANCELLED, Status.EXCHANGED, Status.CLEARED, Status.CONVERTED):
-        error = pytest.raises(DomainError, exchange, None, ent(status=status), "POINTS", EX).value
+        error = refused(exchange, None, ent(status=status), "POINTS", EX)
         assert error.code is ErrorCode.INVALID_ENTITLEMENT_STATE
     points_only = PluginSettings.parse({"exchange_enabled": True})
-    assert pytest.raises(DomainError, exchange, None, ent(), "LOVE_VALUE", points_only).value.field == "to"
-    assert pytest.raises(DomainError, exchange, None, ent(), "POINTS", PluginSettings()).value.code is ErrorCode.INVALID_INPUT
-    assert pytest.raises(DomainError, exchange, None, ent(), "COUPON", EX).value.code is ErrorCode.INVALID_INPUT
+    assert refused(exchange, None, ent(), "LOVE_VALUE", points_only).field == "to"
+    assert refused(exchange, None, ent(), "POINTS", PluginSettings()).code is ErrorCode.INVALID_INPUT
+    assert refused(exchange, None, ent(), "COUPON", EX).code is ErrorCode.INVALID_INPUT
 
 
 # --- QR-15 random return --------------------------------------------------------------------
@@ -237,8 +243,8 @@ def test_qr15_group_keeps_its_size_when_settings_change():
     assert (later.convert, later.new_group) == (True, False)
     nxt = decide_random_return(RandomReturnSettings(True, 4, 1), 2, later.group, seq(4))
     assert (nxt.group.size, nxt.group.start, nxt.group.chosen, nxt.convert) == (5, 2, frozenset({4}), False)
-    assert pytest.raises(DomainError, decide_random_return, RandomReturnSettings(True, 4, 1), 1, nxt.group, seq()).value.field == "n"
-    assert pytest.raises(DomainError, decide_random_return, RandomReturnSettings(), 0, None, seq()).value.code is ErrorCode.INVALID_INPUT
+    assert refused(decide_random_return, RandomReturnSettings(True, 4, 1), 1, nxt.group, seq()).field == "n"
+    assert refused(decide_random_return, RandomReturnSettings(), 0, None, seq()).code is ErrorCode.INVALID_INPUT
 
 
 def test_qr15_converted_entitlement_never_queues():
@@ -253,7 +259,7 @@ def test_qr15_converted_entitlement_never_queues():
     assert all(p.memo != "payout" for p in p2) and q.head == 2  # A was skipped; B pays nobody
     _, p3 = settle_paid_line(q, line("oC:0", "C"), rules)
     assert [(p.target, p.amount) for p in p3 if p.asset is Asset.CNY and p.memo == "payout"] == [("member:B:CASH", D("10.00"))]
-    assert pytest.raises(DomainError, convert, q, b, EX).value.code is ErrorCode.INVALID_ENTITLEMENT_STATE  # B has received 10
+    assert refused(convert, q, b, EX).code is ErrorCode.INVALID_ENTITLEMENT_STATE  # B has received 10
 
 
 # --- QR-16 reset ----------------------------------------------------------------------------

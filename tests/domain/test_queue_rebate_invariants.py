@@ -12,7 +12,20 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from domain.ledger import Posting
-from domain.queue_rebate import Line, NeedMore, QueueState, RewardRule, Rules, SettleOn, Status, Surplus, cancel, extract, mark_order_completed, settle_paid_line
+from domain.queue_rebate import (
+    Line,
+    NeedMore,
+    QueueState,
+    RewardRule,
+    Rules,
+    SettleOn,
+    Status,
+    Surplus,
+    cancel,
+    extract,
+    mark_order_completed,
+    settle_paid_line,
+)
 
 amounts = st.decimals(min_value=D("0.01"), max_value=D("500"), places=2)
 ratios = st.decimals(min_value=D("0"), max_value=D("100"), places=2)

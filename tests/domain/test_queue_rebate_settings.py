@@ -28,6 +28,7 @@ from domain.queue_rebate_settings import (
 )
 
 NONE = EntitySettings()
+CT = "queue_rebate.cumulative_tiers"
 QR11_TIERS = [
     {"window_days": 30, "threshold": "2000", "ratio": "50"},
     {"window_days": 30, "threshold": "5000", "ratio": "60"},
@@ -296,11 +297,11 @@ def test_qr20_existing_resolution_unchanged():
         ({"reward_ratio": "-1"}, ErrorCode.INVALID_RATIO, "queue_rebate.reward_ratio"),
         ({"member_level_ratios": {"gold": "-5"}}, ErrorCode.INVALID_RATIO, "queue_rebate.member_level_ratios.gold"),
         ({"member_level_ratios": ["gold"]}, ErrorCode.INVALID_SETTINGS, "queue_rebate.member_level_ratios"),
-        ({"cumulative_tiers": [QR11_TIERS[1], QR11_TIERS[0]]}, ErrorCode.INVALID_SETTINGS, "queue_rebate.cumulative_tiers[1]"),
-        ({"cumulative_tiers": [QR11_TIERS[0], {**QR11_TIERS[0], "ratio": "70"}]}, ErrorCode.INVALID_SETTINGS, "queue_rebate.cumulative_tiers[1]"),
-        ({"cumulative_tiers": [{"window_days": 0, "threshold": "1", "ratio": "1"}]}, ErrorCode.INVALID_SETTINGS, "queue_rebate.cumulative_tiers[0].window_days"),
-        ({"cumulative_tiers": [{"window_days": 30, "ratio": "1"}]}, ErrorCode.INVALID_SETTINGS, "queue_rebate.cumulative_tiers[0].threshold"),
-        ({"cumulative_tiers": [{"window_days": 30, "threshold": "1.001", "ratio": "1"}]}, ErrorCode.INVALID_AMOUNT, "queue_rebate.cumulative_tiers[0].threshold"),
+        ({"cumulative_tiers": [QR11_TIERS[1], QR11_TIERS[0]]}, ErrorCode.INVALID_SETTINGS, f"{CT}[1]"),
+        ({"cumulative_tiers": [QR11_TIERS[0], {**QR11_TIERS[0], "ratio": "70"}]}, ErrorCode.INVALID_SETTINGS, f"{CT}[1]"),
+        ({"cumulative_tiers": [{"window_days": 0, "threshold": "1", "ratio": "1"}]}, ErrorCode.INVALID_SETTINGS, f"{CT}[0].window_days"),
+        ({"cumulative_tiers": [{"window_days": 30, "ratio": "1"}]}, ErrorCode.INVALID_SETTINGS, f"{CT}[0].threshold"),
+        ({"cumulative_tiers": [{"window_days": 30, "threshold": "1.001", "ratio": "1"}]}, ErrorCode.INVALID_AMOUNT, f"{CT}[0].threshold"),
         ({"lottery": {"mode": "RANGE", "min": "30", "max": "20"}}, ErrorCode.INVALID_SETTINGS, "queue_rebate.lottery.min"),
         ({"lottery": {"mode": "RANGE", "min": "10.005", "max": "20"}}, ErrorCode.INVALID_RATIO, "queue_rebate.lottery.min"),
         ({"lottery": {"mode": "RANGE", "min": "10"}}, ErrorCode.INVALID_SETTINGS, "queue_rebate.lottery.max"),
@@ -372,7 +373,8 @@ def test_plugin_settings_round_trip_through_json():
 
 
 def test_plugin_partial_update_keeps_other_fields():
-    base = PluginSettings.parse({"enabled": True, "random_return": {"enabled": True, "cash_count": 2, "points_count": 1}, "lottery": {"mode": "FIXED", "ratios": ["10"]}})
+    rr = {"enabled": True, "cash_count": 2, "points_count": 1}
+    base = PluginSettings.parse({"enabled": True, "random_return": rr, "lottery": {"mode": "FIXED", "ratios": ["10"]}})
     updated = PluginSettings.parse({"random_return": {"points_count": 3}, "paused": True}, base=base)
     assert updated.random_return.as_values() == {"enabled": True, "cash_count": 2, "points_count": 3}
     assert updated.lottery == base.lottery and updated.enabled and updated.paused

@@ -197,7 +197,7 @@ def test_uq_full_scenario_balances_per_asset_with_unique_keys():
         _, p = contribute(f"o{i}", D(profit) if profit else None, ON)
         e, j = join(f"o{i}", f"m{i}", D(paid), tail, ON)
         postings += p + j
-        tail, ents = e.position, ents + [e]
+        tail, ents = e.position, [*ents, e]
     run, paid = run_day("840.00", ents)
     postings += paid
     bal = assert_balanced(postings)

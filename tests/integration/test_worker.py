@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -25,7 +25,7 @@ from workers.drain import pending_queues, settle_batch
 from workers.main import enqueue_drains
 
 pytestmark = pytest.mark.usefixtures("db")
-NOW = datetime(2026, 1, 1, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, 2, tzinfo=UTC)
 
 
 async def setup_queue(members: int = 10) -> None:

@@ -1,0 +1,198 @@
+"""Settlement benchmark (a script, not a test): prints figures and ratios.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/9 \
+        .venv/bin/python -m bench.settle [--orders 5000] [--lines 1]
+
+WARNING: it wipes the database it is given. Figures:
+  1. end to end, one hot queue: orders reported through the intake service (what the mutations
+     call) by concurrent clients while real arq workers settle them; lines/s until all committed;
+  2. the same spread over 100 queues (one product queue each);
+  3. worker only: a backlog drained by one worker process;
+  4. per-line cost with 1 000 vs 100 000 WAITING entitlements ahead (the ratio should be ~1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.table import Table
+from tortoise import connections
+
+from services import intake
+from services.replay import Replay, settle_all
+from services.runtime import close_db, init_db, redis_pool
+from store.sql import execute, execute_many
+from workers.drain import pending_queues
+from workers.main import enqueue_drains
+
+NOW = datetime(2026, 1, 1, 2, tzinfo=UTC)
+console = Console()
+
+
+async def fresh(mall_queue: bool, products: int) -> None:
+    import asyncpg
+
+    url = os.environ["DATABASE_URL"]
+    await close_db()
+    if url.startswith("postgres"):
+        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        await conn.close()
+    await init_db(url, migrate=True)
+    replay = Replay()
+    await replay.apply({"type": "settings", "model": "queue_rebate", "values": {"enabled": True, "extraction_ratio": "10", "reward_ratio": "100", "mall_queue": mall_queue}})
+    for i in range(100):
+        await replay.apply({"type": "member", "id": f"M{i}"})
+    for p in range(products):
+        await replay.apply({"type": "product", "id": f"P{p}", "source": "SELF_OPERATED", "queue_rebate": {"enabled": True}})
+
+
+def order(i: int, lines: int, products: int) -> dict:
+    return {"type": "order.paid", "key": f"o{i}:paid", "order": f"o{i}", "member": f"M{i % 100}", "channel": "MALL",
+            "lines": [{"product": f"P{(i + k) % products}", "quantity": 1, "paid": "100.00"} for k in range(lines)]}
+
+
+def start_workers(n: int) -> list[subprocess.Popen[bytes]]:
+    return [subprocess.Popen([sys.executable, "-m", "arq", "workers.main.WorkerSettings"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(n)]
+
+
+async def wait_drained() -> None:
+    while await pending_queues():
+        await asyncio.sleep(0.02)
+
+
+async def end_to_end(orders: int, lines: int, products: int, clients: int = 8, workers: int = 1, bulk: int = 1) -> float:
+    """Concurrent clients report orders (intake + enqueue) while the workers settle them; with
+    `bulk` > 1 each client reports that many orders per call (the `reportOrders` mutation)."""
+    await fresh(mall_queue=products == 1, products=products)
+    pool = await redis_pool()
+    procs = start_workers(workers)
+    await asyncio.sleep(2.0)  # worker start-up
+    counter = iter(range(orders))
+
+    async def client() -> None:
+        while chunk := [i for _, i in zip(range(bulk), counter, strict=False)]:
+            if bulk == 1:
+                tickets = [await intake.record(order(chunk[0], lines, products), NOW)]
+            else:
+                tickets = [t for t in await intake.record_many([order(i, lines, products) for i in chunk], NOW) if isinstance(t, intake.Ticket)]
+            await enqueue_drains(pool, sorted({q for t in tickets for q in t.queues}))
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    reported = time.perf_counter() - t0
+    await wait_drained()
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.terminate()
+    await pool.aclose()
+    console.print(f"  reported {orders} orders in {reported:.2f}s, all settled after {elapsed:.2f}s")
+    return orders * lines / elapsed
+
+
+async def settle_only(orders: int, lines: int) -> float:
+    """The settlement job's own rate on a backlog of one queue (in-process, no Redis round trips)."""
+    await fresh(mall_queue=True, products=1)
+    await intake.record_many([order(i, lines, 1) for i in range(orders)], NOW)
+    t0 = time.perf_counter()
+    await settle_all()
+    return orders * lines / (time.perf_counter() - t0)
+
+
+async def per_line_cost(ahead: int, lines: int = 2000) -> float:
+    """Seconds per settled line with `ahead` WAITING entitlements in the queue before it."""
+    await fresh(mall_queue=True, products=1)
+    conn = connections.get("default")
+    rows = [(f"seed{i}:0", "qr:MALL", i + 1, f"M{i % 100}", f"seed{i}", 0, 10_000_000, 0, "WAITING", False, "100", "bench", NOW) for i in range(ahead)]
+    for start in range(0, ahead, 20_000):
+        await execute_many(conn, "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, "
+                           "order_completed, ratio, ratio_source, created_at) VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[start:start + 20_000])
+    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, updated_at) VALUES ('qr:MALL', 'queue_rebate', 1, ?, 0, 0, CURRENT_TIMESTAMP)", (ahead,))
+    await intake.record_many([order(i, 1, 1) for i in range(lines)], NOW)
+    t0 = time.perf_counter()
+    await settle_all()
+    return (time.perf_counter() - t0) / lines
+
+
+async def graphql_wallet_rps(seconds: float = 5.0) -> float | None:
+    """Requests/s of the member wallet query against a uvicorn server (None when the API is absent)."""
+    try:
+        import httpx
+
+        from api.app import create_app  # noqa: F401
+    except ImportError:
+        return None
+    port = 8765
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"])
+    try:
+        query = {"query": '{ member(id: "M1") { id wallets { cash points } } }'}
+        headers = {"Authorization": "Bearer dev-admin"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client:
+            for _ in range(100):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            done, t0 = 0, time.perf_counter()
+
+            async def hammer() -> None:
+                nonlocal done
+                while time.perf_counter() - t0 < seconds:
+                    response = await client.post("/graphql", json=query)
+                    assert response.status_code == 200 and "errors" not in response.json(), response.text
+                    done += 1
+
+            await asyncio.gather(*(hammer() for _ in range(16)))
+            return done / (time.perf_counter() - t0)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--ahead", type=int, nargs=2, default=[1_000, 100_000])
+    args = parser.parse_args()
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+    await Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    await init_db(os.environ["DATABASE_URL"], migrate=True)
+    table = Table("figure", "value", title=f"Settlement benchmark on {os.environ['DATABASE_URL'].split(':')[0]}")
+    console.print("1. end to end, one hot queue, 1-line orders, one order per call")
+    table.add_row("hot queue, 1-line orders, 1 per call, lines/s", f"{await end_to_end(args.orders, 1, 1):,.0f}")
+    console.print("1b. end to end, one hot queue, 1-line orders, 50 per call")
+    table.add_row("hot queue, 1-line orders, 50 per call, lines/s", f"{await end_to_end(args.orders, 1, 1, clients=4, bulk=50):,.0f}")
+    console.print("1c. end to end, one hot queue, 5-line orders, 50 per call")
+    table.add_row("hot queue, 5-line orders, 50 per call, lines/s", f"{await end_to_end(args.orders // 5, 5, 1, clients=4, bulk=50):,.0f}")
+    console.print("2. end to end, 100 product queues, 50 per call")
+    table.add_row("100 queues, 1-line orders, 50 per call, lines/s", f"{await end_to_end(args.orders, 1, 100, clients=4, workers=2, bulk=50):,.0f}")
+    console.print("3. settlement only, a backlog on one queue")
+    table.add_row("hot queue backlog, settled lines/s (one process)", f"{await settle_only(args.orders, 1):,.0f}")
+    small, large = args.ahead
+    console.print(f"4. per-line cost with {small:,} and {large:,} waiting ahead")
+    c_small, c_large = await per_line_cost(small), await per_line_cost(large)
+    table.add_row(f"per-line cost, {small:,} ahead (ms)", f"{c_small * 1000:.3f}")
+    table.add_row(f"per-line cost, {large:,} ahead (ms)", f"{c_large * 1000:.3f}")
+    table.add_row("ratio large / small", f"{c_large / c_small:.2f}")
+    try:
+        rps = await graphql_wallet_rps()
+        table.add_row("GraphQL wallet query, requests/s (16 clients)", "API not built" if rps is None else f"{rps:,.0f}")
+    except AssertionError as exc:
+        table.add_row("GraphQL wallet query", f"failed: {str(exc)[:80]}")
+    await close_db()
+    console.print(table)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
