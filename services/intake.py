@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -75,6 +76,15 @@ async def record_many(payloads: list[Mapping[str, Any]], now: datetime) -> list[
     """Bulk intake (the mall backend's batch report): one transaction, one savepoint per event,
     so a refused event writes nothing and the others still count. Results keep the input order."""
     results: list[Ticket | DomainError] = []
+    token = _settings_cache.set({})
+    try:
+        await _record_each(payloads, now, results)
+    finally:
+        _settings_cache.reset(token)
+    return results
+
+
+async def _record_each(payloads: list[Mapping[str, Any]], now: datetime, results: list[Ticket | DomainError]) -> None:
     async with in_transaction():
         for payload in payloads:
             try:
@@ -82,7 +92,19 @@ async def record_many(payloads: list[Mapping[str, Any]], now: datetime) -> list[
                     results.append(await _record_in(savepoint, payload, now))
             except DomainError as exc:
                 results.append(exc)
-    return results
+
+
+_settings_cache: ContextVar[dict[str, Any] | None] = ContextVar("settings_cache", default=None)
+
+
+async def _settings(model: str, conn: BaseDBAsyncClient) -> Any:
+    """A model's settings, read once per bulk report (settings do not change inside one)."""
+    cache = _settings_cache.get()
+    if cache is None:
+        return await load_settings(model, conn)
+    if model not in cache:
+        cache[model] = await load_settings(model, conn)
+    return cache[model]
 
 
 async def _record_in(conn: BaseDBAsyncClient, payload: Mapping[str, Any], now: datetime) -> Ticket:
@@ -137,7 +159,7 @@ async def _order_paid(conn: BaseDBAsyncClient, p: Mapping[str, Any], now: dateti
     store, cashier = await _store_and_cashier(conn, channel, store_id, cashier_id)
     lines = _lines(p.get("lines"), channel)
     products = {x.id: x for x in await Product.filter(id__in=[ln["product"] for ln in lines if ln["product"]]).using_db(conn)}
-    plugin = await load_settings("queue_rebate", conn)
+    plugin = await _settings("queue_rebate", conn)
     amount = sum((ln["paid"] for ln in lines), Decimal("0.00"))
     await Order.create(
         id=order_id, member_id=member_id, channel=channel.value, store_id=store_id, cashier_id=cashier_id,
@@ -227,7 +249,7 @@ async def _line_queues(conn: BaseDBAsyncClient, order_id: str, line: int | None 
 
 async def _per_order_queues(conn: BaseDBAsyncClient) -> list[str]:
     ids = {"order_dividend": "od", "union_queue": "uq"}
-    return [ids[m] for m in PER_ORDER_MODELS if (await load_settings(m, conn)).enabled]
+    return [ids[m] for m in PER_ORDER_MODELS if (await _settings(m, conn)).enabled]
 
 
 async def _order_completed(conn: BaseDBAsyncClient, p: Mapping[str, Any], now: datetime) -> list[str]:
