@@ -116,7 +116,7 @@ async def per_line_cost(ahead: int, lines: int = 2000) -> float:
     for start in range(0, ahead, 20_000):
         await execute_many(conn, "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, "
                            "order_completed, ratio, ratio_source, created_at) VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[start:start + 20_000])
-    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, updated_at) VALUES ('qr:MALL', 'queue_rebate', 1, ?, 0, 0, CURRENT_TIMESTAMP)", (ahead,))
+    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES ('qr:MALL', 'queue_rebate', 1, ?, 0, 0, '{}', CURRENT_TIMESTAMP)", (ahead,))
     await intake.record_many([order(i, 1, 1) for i in range(lines)], NOW)
     t0 = time.perf_counter()
     await settle_all()

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -138,7 +138,7 @@ async def _enqueue_items(conn: BaseDBAsyncClient, event_id: int, queues: list[st
     model = {"od": "order_dividend", "uq": "union_queue"}
     for q in queues:
         await execute(
-            conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, updated_at) VALUES (?, ?, 1, 0, 0, 0, CURRENT_TIMESTAMP) "
+            conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES (?, ?, 1, 0, 0, 0, '{}', CURRENT_TIMESTAMP) "
             "ON CONFLICT (id) DO NOTHING", (q, model.get(q, "queue_rebate")),
         )
 
@@ -280,4 +280,17 @@ async def _order_refunded(conn: BaseDBAsyncClient, p: Mapping[str, Any], now: da
     return queues + (await _per_order_queues(conn) if order.completed_at is not None else [])
 
 
-_HANDLERS = {"order.paid": _order_paid, "order.completed": _order_completed, "order.refunded": _order_refunded}
+async def _daily_settlement(conn: BaseDBAsyncClient, p: Mapping[str, Any], now: datetime) -> list[str]:
+    """UQ-3: the day's settlement runs as an item of the union queue, after what came before it."""
+    day = _text(p, "day")
+    try:
+        date.fromisoformat(str(day))
+    except ValueError:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"day must be an ISO date: {day!r}", "day") from None
+    return ["uq"] if (await _settings("union_queue", conn)).enabled else []
+
+
+_HANDLERS = {
+    "order.paid": _order_paid, "order.completed": _order_completed, "order.refunded": _order_refunded,
+    "union_queue.daily_settlement": _daily_settlement,
+}

@@ -15,10 +15,23 @@ from typing import Any
 from domain.errors import DomainError, ErrorCode
 from domain.money import money_str
 from services import catalog, intake, queries
+from services.runtime import platform_zone
 from workers.drain import pending_queues, settle_batch
 
 Jobs = dict[str, Callable[[datetime], Awaitable[Any]]]
-JOBS: Jobs = {}  # `run` events: "model.job" → coroutine taking the clock
+
+
+async def _union_daily_settlement(now: datetime) -> None:
+    await intake.record(daily_settlement_event(now), now)
+
+
+def daily_settlement_event(now: datetime) -> dict[str, Any]:
+    """The union queue's settlement for the platform-local day of `now` (C-9), keyed by that day."""
+    day = now.astimezone(platform_zone()).date().isoformat()
+    return {"type": "union_queue.daily_settlement", "key": f"union_queue.daily_settlement:{day}", "day": day}
+
+
+JOBS: Jobs = {"union_queue.daily_settlement": _union_daily_settlement}  # `run` events: "model.job" → coroutine taking the clock
 
 
 class ReplayError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from zoneinfo import ZoneInfo
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
@@ -11,6 +12,11 @@ from tortoise import Tortoise
 from store.config import tortoise_config
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def platform_zone() -> ZoneInfo:
+    """The platform's time zone for day boundaries (C-9): REBATE_TIMEZONE, default Asia/Shanghai."""
+    return ZoneInfo(os.environ.get("REBATE_TIMEZONE", "Asia/Shanghai"))
 
 
 def redis_url() -> str:

@@ -100,6 +100,7 @@ class Queue(Model):
     tail = fields.BigIntField(default=0)
     pool_fen = fields.BigIntField(default=0)
     version = fields.BigIntField(default=0)
+    state = fields.JSONField(default=dict)  # model-specific counters (random-return group, ...)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -121,6 +122,7 @@ class Order(Model):
 
     class Meta:
         table = "order"
+        indexes = (("member_id", "status", "completed_at"), ("member_id", "store_id", "status", "completed_at"))
 
 
 class OrderLine(Model):
@@ -159,12 +161,20 @@ class Entitlement(Model):
     order_completed = fields.BooleanField(default=False)
     ratio = fields.CharField(max_length=24, default="0")
     ratio_source = fields.CharField(max_length=48, default="")
+    paid_fen = fields.BigIntField(default=0)  # the amount it was earned on (order dividend: the order amount)
+    boost_fen = fields.BigIntField(default=0)  # union queue: credited acceleration not yet paid (UQ-4)
+    lottery_source = fields.CharField(max_length=48, default="")
+    drawn_ratio = fields.CharField(max_length=24, null=True)  # QR-12, with drawn_at
+    drawn_at = fields.DatetimeField(null=True)
+    exchanged_to = fields.CharField(max_length=16, null=True)  # QR-14 / QR-15
+    exchanged_fen = fields.BigIntField(null=True)
+    scope_key = fields.CharField(max_length=96, default="")  # QR-13 limits: product:<id> / store:<id> / cashier:<store>
     created_at = fields.DatetimeField()
 
     class Meta:
         table = "entitlement"
         unique_together = (("model", "key"),)
-        indexes = (("queue_id", "status", "position"),)
+        indexes = (("queue_id", "status", "position"), ("member_id", "scope_key", "created_at"), ("queue_id", "boost_fen"))
 
 
 class Transfer(Model):
@@ -196,3 +206,20 @@ class Balance(Model):
     class Meta:
         table = "balance"
         unique_together = (("account", "asset"),)
+
+
+class JobRun(Model):
+    """A scheduled job's run for one day (daily settlement, reset): resumable and run once."""
+
+    id = fields.BigIntField(primary_key=True)
+    job = fields.CharField(max_length=64)
+    day = fields.CharField(max_length=32)
+    status = fields.CharField(max_length=12, default="RUNNING")
+    cursor = fields.BigIntField(default=0)
+    state = fields.JSONField(default=dict)
+    started_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "job_run"
+        unique_together = (("job", "day"),)

@@ -36,13 +36,18 @@ class Batch:
     postings: list[tuple[Posting, int | None]] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     payouts: list[dict[str, Any]] = field(default_factory=list)
+    resume_at: int | None = None  # an item that made progress but is not finished: it and those after stay PENDING
+
+    @property
+    def finished(self) -> list[Item]:
+        return [i for i in self.items if self.resume_at is None or i.id < self.resume_at]
 
     def post(self, postings: list[Posting], item: Item) -> None:
         self.postings.extend((p, item.event_id) for p in postings)
         for p in postings:
-            if p.memo == "payout" and p.asset is Asset.CNY:
+            if p.asset is Asset.CNY and p.target.startswith("member:") and p.target.endswith(":CASH"):
                 member = p.target.split(":")[1]
-                self.payouts.append({"member": member, "amount": str(p.amount), "key": p.key, "event": item.event_id})
+                self.payouts.append({"member": member, "amount": str(p.amount), "key": p.key, "event": item.event_id, "kind": p.memo})
 
     async def balance(self, account: str, asset: Asset) -> Decimal:
         """The account's balance including what this batch has posted so far."""

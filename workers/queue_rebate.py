@@ -173,9 +173,10 @@ async def _persist(batch: Batch, window: Window, lines: dict[str, list[dict[str,
     touched = window.state.touched.values()
     await execute_many(
         batch.conn,
-        "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, ratio, ratio_source, created_at) "
-        "VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(e.key, e.queue, e.position, e.member, e.order, e.line, to_fen(e.total), to_fen(e.received), e.status.value, e.order_completed, str(e.ratio), e.ratio_source, now)
+        "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
+        "paid_fen, boost_fen, lottery_source, scope_key, created_at) VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?)",
+        [(e.key, e.queue, e.position, e.member, e.order, e.line, to_fen(e.total), to_fen(e.received), e.status.value, e.order_completed, str(e.ratio), e.ratio_source,
+          to_fen(e.paid), e.lottery_source, now)
          for e in touched if e.db_id is None],
     )
     await execute_many(
