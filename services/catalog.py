@@ -16,6 +16,7 @@ from domain.order_dividend import OrderDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source
 from domain.union_queue import UnionQueueSettings
 from store.models import Cashier, Member, ModelSettings, Product, Store
+from store.sql import claim_writer
 
 # model name → settings parser; a model is off until its settings enable it (C-11).
 SETTINGS_MODELS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
@@ -38,6 +39,7 @@ async def upsert_member(
     """M-1: referrer links form a forest; a link that would close a cycle is refused."""
     _ident(id, "id")
     async with in_transaction() as conn:
+        await claim_writer(conn)
         if referrer is not None:
             _ident(referrer, "referrer")
             await _check_referrer(id, referrer, conn)
@@ -126,6 +128,7 @@ async def set_settings(model: str, values: Mapping[str, Any]) -> ModelSettings:
     if not isinstance(values, Mapping):
         raise DomainError(ErrorCode.INVALID_SETTINGS, "values must be an object", "values")
     async with in_transaction() as conn:
+        await claim_writer(conn)
         row = await ModelSettings.get_or_none(model=model).using_db(conn)
         merged = {**(row.values if row else {}), **values}
         parse(merged)

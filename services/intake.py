@@ -25,7 +25,7 @@ from domain.money import parse_amount, to_fen
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, ProductInfo, Source, queue_for
 from services.catalog import load_settings
 from store.models import Cashier, Event, Member, Order, OrderLine, Product, Store
-from store.sql import execute, execute_many
+from store.sql import claim_writer, execute, execute_many
 
 PER_ORDER_MODELS = ("order_dividend", "union_queue")  # settle on completion, one queue each
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
@@ -64,6 +64,7 @@ async def record(payload: Mapping[str, Any], now: datetime) -> Ticket:
         return prior
     try:
         async with in_transaction() as conn:
+            await claim_writer(conn)
             return await _record_in(conn, payload, now)
     except IntegrityError:
         prior = await _prior(str(payload["key"]), digest(payload))  # a concurrent twin committed first
@@ -85,7 +86,8 @@ async def record_many(payloads: list[Mapping[str, Any]], now: datetime) -> list[
 
 
 async def _record_each(payloads: list[Mapping[str, Any]], now: datetime, results: list[Ticket | DomainError]) -> None:
-    async with in_transaction():
+    async with in_transaction() as conn:
+        await claim_writer(conn)
         for payload in payloads:
             try:
                 async with in_transaction() as savepoint:

@@ -36,3 +36,14 @@ async def fetch(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -
 async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     if rows:
         await conn.execute_many(q(conn, sql), [list(r) for r in rows])
+
+
+async def claim_writer(conn: BaseDBAsyncClient) -> None:
+    """Take SQLite's write lock first thing in a transaction (a no-op elsewhere).
+
+    tortoise opens SQLite transactions with a deferred BEGIN; in WAL mode a transaction that has
+    read and then tries to write after another connection committed fails at once with "database
+    is locked" (busy_timeout cannot help). A write as the first statement waits for the lock instead.
+    """
+    if dialect(conn) == "sqlite":
+        await conn.execute_query("UPDATE queue SET version = version WHERE 1 = 0")

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from domain.money import from_fen, to_fen
 from store.ledger import write_postings
-from store.sql import execute, execute_many, fetch
+from store.sql import claim_writer, execute, execute_many, fetch
 from workers.batch import Batch, Item
 
 log = logging.getLogger("rebate.worker")
@@ -97,6 +97,7 @@ async def settle_batch(queue_id: str, publish: Callable[[str, list[dict[str, Any
 
 async def _settle_once(queue_id: str, size: int) -> Batch | None:
     async with in_transaction() as conn:
+        await claim_writer(conn)
         rows = await fetch(conn, "SELECT head, tail, pool_fen, version FROM queue WHERE id = ?", (queue_id,))
         if not rows:
             return None
