@@ -58,6 +58,7 @@ class Replay:
             if job is None:
                 raise DomainError(ErrorCode.INVALID_INPUT, f"unknown job {event.get('job')!r}; one of {', '.join(sorted(JOBS))}", "job")
             await job(self.now)
+            await settle_all()
         elif isinstance(kind, str):
             self.tickets.append(await intake.record(event, self.now))
             await settle_all()

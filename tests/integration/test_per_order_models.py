@@ -1,0 +1,120 @@
+"""Order dividend (OD-1..OD-5) and union queue (UQ-1..UQ-4) end to end, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from services.replay import Replay, state
+from store.models import JobRun
+from tests.integration.scenario import cash, completed, ent, member, paid, product, qr_settings, refunded
+
+pytestmark = pytest.mark.usefixtures("db")
+
+
+def od_settings(**values: Any) -> dict[str, Any]:
+    return {"type": "settings", "model": "order_dividend", "values": {"enabled": True, "slots": 3, "dividend_ratio": "40", "referral_ratio": "20",
+                                                                      "free_ratio": "100", **values}}
+
+
+def uq_settings(**values: Any) -> dict[str, Any]:
+    return {"type": "settings", "model": "union_queue", "values": {"enabled": True, "pool_ratio": "60", "quota_ratio": "110", **values}}
+
+
+def clock(text: str) -> dict[str, Any]:
+    return {"type": "clock", "now": text}
+
+
+def order(o: str, m: str, amount: str, profit: str | None = None) -> list[dict[str, Any]]:
+    return [paid(o, m, ("P1", amount), profit=profit), completed(o)]
+
+
+RUN_UQ = {"type": "run", "job": "union_queue.daily_settlement"}
+
+
+async def play(replay: Replay, *events: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
+    for e in events:
+        for one in e if isinstance(e, list) else [e]:
+            await replay.apply(one)
+    return await state()
+
+
+SEED_002 = [
+    # A, B and C become the first three ACTIVE orders without dividends between them, then the
+    # seed's 40 % dividend and 20 % referral apply (OD-5).
+    od_settings(dividend_ratio="0", referral_ratio="0"), member("R"), *(member(m, "R") for m in "ABCDEF"), member("G"), product("P1"),
+    *order("oA", "A", "1000.00"), *order("oB", "B", "1000.00"), *order("oC", "C", "1000.00"), od_settings(),
+]
+
+
+async def test_od5_d_600_gives_a_b_c_80_each_not_the_seeds_60():
+    r = await play(Replay(), *SEED_002, order("oD", "D", "600.00"))
+    assert [cash(r, m) for m in "ABC"] == ["80.00"] * 3 and cash(r, "R") == "120.00"
+    assert ent(r, "oD")["status"] == "WAITING" and r["pools"]["od"] == "0.00" and r["zero_sum"]
+
+
+async def test_od5_e_1000_gives_133_33_each_and_0_01_to_the_pool():
+    r = await play(Replay(), *SEED_002, order("oD", "D", "600.00"), order("oE", "E", "1000.00"))
+    assert [cash(r, m) for m in "ABC"] == ["213.33"] * 3 and r["pools"]["od"] == "0.01"
+
+
+async def test_od5_f_with_referrer_pays_40_to_the_referrer_and_g_without_shares_60():
+    r = await play(Replay(), *SEED_002, order("oD", "D", "600.00"), order("oE", "E", "1000.00"), order("oF", "F", "200.00"))
+    assert cash(r, "R") == "360.00"  # 120 (D) + 200 (E) + 40 (F)
+    assert [cash(r, m) for m in "ABC"] == ["240.00"] * 3  # 80.00 + 0.01 carried → 26.67 each
+    assert r["pools"]["od"] == "0.00"
+    r = await play(Replay(), order("oG", "G", "300.00"))
+    assert [cash(r, m) for m in "ABC"] == ["300.00"] * 3  # (120 + 60) / 3
+    assert cash(r, "R") == "360.00" and cash(r, "G") == "0.00" and r["zero_sum"]
+
+
+async def test_od3_a_capped_entry_is_done_and_the_next_waiting_becomes_active():
+    r = await play(Replay(), od_settings(slots=1, referral_ratio="0"), *(member(m) for m in "ABC"), product("P1"),
+                   order("oA", "A", "100.00"), order("oB", "B", "100.00"), order("oC", "C", "200.00"))
+    # oA: no ACTIVE → 40 to the pool; oB: A gets 40 + 40 = 80; oC: A gets min(80, 20) = 20 → DONE, 60 to the pool, B promoted
+    assert (cash(r, "A"), ent(r, "oA")["status"]) == ("100.00", "DONE")
+    assert ent(r, "oB")["status"] == "ACTIVE" and ent(r, "oC")["status"] == "WAITING" and r["pools"]["od"] == "60.00" and r["zero_sum"]
+
+
+async def test_od_refund_of_a_queued_order_removes_it_and_keeps_what_it_received():
+    r = await play(Replay(), od_settings(slots=1, referral_ratio="0"), *(member(m) for m in "ABC"), product("P1"),
+                   order("oA", "A", "1000.00"), order("oB", "B", "100.00"), refunded("oA"), order("oC", "C", "100.00"))
+    assert ent(r, "oA")["status"] == "CANCELLED" and cash(r, "A") == "440.00"
+    assert ent(r, "oB")["status"] == "ACTIVE" and cash(r, "B") == "40.00" and r["zero_sum"]
+
+
+async def test_uq3_daily_settlement_pays_in_full_in_order_and_stops_at_the_first_it_cannot_pay():
+    replay = Replay()
+    r = await play(replay, clock("2026-03-01T10:00:00+08:00"), uq_settings(), *(member(m) for m in "ABCD"), product("P1"),
+                   order("oA", "A", "1000.00", profit="500.00"), order("oB", "B", "1000.00", profit="500.00"),
+                   order("oC", "C", "500.00", profit="2000.00"), RUN_UQ)
+    assert ent(r, "oA")["total"] == "1100.00" and ent(r, "oA")["status"] == "COMPLETED" and cash(r, "A") == "1100.00"
+    assert ent(r, "oB")["status"] == "WAITING" and ent(r, "oC")["status"] == "WAITING"  # C (550) would fit but waits behind B
+    assert r["pools"]["uq"] == "700.00" and r["zero_sum"]
+    r = await play(replay, RUN_UQ)  # the same day again pays nothing twice
+    assert r["pools"]["uq"] == "700.00" and await JobRun.filter(job="union_queue.daily_settlement").count() == 1
+    r = await play(replay, order("oD", "D", "100.00", profit="1000.00"), clock("2026-03-02T10:00:00+08:00"), RUN_UQ)
+    assert cash(r, "B") == "1100.00" and cash(r, "C") == "0.00" and r["pools"]["uq"] == "200.00"
+
+
+async def test_uq4_promotion_acceleration_is_paid_first():
+    replay = Replay()
+    r = await play(replay, clock("2026-03-01T10:00:00+08:00"), uq_settings(acceleration_ratio="50"), member("A"), member("B"), member("D", "B"),
+                   product("P1"), order("oA", "A", "1000.00", profit="100.00"), order("oB", "B", "1000.00", profit="100.00"),
+                   order("oD", "D", "100.00", profit="1000.00"), RUN_UQ)
+    # pool 60 + 60 + 600 = 720; B's boost 300 is paid first, then A (1100) cannot be paid in full
+    assert cash(r, "B") == "300.00" and cash(r, "A") == "0.00" and r["pools"]["uq"] == "420.00" and r["zero_sum"]
+
+
+async def test_c11_one_order_in_three_models_is_settled_once_by_each():
+    events = [qr_settings(), od_settings(referral_ratio="0"), uq_settings(), member("A"), member("B"), product("P1"),
+              *order("oA", "A", "100.00", profit="50.00"), *order("oB", "B", "100.00", profit="50.00")]
+    replay = Replay()
+    r = await play(replay, *events, *events[-4:])  # every order event twice
+    models = sorted((e["model"], e["key"]) for e in r["entitlements"])
+    assert models == [("order_dividend", "oA"), ("order_dividend", "oB"), ("queue_rebate", "oA:0"), ("queue_rebate", "oB:0"),
+                      ("union_queue", "oA"), ("union_queue", "oB")]
+    # A: queue rebate 10.00 from B's extraction + order dividend 40.00 + 40.00 of pool from B's completion
+    assert cash(r, "A") == "90.00" and r["pools"]["uq"] == "60.00" and r["zero_sum"]
