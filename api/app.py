@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,7 +43,7 @@ async def healthz(request: Request) -> JSONResponse:
         await connections.get("default").execute_query("SELECT 1")
         checks["database"] = True
         checks["redis"] = bool(await request.app.state.redis.ping())
-    except Exception:  # noqa: BLE001 - a failing dependency is reported, not raised
+    except Exception:  # a failing dependency is reported, not raised
         log.warning("health check failed", exc_info=True)
     ok = all(checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
@@ -53,8 +54,10 @@ async def metrics(request: Request) -> Response:
 
 
 def create_app(migrate: bool = False) -> Starlette:
-    """GraphiQL is on unless REBATE_ENV=production; `migrate` applies pending migrations at startup."""
-    graphql = RebateGraphQL(schema, ide=not is_production())
+    """GraphiQL is on unless REBATE_ENV=production; `migrate` applies pending migrations at startup.
+    REBATE_WS_ORIGINS lists the browser origins (e.g. merchant portals) allowed to open the WebSocket."""
+    origins = [o.strip() for o in os.environ.get("REBATE_WS_ORIGINS", "").split(",") if o.strip()]
+    graphql = RebateGraphQL(schema, ide=not is_production(), ws_origins=origins)
     app = Starlette(
         routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics)],
         lifespan=_lifespan(migrate),

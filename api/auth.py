@@ -16,14 +16,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 
 DEV_API_KEYS = "dev-admin:ADMIN,dev-integration:INTEGRATION"
 DEV_SECRET = "dev-secret-not-for-production"
 MEMBER, MERCHANT = "m", "s"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     ADMIN = "ADMIN"
     INTEGRATION = "INTEGRATION"
     MEMBER = "MEMBER"
@@ -61,7 +61,7 @@ def is_production(environ: Mapping[str, str] = os.environ) -> bool:
 
 
 def parse_api_keys(text: str) -> dict[str, Role]:
-    """"key1:ADMIN,key2:INTEGRATION" → {key: role}; a malformed entry is a configuration error."""
+    """Parse `key1:ADMIN,key2:INTEGRATION` into {key: role}; a malformed entry is a configuration error."""
     keys: dict[str, Role] = {}
     for entry in filter(None, (e.strip() for e in text.split(","))):
         key, sep, role = entry.rpartition(":")
@@ -130,7 +130,7 @@ class AuthConfig:
 
     def _signed(self, token: str, now: float) -> Principal | None:
         kind, _, rest = token.partition(".")
-        subject, expiry, signature = (rest.rsplit(".", 2) + ["", "", ""])[:3]
+        subject, expiry, signature = [*rest.rsplit(".", 2), "", "", ""][:3]
         if kind not in (MEMBER, MERCHANT) or not self.secret or not subject or not expiry.isdigit():
             return None
         expected = _signature(self.secret, kind, subject, int(expiry))

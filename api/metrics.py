@@ -28,5 +28,5 @@ class OperationMetrics(SchemaExtension):
 def _kind(extension: SchemaExtension) -> str:
     try:
         return extension.execution_context.operation_type.value
-    except Exception:  # noqa: BLE001 - a document that did not parse has no operation type
+    except Exception:  # a document that did not parse has no operation type
         return "invalid"

@@ -33,7 +33,7 @@ def _parsers(scalar: str, code: str) -> tuple[Callable[[Any], str], Callable[...
 
     def parse_literal(node: ValueNode, _variables: Any = None) -> str:
         if not isinstance(node, StringValueNode):
-            raise _refuse(scalar, code, node.kind)
+            raise _refuse(scalar, code, f"an unquoted {node.kind.removesuffix('_value')}")
         return node.value
 
     return parse_value, parse_literal
@@ -58,11 +58,17 @@ _ratio_value, _ratio_literal = _parsers("Ratio", "INVALID_RATIO")
 
 SCALARS = {
     Money: strawberry.scalar(
-        name="Money", description='An amount with 2 decimal places as a string, e.g. "218.40" (CNY, points, love value, coupons).',
-        serialize=serialize_money, parse_value=_money_value, parse_literal=_money_literal,
+        name="Money",
+        description='An amount with 2 decimal places as a string, e.g. "218.40" (CNY, points, love value, coupons).',
+        serialize=serialize_money,
+        parse_value=_money_value,
+        parse_literal=_money_literal,
     ),
     Ratio: strawberry.scalar(
-        name="Ratio", description='A percentage with up to 4 decimal places as a string: "130" means 130 %.',
-        serialize=serialize_ratio, parse_value=_ratio_value, parse_literal=_ratio_literal,
+        name="Ratio",
+        description='A percentage with up to 4 decimal places as a string: "130" means 130 %.',
+        serialize=serialize_ratio,
+        parse_value=_ratio_value,
+        parse_literal=_ratio_literal,
     ),
 }

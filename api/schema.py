@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from starlette.websockets import WebSocket
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.tools import merge_types
+from strawberry.types.graphql import OperationType
 
 from api.catalog import resolvers as catalog
 from api.ledger import resolvers as ledger
@@ -28,18 +33,40 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-def extensions() -> list[object]:
-    return [
-        QueryDepthLimiter(max_depth=10),
-        MaxAliasesLimiter(max_alias_count=30),
-        MaxTokensLimiter(max_token_count=2000),
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        MaskErrors(should_mask_error=is_unexpected),
-        OperationMetrics(),
-    ]
+class SubscriptionsOverWebSocket(SchemaExtension):
+    """A subscription sent over HTTP is refused (400) instead of running as a one-shot query."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.operation_type is OperationType.SUBSCRIPTION and not isinstance(getattr(ctx.context, "request", None), WebSocket):
+            raise InvalidOperationTypeError(OperationType.SUBSCRIPTION)
+        yield
 
 
-schema = strawberry.Schema(
-    query=Query, mutation=Mutation, subscription=payouts.Subscription, extensions=extensions(), config=StrawberryConfig(scalar_map=SCALARS),
+# factories: a fresh extension per request (the parser / validation caches live at module level)
+EXTENSIONS = [
+    lambda: QueryDepthLimiter(max_depth=10),
+    lambda: MaxAliasesLimiter(max_alias_count=30),
+    lambda: MaxTokensLimiter(max_token_count=2000),
+    lambda: ParserCache(maxsize=512),
+    lambda: ValidationCache(maxsize=512),
+    lambda: MaskErrors(should_mask_error=is_unexpected),
+    SubscriptionsOverWebSocket,
+    OperationMetrics,
+]
+
+
+class RebateSchema(strawberry.Schema):
+    """Logs only unexpected errors: refused inputs and denied access are answers, not incidents."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
+        super().process_errors([e for e in errors if is_unexpected(e)], execution_context)  # type: ignore[arg-type]
+
+
+schema = RebateSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=payouts.Subscription,
+    extensions=EXTENSIONS,
+    config=StrawberryConfig(scalar_map=SCALARS),
 )

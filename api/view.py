@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -18,11 +19,15 @@ from api.context import Context, Loaders
 class RebateGraphQL(GraphQL):
     """Only graphql-transport-ws: the legacy graphql-ws protocol is refused (see PITFALLS)."""
 
-    def __init__(self, schema: Any, ide: bool) -> None:
+    def __init__(self, schema: Any, ide: bool, ws_origins: Sequence[str] = ()) -> None:
         super().__init__(
-            schema, graphql_ide="graphiql" if ide else None, allow_queries_via_get=False,
-            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL], connection_init_wait_timeout=timedelta(seconds=10),
+            schema,
+            graphql_ide="graphiql" if ide else None,
+            allow_queries_via_get=False,
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=20,
+            allowed_origins=ws_origins,
         )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
@@ -30,8 +35,12 @@ class RebateGraphQL(GraphQL):
         websocket = isinstance(request, WebSocket)
         principal = None if websocket else auth.authenticate(request.headers.get("authorization"))
         return Context(
-            request=request, response=response, auth=auth, redis=getattr(request.app.state, "redis", None),
-            principal=principal, loaders=Loaders.create(cache=not websocket),
+            request=request,
+            response=response,
+            auth=auth,
+            redis=getattr(request.app.state, "redis", None),
+            principal=principal,
+            loaders=Loaders.create(cache=not websocket),
         )
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]

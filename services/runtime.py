@@ -34,7 +34,9 @@ async def init_db(url: str | None = None, migrate: bool = False) -> None:
         from tortoise.migrations.api import migrate as apply
 
         await apply(config=config)
-    await Tortoise.init(config=config)
+    # tortoise 1.x binds its context to the calling task; servers handle requests in other tasks,
+    # so this process-wide context is the fallback every task sees (closed again by close_db).
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def close_db() -> None:

@@ -45,7 +45,11 @@ class Mutation:
     async def upsert_product(self, input: ProductInput) -> ProductPayload:
         try:
             row = await catalog.upsert_product(
-                str(input.id), input.source.value, store=input.store, listed=input.listed, queue_rebate=settings_values(input.queue_rebate),
+                str(input.id),
+                input.source.value,
+                store=input.store,
+                listed=input.listed,
+                queue_rebate=settings_values(input.queue_rebate),
             )
         except DomainError as exc:
             return ProductPayload(product=None, errors=[user_error(exc)])

@@ -13,7 +13,7 @@ from domain.queue_rebate_settings import Source
 ProductSource = mirror(Source, "ProductSource", "M-4: 自营 SELF_OPERATED, 供应商 SUPPLIER, 聚合供应链 SUPPLY_CHAIN, 门店商品 STORE.")
 
 
-@strawberry.type(description="QR-20 settings of a product, store or cashier; null means \"use the next level\".")
+@strawberry.type(description='QR-20 settings of a product, store or cashier; null means "use the next level".')
 class EntityQueueRebate:
     enabled: bool | None
     extraction_ratio: Ratio | None
@@ -75,7 +75,11 @@ class Product:
     @classmethod
     def of(cls, row: Any) -> Product:
         return cls(
-            id=row.id, source=ProductSource(row.source), store=row.store_id, listed=row.listed, queue_rebate=EntityQueueRebate.of(row.queue_rebate),
+            id=row.id,
+            source=ProductSource(row.source),
+            store=row.store_id,
+            listed=row.listed,
+            queue_rebate=EntityQueueRebate.of(row.queue_rebate),
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -15,7 +15,7 @@ def _when(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @strawberry.type(description="C-5: one double-entry posting of `amount` of `asset` from `source` to `target`.")
@@ -34,8 +34,16 @@ class Transfer:
     @classmethod
     def of(cls, row: dict[str, Any]) -> Transfer:
         return cls(
-            key=row["key"], source=row["source"], target=row["target"], asset=row["asset"], amount=row["amount"], memo=row["memo"],
-            id=_opt_id(row.get("id")), event=_opt_id(row.get("event_id")), queue=row.get("queue_id"), created_at=_when(row.get("created_at")),
+            key=row["key"],
+            source=row["source"],
+            target=row["target"],
+            asset=row["asset"],
+            amount=row["amount"],
+            memo=row["memo"],
+            id=_opt_id(row.get("id")),
+            event=_opt_id(row.get("event_id")),
+            queue=row.get("queue_id"),
+            created_at=_when(row.get("created_at")),
         )
 
 

@@ -26,7 +26,12 @@ class Mutation:
     async def upsert_member(self, input: MemberInput) -> MemberPayload:
         try:
             row = await catalog.upsert_member(
-                str(input.id), referrer=input.referrer, level=input.level, phone=input.phone, nickname=input.nickname, avatar=input.avatar,
+                str(input.id),
+                referrer=input.referrer,
+                level=input.level,
+                phone=input.phone,
+                nickname=input.nickname,
+                avatar=input.avatar,
             )
         except DomainError as exc:
             return MemberPayload(member=None, errors=[user_error(exc)])

@@ -24,7 +24,14 @@ class Wallets:
     @classmethod
     def of(cls, balances: dict[str, Decimal]) -> Wallets:
         b = {name: Money(str(value)) for name, value in balances.items()}
-        return cls(b["cash"], b["points"], b["love_value_available"], b["love_value_frozen"], b["coupon"], b["receivable"])
+        return cls(
+            cash=b["cash"],
+            points=b["points"],
+            love_value_available=b["love_value_available"],
+            love_value_frozen=b["love_value_frozen"],
+            coupon=b["coupon"],
+            receivable=b["receivable"],
+        )
 
 
 @strawberry.type(description="A member (M-1); referrer links form the team tree.")
@@ -43,7 +50,12 @@ class Member:
     @classmethod
     def of(cls, row: Any) -> Member:
         return cls(
-            id=strawberry.ID(row.id), referrer=row.referrer_id, level=row.level, phone=row.phone, nickname=row.nickname, avatar=row.avatar,
+            id=strawberry.ID(row.id),
+            referrer=row.referrer_id,
+            level=row.level,
+            phone=row.phone,
+            nickname=row.nickname,
+            avatar=row.avatar,
         )
 
 

@@ -35,22 +35,18 @@ async def _enqueue(info: Info, queues: list[str]) -> None:
         return
     try:
         await enqueue_drains(info.context.redis, queues)
-    except Exception:  # noqa: BLE001 - Redis down must not fail a recorded event
+    except Exception:  # Redis down must not fail a recorded event
         log.warning("could not enqueue drains of %s; the sweeper will", queues, exc_info=True)
 
 
-async def _record(info: Info, event: Mapping[str, Any], camel: bool = True, prefix: str | None = None) -> tuple[OrderEventPayload, list[str]]:
+async def report(info: Info, event: Mapping[str, Any]) -> OrderEventPayload:
+    """Record one event (SPEC I-6 form), then enqueue the drains of the queues it concerns."""
     try:
         ticket = await intake.record(event, now=info.context.now())
     except DomainError as exc:
-        return OrderEventPayload(ticket=None, errors=[user_error(exc, camel, prefix)]), []
-    return OrderEventPayload(ticket=Ticket.of(ticket, ticket.duplicate), errors=[]), list(ticket.queues)
-
-
-async def report(info: Info, event: Mapping[str, Any]) -> OrderEventPayload:
-    payload, queues = await _record(info, event)
-    await _enqueue(info, queues)
-    return payload
+        return OrderEventPayload(ticket=None, errors=[user_error(exc)])
+    await _enqueue(info, ticket.queues)
+    return OrderEventPayload(ticket=Ticket.of(ticket, ticket.duplicate), errors=[])
 
 
 @strawberry.type
@@ -79,23 +75,23 @@ class Mutation:
 
     @strawberry.mutation(
         permission_classes=[IsStaff],
-        description="Bulk intake of SPEC I-6 order events (objects with a `type`), recorded in the order given; each is accepted or refused on its own.",
+        description="Bulk intake of SPEC I-6 order events (objects with a `type`), recorded in the order given in one transaction; each is accepted or refused on its own.",
     )
     async def report_orders(self, info: Info, events: list[JSON]) -> ReportOrdersPayload:
         if len(events) > MAX_EVENTS:
             error = DomainError(ErrorCode.INVALID_INPUT, f"at most {MAX_EVENTS} events per call", "events")
             return ReportOrdersPayload(results=[], errors=[user_error(error)])
-        results, queues = [], []
-        for i, event in enumerate(events):
-            payload, touched = await _bulk_one(info, i, event)
-            results.append(payload)
-            queues.extend(q for q in touched if q not in queues)
+        objects = [i for i, e in enumerate(events) if isinstance(e, Mapping)]
+        outcomes = dict(zip(objects, await intake.record_many([events[i] for i in objects], now=info.context.now()), strict=True))
+        results = [_bulk_result(i, outcomes.get(i)) for i in range(len(events))]
+        queues = list(dict.fromkeys(q for o in outcomes.values() if isinstance(o, intake.Ticket) for q in o.queues))
         await _enqueue(info, queues)
         return ReportOrdersPayload(results=results, errors=[])
 
 
-async def _bulk_one(info: Info, index: int, event: Any) -> tuple[OrderEventPayload, list[str]]:
-    if not isinstance(event, Mapping):
-        error = DomainError(ErrorCode.INVALID_INPUT, "an event must be an object with a type", None)
-        return OrderEventPayload(ticket=None, errors=[user_error(error, prefix=f"events.{index}")]), []
-    return await _record(info, event, camel=False, prefix=f"events.{index}")
+def _bulk_result(index: int, outcome: intake.Ticket | DomainError | None) -> OrderEventPayload:
+    """One event's result; None stands for an element that was not an object."""
+    if isinstance(outcome, intake.Ticket):
+        return OrderEventPayload(ticket=Ticket.of(outcome, outcome.duplicate), errors=[])
+    error = outcome or DomainError(ErrorCode.INVALID_INPUT, "an event must be an object with a type", None)
+    return OrderEventPayload(ticket=None, errors=[user_error(error, camel=False, prefix=f"events.{index}")])

@@ -75,8 +75,15 @@ class OrderPaidInput:
     def event(self) -> dict[str, Any]:
         """The SPEC I-6 `order.paid` event (snake_case keys, decimals as strings)."""
         return {
-            "type": "order.paid", "key": self.key, "order": self.order, "member": self.member, "channel": self.channel.value,
-            "store": self.store, "cashier": self.cashier, "profit": self.profit, "lines": [ln.event() for ln in self.lines],
+            "type": "order.paid",
+            "key": self.key,
+            "order": self.order,
+            "member": self.member,
+            "channel": self.channel.value,
+            "store": self.store,
+            "cashier": self.cashier,
+            "profit": self.profit,
+            "lines": [ln.event() for ln in self.lines],
         }
 
 

@@ -30,8 +30,12 @@ class Payout:
     def of(cls, data: bytes | str) -> Payout:
         m: dict[str, Any] = json.loads(data)
         return cls(
-            member=strawberry.ID(m["member"]), amount=Money(m["amount"]), key=m["key"], queue=m["queue"],
-            version=int(m["version"]), event=strawberry.ID(str(m["event"])),
+            member=strawberry.ID(m["member"]),
+            amount=Money(m["amount"]),
+            key=m["key"],
+            queue=m["queue"],
+            version=int(m["version"]),
+            event=strawberry.ID(str(m["event"])),
         )
 
 
@@ -49,7 +53,11 @@ class Subscription:
         description="Payouts of one member, queue or store (staff; a member its own; a merchant its store and its store's queues).",
     )
     async def payouts(
-        self, info: Info, member: strawberry.ID | None = None, queue: str | None = None, store: strawberry.ID | None = None,
+        self,
+        info: Info,
+        member: strawberry.ID | None = None,
+        queue: str | None = None,
+        store: strawberry.ID | None = None,
     ) -> AsyncGenerator[Payout, None]:
         name = _channel(member, queue, store)
         async with info.context.redis.pubsub() as pubsub:

@@ -40,7 +40,12 @@ class Query:
         description="Entitlements of a member and/or a queue, in (queue, position) order. Give `queue` to page by position within it.",
     )
     async def entitlements(
-        self, member: strawberry.ID | None = None, queue: str | None = None, status: str | None = None, after: str | None = None, first: int | None = None,
+        self,
+        member: strawberry.ID | None = None,
+        queue: str | None = None,
+        status: str | None = None,
+        after: str | None = None,
+        first: int | None = None,
     ) -> Connection[Entitlement]:
         size = page_size(first)
         if queue is None:

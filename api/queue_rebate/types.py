@@ -29,8 +29,18 @@ class Entitlement:
     @classmethod
     def of(cls, e: EntitlementView) -> Entitlement:
         return cls(
-            key=e.key, member=strawberry.ID(e.member), model=e.model, queue=e.queue, position=e.position, order=strawberry.ID(e.order),
-            total=e.total, received=e.received, remaining=e.remaining, status=e.status, ratio=e.ratio, ratio_source=e.ratio_source,
+            key=e.key,
+            member=strawberry.ID(e.member),
+            model=e.model,
+            queue=e.queue,
+            position=e.position,
+            order=strawberry.ID(e.order),
+            total=e.total,
+            received=e.received,
+            remaining=e.remaining,
+            status=e.status,
+            ratio=e.ratio,
+            ratio_source=e.ratio_source,
         )
 
 
