@@ -66,9 +66,10 @@ ENTITLEMENT_SELECT = "SELECT key, member_id, model, queue_id, position, total_fe
 
 
 async def entitlements(member: str | None = None, queue: str | None = None, status: str | None = None,
-                       after_position: int = 0, limit: int = 1000) -> list[EntitlementView]:
-    """Entitlements by member and/or queue, in (queue, position) order, keyset-paginated."""
-    where, params = ["position > ?"], [after_position]
+                       after_position: int = 0, limit: int = 1000, after_queue: str = "") -> list[EntitlementView]:
+    """Entitlements by member and/or queue, in (queue, position) order, keyset-paginated on that
+    pair: pass the last row's queue and position as `after_queue` / `after_position`."""
+    where, params = ["(queue_id > ? OR (queue_id = ? AND position > ?))"], [after_queue, after_queue, after_position]
     for column, value in (("member_id", member), ("queue_id", queue), ("status", status)):
         if value is not None:
             where.append(f"{column} = ?")
@@ -106,11 +107,11 @@ async def is_zero_sum() -> bool:
 
 async def ledger(account_prefix: str, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     """Transfers touching accounts that start with `account_prefix`, oldest first, keyset-paginated."""
-    like = account_prefix + "%"
+    like = account_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await fetch(
         _conn(),
         "SELECT id, key, source, target, asset, amount_fen, memo, event_id, queue_id, created_at FROM transfer "
-        "WHERE id > ? AND (source LIKE ? OR target LIKE ?) ORDER BY id LIMIT ?",
+        "WHERE id > ? AND (source LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\') ORDER BY id LIMIT ?",
         (after_id, like, like, limit),
     )
     return [{**r, "amount": from_fen(int(r["amount_fen"]))} for r in rows]
@@ -129,3 +130,28 @@ async def ticket(event_id: int) -> dict[str, Any] | None:
         **events[0], "status": status, "errors": [i["error"] for i in items if i["error"]],
         "transfers": [{**t, "amount": from_fen(int(t["amount_fen"]))} for t in transfers],
     }
+
+
+async def members(ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Member rows by id (for the API's per-request loaders)."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch(_conn(), f"SELECT id, phone, nickname, avatar, level, referrer_id, created_at FROM member WHERE id IN ({marks})", ids)
+    return {r["id"]: r for r in rows}
+
+
+async def stored_settings(model: str) -> tuple[dict[str, Any], int]:
+    """A model's stored settings values and their version (0: never set, all defaults)."""
+    rows = await fetch(_conn(), "SELECT \"values\" AS v, version FROM model_settings WHERE model = ?", (model,))
+    if not rows:
+        return {}, 0
+    import json
+
+    value = rows[0]["v"]
+    return (json.loads(value) if isinstance(value, (str, bytes)) else dict(value)), int(rows[0]["version"])
+
+
+async def queue(queue_id: str) -> dict[str, Any] | None:
+    rows = await fetch(_conn(), "SELECT id, model, head, tail, pool_fen, version FROM queue WHERE id = ?", (queue_id,))
+    return {**rows[0], "pool": from_fen(int(rows[0]["pool_fen"]))} if rows else None

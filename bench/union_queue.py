@@ -1,0 +1,96 @@
+"""Union queue daily settlement at scale (a script, not a test; issue: 1 000 000 WAITING).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_uq .venv/bin/python -m bench.union_queue [--waiting 1000000]
+
+WARNING: it wipes the database it is given. It inserts N WAITING union-queue entitlements of
+100.00 each with a pool that pays half of them, runs the day's settlement through the same
+batch job the worker runs (streamed in chunks, one fenced transaction each), and prints the time,
+the chunks, the peak memory of the process, and that a second run of the same day pays nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import time
+from datetime import UTC, datetime
+
+from rich.console import Console
+from tortoise import connections
+
+from bench.common import fresh_database
+from domain.ledger import Asset, Posting
+from domain.money import from_fen
+from domain.union_queue import FUNDING, LIABILITY, POOL, PROMISED
+from services import queries
+from services.catalog import set_settings
+from services.intake import record
+from services.replay import daily_settlement_event, settle_all
+from services.runtime import close_db
+from store.ledger import write_postings
+from store.sql import execute, execute_many, fetch
+from workers.union_queue import CHUNK
+
+NOW = datetime(2026, 3, 1, 2, tzinfo=UTC)
+console = Console()
+
+
+async def seed(waiting: int) -> None:
+    conn = connections.get("default")
+    await execute(conn, "INSERT INTO member (id, created_at) VALUES ('M', CURRENT_TIMESTAMP)")
+    step = 50_000
+    for start in range(0, waiting, step):
+        rows = [(f"u{i}", i + 1, f"u{i}", NOW) for i in range(start, min(waiting, start + step))]
+        await execute_many(
+            conn,
+            "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, ratio, "
+            "ratio_source, paid_fen, boost_fen, lottery_source, scope_key, created_at) VALUES (?, 'union_queue', 'uq', ?, 'M', ?, 0, 10000, 0, 'WAITING', TRUE, "
+            "'0', 'bench', 0, 0, '', '', ?)", rows)
+        console.print(f"  seeded {min(waiting, start + step):,}", end="\r")
+    pool_fen = waiting // 2 * 10000
+    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES ('uq', 'union_queue', 1, ?, ?, 0, '{}', CURRENT_TIMESTAMP)",
+                  (waiting, pool_fen))
+    # the pool's money and the promises are on the ledger like any other (C-5)
+    await write_postings(conn, [
+        (Posting("bench:seed:pool", FUNDING, POOL, from_fen(pool_fen), Asset.CNY, "bench seed"), None),
+        (Posting("bench:seed:promised", PROMISED, LIABILITY, from_fen(waiting * 10000), Asset.ENTITLEMENT, "bench seed"), None),
+    ], "uq", NOW)
+    await set_settings("union_queue", {"enabled": True})
+
+
+async def completed() -> int:
+    rows = await fetch(connections.get("default"), "SELECT COUNT(*) AS n FROM entitlement WHERE queue_id = 'uq' AND status = 'COMPLETED'")
+    return int(rows[0]["n"])
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--waiting", type=int, default=1_000_000)
+    args = parser.parse_args()
+    url = os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_uq")
+    await fresh_database(url)
+    t0 = time.perf_counter()
+    await seed(args.waiting)
+    console.print(f"seeded {args.waiting:,} WAITING entitlements in {time.perf_counter() - t0:.1f}s")
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    await record(daily_settlement_event(NOW), NOW)
+    await settle_all()
+    elapsed = time.perf_counter() - t0
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    paid = await completed()
+    pools = await queries.pools()
+    await record(daily_settlement_event(NOW), NOW)
+    await settle_all()
+    again = await completed()
+    console.print(f"daily settlement: {paid:,} of {args.waiting:,} paid in {elapsed:.1f}s ({paid / elapsed:,.0f}/s), "
+                  f"chunks of {CHUNK:,}, pool left {pools['uq']}")
+    console.print(f"peak RSS {rss_before / 1024:.0f} MiB after seeding, {rss_after / 1024:.0f} MiB after the settlement; "
+                  f"same day again: {again - paid} more paid; zero-sum: {await queries.is_zero_sum()}")
+    await close_db()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
