@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from arq import cron
@@ -35,6 +36,25 @@ async def sweep(ctx: dict[str, Any]) -> int:
     return len(queues)
 
 
+async def union_queue_daily(ctx: dict[str, Any]) -> bool:
+    """UQ-3 at the configured local time: record the day's settlement once (its key is the day)
+    and let the union queue's drain job run it after what came before it."""
+    from services.catalog import load_settings
+    from services.intake import record
+    from services.replay import daily_settlement_event
+    from services.runtime import platform_zone
+
+    settings = await load_settings("union_queue")
+    now = datetime.now(timezone.utc)
+    hour, minute = settings.settlement_hour_minute
+    local = now.astimezone(platform_zone())
+    if not settings.enabled or (local.hour, local.minute) < (hour, minute):
+        return False
+    ticket = await record(daily_settlement_event(now), now)
+    await enqueue_drains(ctx["redis"], ticket.queues)
+    return not ticket.duplicate
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     await init_db()
     ctx["publish"] = publisher(ctx["redis"])
@@ -46,7 +66,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 class WorkerSettings:
     functions = [drain_queue]
-    cron_jobs = [cron(sweep, second=set(range(0, 60, 2)), run_at_startup=True)]
+    cron_jobs = [
+        cron(sweep, second=set(range(0, 60, 2)), run_at_startup=True),
+        cron(union_queue_daily, second=0),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings()
