@@ -11,7 +11,6 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from api import readers
 from api.auth import AuthConfig, Principal
 from services import queries
 
@@ -26,7 +25,7 @@ async def _load_wallets(ids: list[str]) -> list[dict[str, Decimal]]:
 
 
 async def _load_members(ids: list[str]) -> list[Any]:
-    found = await readers.members(list(ids))
+    found = await queries.members(list(ids))
     return [found.get(i) for i in ids]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLError
 from starlette.websockets import WebSocket
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, SchemaExtension, ValidationCache
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.tools import merge_types
@@ -22,9 +22,10 @@ from api.payouts import resolvers as payouts
 from api.queue_rebate import resolvers as queue_rebate
 from api.scalars import SCALARS
 from api.settings import resolvers as settings
+from api.union_queue import resolvers as union_queue
 
-Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query))
-Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation))
+Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query))
+Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, union_queue.Mutation))
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -43,10 +44,12 @@ class SubscriptionsOverWebSocket(SchemaExtension):
         yield
 
 
-# factories: a fresh extension per request (the parser / validation caches live at module level)
+# The depth and alias limiters are validation rules, and the rules are part of ValidationCache's
+# key: a limiter built per request brings new rule classes and never hits the cache. So the rules
+# are built once here and every request's extension adds the same ones.
+LIMIT_RULES = [*QueryDepthLimiter(max_depth=10).validation_rules, *MaxAliasesLimiter(max_alias_count=30).validation_rules]
 EXTENSIONS = [
-    lambda: QueryDepthLimiter(max_depth=10),
-    lambda: MaxAliasesLimiter(max_alias_count=30),
+    lambda: AddValidationRules(LIMIT_RULES),
     lambda: MaxTokensLimiter(max_token_count=2000),
     lambda: ParserCache(maxsize=512),
     lambda: ValidationCache(maxsize=512),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +70,7 @@ async def entitlements(member: str | None = None, queue: str | None = None, stat
                        after_position: int = 0, limit: int = 1000, after_queue: str = "") -> list[EntitlementView]:
     """Entitlements by member and/or queue, in (queue, position) order, keyset-paginated on that
     pair: pass the last row's queue and position as `after_queue` / `after_position`."""
+    after_queue = after_queue or queue or ""
     where, params = ["(queue_id > ? OR (queue_id = ? AND position > ?))"], [after_queue, after_queue, after_position]
     for column, value in (("member_id", member), ("queue_id", queue), ("status", status)):
         if value is not None:
@@ -132,13 +134,23 @@ async def ticket(event_id: int) -> dict[str, Any] | None:
     }
 
 
-async def members(ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Member rows by id (for the API's per-request loaders)."""
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    id: str
+    phone: str | None
+    nickname: str | None
+    avatar: str | None
+    level: str | None
+    referrer_id: str | None
+
+
+async def members(ids: list[str]) -> dict[str, MemberView]:
+    """Member profiles (M-1) by id, for the API's per-request loaders."""
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
-    rows = await fetch(_conn(), f"SELECT id, phone, nickname, avatar, level, referrer_id, created_at FROM member WHERE id IN ({marks})", ids)
-    return {r["id"]: r for r in rows}
+    rows = await fetch(_conn(), f"SELECT id, phone, nickname, avatar, level, referrer_id FROM member WHERE id IN ({marks})", ids)
+    return {r["id"]: MemberView(**r) for r in rows}
 
 
 async def stored_settings(model: str) -> tuple[dict[str, Any], int]:
@@ -155,3 +167,32 @@ async def stored_settings(model: str) -> tuple[dict[str, Any], int]:
 async def queue(queue_id: str) -> dict[str, Any] | None:
     rows = await fetch(_conn(), "SELECT id, model, head, tail, pool_fen, version FROM queue WHERE id = ?", (queue_id,))
     return {**rows[0], "pool": from_fen(int(rows[0]["pool_fen"]))} if rows else None
+
+
+FORECAST_DAYS = 7  # UQ-5: the trailing window of daily pool inflows
+
+
+async def union_queue_inflow(now: datetime, days: int = FORECAST_DAYS) -> Decimal:
+    """UQ-5: the trailing average daily inflow of the union pool (contributions), floored to 0.01."""
+    from domain.union_queue import POOL, average_daily_inflow
+
+    rows = await fetch(_conn(), "SELECT COALESCE(SUM(amount_fen), 0) AS total FROM transfer WHERE target = ? AND memo = 'pool contribution' AND created_at >= ?",
+                       (POOL, now - timedelta(days=days)))
+    total = from_fen(int(rows[0]["total"]))
+    return average_daily_inflow([total] + [ZERO] * (days - 1))
+
+
+async def union_queue_forecast(member: str, now: datetime) -> list[tuple[EntitlementView, Decimal, int | None]]:
+    """UQ-5 for each of a member's WAITING union-queue entitlements: what is still owed up to and
+    including it (its place in line, in money) and the forecast days to its payout."""
+    from domain.union_queue import forecast_days
+
+    inflow = await union_queue_inflow(now)
+    out = []
+    for e in await entitlements(member=member, queue="uq", status="WAITING"):
+        rows = await fetch(_conn(), "SELECT COALESCE(SUM(total_fen - received_fen - boost_fen), 0) AS ahead FROM entitlement "
+                           "WHERE queue_id = 'uq' AND status = 'WAITING' AND position <= ?", (e.position,))
+        ahead = from_fen(int(rows[0]["ahead"]))
+        pool = (await pools()).get("uq", ZERO)
+        out.append((e, ahead, forecast_days(max(ahead - pool, ZERO), inflow) if ahead > pool else 0))
+    return out

@@ -12,8 +12,6 @@ from api.queue_rebate.types import Entitlement, Pool, Queue, QueueProgress
 from domain.errors import ErrorCode
 from services import queries
 
-MEMBER_SCAN = 1000  # a member-wide listing spans queues; see _across_queues
-
 
 def _queue_cursor(after: str | None) -> tuple[str, int]:
     """`<queue>@<position>`: the cursor of a listing that spans queues."""
@@ -26,11 +24,10 @@ def _queue_cursor(after: str | None) -> tuple[str, int]:
 
 
 async def _across_queues(member: str, status: str | None, after: str | None, size: int) -> Connection[Entitlement]:
-    """The service pages by position within one queue, so a member-wide page is cut from the
-    member's first MEMBER_SCAN entitlements in (queue, position) order."""
-    cursor = _queue_cursor(after)
-    rows = [e for e in await queries.entitlements(member=member, status=status, limit=MEMBER_SCAN) if (e.queue, e.position) > cursor]
-    return page([Entitlement.of(e) for e in rows[: size + 1]], size, lambda e: f"{e.queue}@{e.position}")
+    """A member's entitlements over every queue, keyset-paged on (queue, position)."""
+    queue, position = _queue_cursor(after)
+    rows = await queries.entitlements(member=member, status=status, after_queue=queue, after_position=position, limit=size + 1)
+    return page([Entitlement.of(e) for e in rows], size, lambda e: f"{e.queue}@{e.position}")
 
 
 @strawberry.type
@@ -58,7 +55,7 @@ class Query:
     @strawberry.field(permission_classes=[CanReadQueue], description="A queue's WAITING entitlements in position order, from the head.")
     async def queue_progress(self, queue: str, after: str | None = None, first: int | None = None) -> QueueProgress | None:
         size = page_size(first)
-        row = next((q for q in await queries.queues() if q["id"] == queue), None)
+        row = await queries.queue(queue)
         if row is None:
             return None
         rows = await queries.entitlements(queue=queue, status="WAITING", after_position=int_cursor(after), limit=size + 1)

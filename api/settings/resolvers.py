@@ -7,11 +7,10 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api import readers
 from api.errors import UserError, coded, user_error
 from api.permissions import IsStaff
 from domain.errors import DomainError, ErrorCode
-from services import catalog
+from services import catalog, queries
 
 
 @strawberry.type(description="A model's stored settings; `version` grows with every accepted change.")
@@ -37,7 +36,7 @@ class Query:
     @strawberry.field(permission_classes=[IsStaff], description="The stored settings values of a model, e.g. queue_rebate ({} when never set).")
     async def settings(self, model: str) -> JSON:
         _check_model(model)
-        values, _ = await readers.stored_settings(model)
+        values, _ = await queries.stored_settings(model)
         return values
 
 
