@@ -50,6 +50,7 @@ class OrderDividendSettings:
     dividend_ratio: Decimal = Decimal(40)
     referral_ratio: Decimal = Decimal(20)
     free_ratio: Decimal = Decimal(100)
+    excluded_products: frozenset[str] = frozenset()  # products whose lines take no part (their orders still may)
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: OrderDividendSettings | None = None) -> OrderDividendSettings:
@@ -62,6 +63,7 @@ class OrderDividendSettings:
             dividend_ratio=r.ratio("dividend_ratio", b.dividend_ratio, MAX_RATIO) or ZERO,
             referral_ratio=r.ratio("referral_ratio", b.referral_ratio, MAX_RATIO) or ZERO,
             free_ratio=r.ratio("free_ratio", b.free_ratio) or ZERO,
+            excluded_products=r.names("excluded_products", b.excluded_products),
         )
         r.finish()
         if settings.free_ratio <= 0:

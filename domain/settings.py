@@ -72,6 +72,15 @@ class Reader:
             raise DomainError(ErrorCode.INVALID_SETTINGS, f"{self.field(name)} must be a string", self.field(name))
         return value
 
+    def names(self, name: str, default: frozenset[str]) -> frozenset[str]:
+        """A list of ids (e.g. products that opt out of a model)."""
+        value = self._get(name)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise DomainError(ErrorCode.INVALID_SETTINGS, f"{self.field(name)} must be a list of ids", self.field(name))
+        return frozenset(value)
+
     def raw(self, name: str) -> Any:
         return self._get(name)
 

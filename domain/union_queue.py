@@ -51,6 +51,7 @@ class UnionQueueSettings:
     quota_ratio: Decimal = Decimal(110)
     acceleration_ratio: Decimal = ZERO
     settlement_time: str = "00:00"
+    excluded_products: frozenset[str] = frozenset()  # products whose lines take no part (their orders still may)
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: UnionQueueSettings | None = None) -> UnionQueueSettings:
@@ -63,6 +64,7 @@ class UnionQueueSettings:
             quota_ratio=r.ratio("quota_ratio", b.quota_ratio) or ZERO,
             acceleration_ratio=r.ratio("acceleration_ratio", b.acceleration_ratio, MAX_RATIO) or ZERO,
             settlement_time=_settlement_time(r.text("settlement_time", b.settlement_time) or ""),
+            excluded_products=r.names("excluded_products", b.excluded_products),
         )
         r.finish()
         return settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from arq import cron
@@ -45,7 +45,7 @@ async def union_queue_daily(ctx: dict[str, Any]) -> bool:
     from services.runtime import platform_zone
 
     settings = await load_settings("union_queue")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     hour, minute = settings.settlement_hour_minute
     local = now.astimezone(platform_zone())
     if not settings.enabled or (local.hour, local.minute) < (hour, minute):

@@ -47,6 +47,7 @@ async def settle_order_dividend(batch: Batch) -> None:
     orders = await order_facts(batch)
     for item in batch.items:
         facts = orders.get(str(item.payload.get("order")))
+        facts = facts.taking_part(settings.excluded_products) if facts is not None else None
         try:
             if facts is not None and item.type == "order.completed":
                 await _completed(batch, state, settings, item, facts)

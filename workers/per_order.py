@@ -18,6 +18,22 @@ class OrderFacts:
     referrer: str | None
     amount: Decimal
     profit: Decimal | None
+    lines: tuple[tuple[str | None, Decimal], ...] = ()
+
+    def taking_part(self, excluded: frozenset[str]) -> OrderFacts | None:
+        """The order as a model sees it when some products opt out: the amount of the other lines
+        (profit in proportion); None when no line takes part."""
+        if not excluded:
+            return self
+        kept = sum((paid for product, paid in self.lines if product not in excluded), Decimal("0.00"))
+        if kept <= 0:
+            return None
+        if kept == self.amount:
+            return self
+        from domain.money import round_half_up
+
+        profit = round_half_up(self.profit * kept / self.amount) if self.profit is not None and self.amount > 0 else self.profit
+        return OrderFacts(self.id, self.member, self.referrer, kept, profit, self.lines)
 
 
 async def order_facts(batch: Batch) -> dict[str, OrderFacts]:
@@ -31,8 +47,11 @@ async def order_facts(batch: Batch) -> dict[str, OrderFacts]:
         f'FROM "order" o JOIN member m ON m.id = o.member_id WHERE o.id IN ({marks})',
         ids,
     )
+    lines: dict[str, list[tuple[str | None, Decimal]]] = {}
+    for r in await fetch(batch.conn, f'SELECT order_id, product_id, paid_fen FROM order_line WHERE order_id IN ({marks}) ORDER BY order_id, "index"', ids):
+        lines.setdefault(r["order_id"], []).append((r["product_id"], from_fen(int(r["paid_fen"]))))
     return {
         r["id"]: OrderFacts(r["id"], r["member_id"], r["referrer_id"], from_fen(int(r["amount_fen"])),
-                            from_fen(int(r["profit_fen"])) if r["profit_fen"] is not None else None)
+                            from_fen(int(r["profit_fen"])) if r["profit_fen"] is not None else None, tuple(lines.get(r["id"], ())))
         for r in rows
     }

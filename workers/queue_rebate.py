@@ -1,25 +1,88 @@
-"""排队返利 batch handler: paid / completed / refunded lines of one queue, in inbox order."""
+"""排队返利 batch handler: paid / completed / refunded lines, member draws and exchanges, and resets
+of one queue, in inbox order (QR-1..QR-17).
+
+What the settings need of the world is read here and handed to the pure domain: the member's level
+(from the member row when the line settles), completed-order totals per cumulative window
+(an indexed SUM), entitlement counts per limit scope (an indexed COUNT plus this batch's own), the
+payment's platform-local time (C-9) and a random source (C-10, `rand`).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import random
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from domain import queue_rebate as qr
-from domain.errors import DomainError
+from domain.errors import DomainError, ErrorCode
 from domain.ledger import Asset, Wallet, member_account
-from domain.money import from_fen, to_fen
-from domain.queue_rebate_settings import Channel, PluginSettings, resolve_line
+from domain.money import ZERO, from_fen, to_fen
+from domain.queue_rebate_features import (
+    GroupDraw,
+    MemberCounts,
+    RandomReturnSettings,
+    RandomSource,
+    check_can_draw,
+    convert,
+    decide_random_return,
+    draw_for_entitlement,
+    exchange,
+    reset,
+)
+from domain.queue_rebate_settings import (
+    Channel,
+    LineContext,
+    PluginSettings,
+    cumulative_scope,
+    cumulative_windows,
+    limit_scopes,
+    random_return_for,
+    resolve_line,
+)
+from services.actions import DRAW, EXCHANGE, RESET, check_exchange, offered_lottery
 from services.catalog import load_settings
 from services.intake import line_context
-from store.models import Cashier, Product, Store
-from store.sql import execute_many, fetch
+from services.runtime import platform_zone
+from store.models import Cashier, Member, Product, Store
+from store.sql import execute, execute_many, fetch
 from workers.batch import Batch, Item
-from workers.drain import handles
+from workers.drain import FenceLost, handles
 
 WINDOW = 256
+RESET_CHUNK = 5000  # entitlements cleared per transaction of a reset
+ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
 T = TypeVar("T")
-ENTITLEMENT_COLUMNS = "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source"
+ENTITLEMENT_COLUMNS = (
+    "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
+    "paid_fen, lottery_source, drawn_ratio, exchanged_to, exchanged_fen, created_at"
+)
+
+RANDOM: RandomSource | None = None
+"""The random source (C-10). None in production: `secrets.randbelow`, or with REBATE_RANDOM_SEED
+set (replays, demos; never in production) a `random.Random(seed)` shared by the process. Tests
+replace it (monkeypatch) with a seeded or scripted `rand(n)`."""
+_SEEDED: dict[str, random.Random] = {}
+
+
+def rand(n: int) -> int:
+    """One int in [0, n) from the configured source."""
+    if RANDOM is not None:
+        return RANDOM(n)
+    seed = os.environ.get("REBATE_RANDOM_SEED")
+    if seed:
+        return _SEEDED.setdefault(seed, random.Random(seed)).randrange(n)
+    return secrets.randbelow(n)
+
+
+def _utc(value: Any) -> datetime:
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 class Window:
@@ -30,6 +93,12 @@ class Window:
         self.batch = batch
         self.state = qr.QueueState(batch.queue_id, batch.pool, batch.head, batch.tail, loaded_upto=batch.head - 1, db_tail=batch.tail)
         self.known: dict[str, qr.Entitlement] = {}
+        self.created: dict[str, datetime] = {}  # key → created_at (UTC), of loaded and new entitlements
+
+    def adopt(self, r: dict[str, Any]) -> qr.Entitlement:
+        """The batch's one object for a row (it may already have changed in this batch)."""
+        self.created.setdefault(r["key"], _utc(r["created_at"]))
+        return self.known.setdefault(r["key"], _entitlement(r))
 
     async def more(self, count: int = WINDOW) -> None:
         s = self.state
@@ -39,7 +108,7 @@ class Window:
             "ORDER BY position LIMIT ?",
             (s.queue_id, s.loaded_upto, s.db_tail, count),
         )
-        loaded = [self.known.setdefault(r["key"], _entitlement(r)) for r in rows]
+        loaded = [self.adopt(r) for r in rows]
         upto = int(rows[-1]["position"]) if len(rows) == count else s.db_tail
         s.add_loaded(loaded, upto)
 
@@ -56,18 +125,152 @@ class Window:
         if e is None:
             rows = await fetch(self.batch.conn, f"SELECT {ENTITLEMENT_COLUMNS} FROM entitlement WHERE model = 'queue_rebate' AND key = ?", (key,))
             if rows:
-                e = self.known.setdefault(key, _entitlement(rows[0]))
+                e = self.adopt(rows[0])
         return e
 
 
 def _entitlement(r: dict[str, Any]) -> qr.Entitlement:
-    from decimal import Decimal
-
     return qr.Entitlement(
         key=r["key"], member=r["member_id"], order=r["order_id"], line=int(r["line"]), queue=r["queue_id"], position=int(r["position"]),
         total=from_fen(int(r["total_fen"])), received=from_fen(int(r["received_fen"])), status=qr.Status(r["status"]),
         order_completed=bool(r["order_completed"]), ratio=Decimal(r["ratio"]), ratio_source=r["ratio_source"], db_id=int(r["id"]),
+        paid=from_fen(int(r["paid_fen"])), lottery_source=r["lottery_source"] or "",
+        drawn_ratio=Decimal(r["drawn_ratio"]) if r["drawn_ratio"] is not None else None,
+        exchanged_to=r["exchanged_to"] or "", exchanged_amount=from_fen(int(r["exchanged_fen"])) if r["exchanged_fen"] is not None else ZERO,
     )
+
+
+def scope_key(ctx: LineContext) -> str:
+    """QR-13: the limit scope an entitlement counts in: "cashier:<store>" for cashier payments,
+    "store:<store>" for a store's online lines, "product:<id>" for mall / product lines."""
+    if ctx.channel is Channel.CASHIER:
+        return f"cashier:{ctx.store}"
+    scope = cumulative_scope(ctx)
+    if scope != "mall":
+        return scope
+    assert ctx.product is not None
+    return f"product:{ctx.product.id}"
+
+
+@dataclass(slots=True)
+class _Fresh:
+    """An entitlement earned in this batch, for the limit counts of later lines (QR-13)."""
+
+    member: str
+    scope: str
+    product: str | None
+    day: date
+
+
+@dataclass
+class Facts:
+    """What the settings need to know of the world for one line (QR-10, QR-11, QR-13)."""
+
+    batch: Batch
+    levels: dict[str, str | None]
+    fresh: list[_Fresh] = field(default_factory=list)
+    totals: dict[tuple[str, str, int, datetime], Decimal] = field(default_factory=dict)
+
+    @classmethod
+    async def load(cls, batch: Batch) -> Facts:
+        members = {i.payload["member"] for i in batch.items if i.type == "order.paid" and i.payload.get("member")}
+        rows = await Member.filter(id__in=members).using_db(batch.conn).values_list("id", "level") if members else []
+        return cls(batch, {m: level for m, level in rows})
+
+    async def enrich(self, ctx: LineContext, when: datetime) -> LineContext:
+        """M-2: the member's level as its member row has it when the line settles (the worker
+        settles a paid line right after it is recorded, so this is the level at order time)."""
+        local = when.astimezone(platform_zone())
+        totals = {days: await self.cumulative(ctx, days, when) for days in cumulative_windows(ctx)}
+        counts = {scope: await self.counts(ctx, scope, local) for scope in limit_scopes(ctx).values()}
+        return replace(ctx, member_level=self.levels.get(ctx.member), cumulative_totals=totals,
+                       local_time=local.replace(tzinfo=None), member_counts=counts)
+
+    async def cumulative(self, ctx: LineContext, days: int, when: datetime) -> Decimal:
+        """QR-11: the member's completed, unrefunded paid amounts in (when - days, when], in the
+        line's scope: MALL-channel orders, or the store's cashier and online orders."""
+        scope = cumulative_scope(ctx)
+        cached = self.totals.get((ctx.member, scope, days, when))
+        if cached is not None:
+            return cached
+        if scope == "mall":
+            where, params = "o.channel = 'MALL'", []
+        else:
+            where, params = "o.store_id = ? AND o.channel IN ('CASHIER', 'STORE_ONLINE')", [scope.split(":", 1)[1]]
+        rows = await fetch(
+            self.batch.conn,
+            'SELECT COALESCE(SUM(l.paid_fen), 0) AS total FROM "order" o JOIN order_line l ON l.order_id = o.id '
+            f"WHERE o.member_id = ? AND {where} AND o.status = 'COMPLETED' AND o.completed_at > ? AND o.completed_at <= ? AND l.refunded = ?",
+            [ctx.member, *params, when - timedelta(days=days), when, False],
+        )
+        total = self.totals[(ctx.member, scope, days, when)] = from_fen(int(rows[0]["total"] or 0))
+        return total
+
+    async def counts(self, ctx: LineContext, scope: str, local: datetime) -> MemberCounts:
+        """QR-13: the member's entitlements in a limit scope, earned today (local day) and ever,
+        whatever their status now, plus those earned earlier in this batch."""
+        own = scope_key(ctx)
+        product = scope.split(":", 1)[1] if scope.startswith("product:") and own != scope else None
+        if product is not None:  # a store product's line: its store's entitlements from lines of that product
+            base = ('FROM entitlement e JOIN order_line l ON l.order_id = e.order_id AND l."index" = e.line '
+                    "WHERE e.member_id = ? AND e.scope_key = ? AND e.model = 'queue_rebate' AND l.product_id = ?")
+            params: list[Any] = [ctx.member, own, product]
+        else:
+            base, params = "FROM entitlement e WHERE e.member_id = ? AND e.scope_key = ? AND e.model = 'queue_rebate'", [ctx.member, scope]
+        start, end = _local_day(local)
+        rows = await fetch(self.batch.conn, f"SELECT COUNT(*) AS total, SUM(CASE WHEN e.created_at >= ? AND e.created_at < ? THEN 1 ELSE 0 END) AS today {base}",
+                           [start, end, *params])
+        mine = [f for f in self.fresh if f.member == ctx.member and (f.scope == scope if product is None else (f.scope == own and f.product == product))]
+        today = int(rows[0]["today"] or 0) + sum(1 for f in mine if f.day == local.date())
+        return MemberCounts(today=today, total=int(rows[0]["total"] or 0) + len(mine))
+
+
+def _local_day(local: datetime) -> tuple[datetime, datetime]:
+    """The UTC bounds of the platform-local day of `local` (C-9; DST-safe)."""
+    zone = platform_zone()
+    start = datetime.combine(local.date(), time(), zone)
+    end = datetime.combine(local.date() + timedelta(days=1), time(), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+class _Catalog:
+    def __init__(self, products: dict[str, Product], stores: dict[str, Store], cashiers: dict[str, Cashier]) -> None:
+        self.products, self.stores, self.cashiers = products, stores, cashiers
+
+    @classmethod
+    async def load(cls, batch: Batch, lines: dict[str, list[dict[str, Any]]]) -> _Catalog:
+        orders = [i for i in batch.items if i.type in ORDER_EVENTS]
+        product_ids = {r["product_id"] for rows in lines.values() for r in rows if r["product_id"]}
+        stores = {i.payload.get("store") for i in orders if i.payload.get("store")}
+        cashiers = {i.payload.get("cashier") for i in orders if i.payload.get("cashier")}
+        products = {p.id: p for p in await Product.filter(id__in=product_ids).using_db(batch.conn)}
+        stores |= {p.store_id for p in products.values() if p.store_id}
+        return cls(
+            products,
+            {s.id: s for s in await Store.filter(id__in=stores).using_db(batch.conn)},
+            {c.id: c for c in await Cashier.filter(id__in=cashiers).using_db(batch.conn)},
+        )
+
+
+@dataclass
+class Settlement:
+    """One batch of one queue: the loaded window, settings, catalog and per-queue state."""
+
+    batch: Batch
+    window: Window
+    plugin: PluginSettings
+    lines: dict[str, list[dict[str, Any]]]
+    catalog: _Catalog
+    facts: Facts
+    queue_state: dict[str, Any]
+    scopes: dict[str, str] = field(default_factory=dict)  # new entitlement key → scope_key
+    drawn_at: dict[str, datetime] = field(default_factory=dict)
+    state_changed: bool = False
+    reset_ran: bool = False
+
+    @property
+    def rules(self) -> qr.Rules:
+        return self.plugin.rules
 
 
 @handles("qr")
@@ -76,20 +279,37 @@ async def settle_queue_rebate(batch: Batch) -> None:
     window = Window(batch)
     await window.more()
     lines = await _lines(batch)
-    catalog = await _Catalog.load(batch, lines)
-    apply = {"order.paid": _paid, "order.completed": _completed, "order.refunded": _refunded}
+    run = Settlement(batch, window, plugin, lines, await _Catalog.load(batch, lines), await Facts.load(batch), await _queue_state(batch))
+    apply = {"order.paid": _paid, "order.completed": _completed, "order.refunded": _refunded, DRAW: _draw, EXCHANGE: _exchange}
     for item in batch.items:
         try:
-            await apply[item.type](batch, window, plugin, item, lines.get(item.payload["order"], []), catalog)
+            if item.type == RESET:
+                if not await _reset(run, item):
+                    batch.resume_at = item.id
+                    break
+            elif item.type in apply:
+                await apply[item.type](run, item)
+            else:
+                raise DomainError(ErrorCode.INVALID_INPUT, f"the queue rebate does not settle {item.type!r}", "type")
         except DomainError as exc:
             batch.failed[item.id] = f"{exc.code.value}: {exc.message}"
     s = window.state
     batch.head, batch.tail, batch.pool = s.head, s.tail, s.pool
-    await _persist(batch, window, lines)
+    await _persist(run)
+
+
+async def _queue_state(batch: Batch) -> dict[str, Any]:
+    rows = await fetch(batch.conn, "SELECT state FROM queue WHERE id = ?", (batch.queue_id,))
+    value = rows[0]["state"] if rows else None
+    if value is None:
+        return {}
+    return dict(json.loads(value) if isinstance(value, (str, bytes)) else value)
 
 
 async def _lines(batch: Batch) -> dict[str, list[dict[str, Any]]]:
-    orders = sorted({i.payload["order"] for i in batch.items})
+    orders = sorted({i.payload["order"] for i in batch.items if i.type in ORDER_EVENTS})
+    if not orders:
+        return {}
     marks = ", ".join("?" for _ in orders)
     rows = await fetch(
         batch.conn, f"SELECT * FROM order_line WHERE queue_id = ? AND order_id IN ({marks}) ORDER BY order_id, \"index\"", (batch.queue_id, *orders)
@@ -101,90 +321,179 @@ async def _lines(batch: Batch) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-class _Catalog:
-    def __init__(self, products: dict[str, Product], stores: dict[str, Store], cashiers: dict[str, Cashier]) -> None:
-        self.products, self.stores, self.cashiers = products, stores, cashiers
+async def _paid(run: Settlement, item: Item) -> None:
+    """QR-3 for each line of the order in this queue, in line order; QR-6 decides the extraction.
 
-    @classmethod
-    async def load(cls, batch: Batch, lines: dict[str, list[dict[str, Any]]]) -> _Catalog:
-        product_ids = {r["product_id"] for rows in lines.values() for r in rows if r["product_id"]}
-        stores = {i.payload.get("store") for i in batch.items if i.payload.get("store")}
-        cashiers = {i.payload.get("cashier") for i in batch.items if i.payload.get("cashier")}
-        products = {p.id: p for p in await Product.filter(id__in=product_ids).using_db(batch.conn)}
-        stores |= {p.store_id for p in products.values() if p.store_id}
-        return cls(
-            products,
-            {s.id: s for s in await Store.filter(id__in=stores).using_db(batch.conn)},
-            {c.id: c for c in await Cashier.filter(id__in=cashiers).using_db(batch.conn)},
-        )
-
-
-async def _paid(batch: Batch, window: Window, plugin: PluginSettings, item: Item, lines: list[dict[str, Any]], catalog: _Catalog) -> None:
-    """QR-3 for each line of the order in this queue, in line order; QR-6 decides the extraction."""
-    p = item.payload
-    rules = plugin.rules
-    for r in lines:
-        product = catalog.products.get(r["product_id"]) if r["product_id"] else None
-        store_id = p.get("store")
-        ln = {"paid": from_fen(int(r["paid_fen"])), "deduction": from_fen(int(r["deduction_fen"]))}
-        ctx = line_context(
-            f"{r['order_id']}:{r['index']}", p["member"], r["order_id"], int(r["index"]), Channel(p.get("channel", "MALL")), ln, product,
-            catalog.stores.get((product.store_id if product and product.store_id else store_id) or ""), catalog.cashiers.get(p.get("cashier") or ""), store_id,
-        )
-        line = resolve_line(ctx, plugin)
+    QR-17: while paused a line still joins but takes no extraction, now or later (its
+    extraction_fen is recorded as 0 and it counts as extracted); random return waits too.
+    """
+    p, rules, window = item.payload, run.rules, run.window
+    when = _utc(item.occurred_at)
+    for r in run.lines.get(p["order"], []):
+        ctx = await run.facts.enrich(_context(run, p, r), when)
+        line = resolve_line(ctx, run.plugin)
         entitlement, postings = await window.until_done(lambda line=line: qr.settle_paid_line(window.state, line, rules))
         if entitlement is not None:
             entitlement.order_completed = False
             window.known[entitlement.key] = entitlement
-        batch.post(postings, item)
-        r.update(extraction_fen=to_fen(line.extraction), extracted=rules.settle_on is qr.SettleOn.ON_PAY and not rules.paused, _dirty=True)
+            window.created[entitlement.key] = when
+            run.scopes[entitlement.key] = scope_key(ctx)
+            run.facts.fresh.append(_Fresh(ctx.member, scope_key(ctx), ctx.product.id if ctx.product else None, ctx.local_time.date() if ctx.local_time else when.date()))
+            settings = random_return_for(ctx, run.plugin)
+            if settings is not None and not rules.paused:
+                postings += _random_return(run, settings, entitlement)
+        run.batch.post(postings, item)
+        on_pay = rules.settle_on is qr.SettleOn.ON_PAY
+        r.update(extraction_fen=0 if on_pay and rules.paused else to_fen(line.extraction), extracted=on_pay, _dirty=True)
 
 
-async def _completed(batch: Batch, window: Window, plugin: PluginSettings, item: Item, lines: list[dict[str, Any]], catalog: _Catalog) -> None:
-    """QR-7 marks the entitlement's order completed; under ON_COMPLETE the extraction runs now."""
-    rules = plugin.rules
-    for r in lines:
+def _context(run: Settlement, p: dict[str, Any], r: dict[str, Any]) -> LineContext:
+    catalog = run.catalog
+    product = catalog.products.get(r["product_id"]) if r["product_id"] else None
+    store_id = p.get("store")
+    ln = {"paid": from_fen(int(r["paid_fen"])), "deduction": from_fen(int(r["deduction_fen"]))}
+    return line_context(
+        f"{r['order_id']}:{r['index']}", p["member"], r["order_id"], int(r["index"]), Channel(p.get("channel", "MALL")), ln, product,
+        catalog.stores.get((product.store_id if product and product.store_id else store_id) or ""), catalog.cashiers.get(p.get("cashier") or ""), store_id,
+    )
+
+
+def _random_return(run: Settlement, settings: RandomReturnSettings, e: qr.Entitlement) -> list[Any]:
+    """QR-15: the queue's n-th entitlement under random return; the counter and the current
+    group (its chosen offsets drawn when it starts, C-10) live in queue.state."""
+    st = run.queue_state
+    n = int(st.get("random_return_n", 0))
+    current = GroupDraw.from_values(st["random_return_group"]) if st.get("random_return_group") else None
+    decision = decide_random_return(settings, n, current, rand)
+    st["random_return_n"] = n + 1
+    st["random_return_group"] = decision.group.as_values()
+    run.state_changed = True
+    return convert(run.window.state, e, run.plugin) if decision.convert else []
+
+
+async def _completed(run: Settlement, item: Item) -> None:
+    """QR-7 marks the entitlement's order completed; under ON_COMPLETE the extraction runs now
+    (QR-17: completed while paused, it never runs)."""
+    rules, window = run.rules, run.window
+    for r in run.lines.get(item.payload["order"], []):
         key = f"{r['order_id']}:{r['index']}"
         e = await window.get(key)
         if e is not None and e.status is qr.Status.WAITING:
             qr.mark_order_completed(window.state, e)
-        if r["extracted"] or r["cancelled"] or r["extraction_fen"] is None or rules.paused:
+        if r["extracted"] or r["cancelled"] or r["extraction_fen"] is None:
+            continue
+        if rules.paused:
+            r.update(extraction_fen=0, extracted=True, _dirty=True)
             continue
         line = qr.Line(key, "", r["order_id"], int(r["index"]), from_fen(int(r["paid_fen"])), from_fen(int(r["extraction_fen"])), False, from_fen(0), "")
-        batch.post(await window.until_done(lambda line=line: qr.extract(window.state, line, rules)), item)
+        run.batch.post(await window.until_done(lambda line=line: qr.extract(window.state, line, rules)), item)
         r.update(extracted=True, _dirty=True)
 
 
-async def _refunded(batch: Batch, window: Window, plugin: PluginSettings, item: Item, lines: list[dict[str, Any]], catalog: _Catalog) -> None:
+async def _refunded(run: Settlement, item: Item) -> None:
     """QR-8: the line's entitlement is cancelled; an extraction that has not run never will."""
     wanted = item.payload.get("line")
-    for r in lines:
+    for r in run.lines.get(item.payload["order"], []):
         if r["cancelled"] or (wanted is not None and int(r["index"]) != wanted):
             continue
-        e = await window.get(f"{r['order_id']}:{r['index']}")
+        e = await run.window.get(f"{r['order_id']}:{r['index']}")
         if e is not None:
-            cash = await batch.balance(member_account(e.member, Wallet.CASH), Asset.CNY)
-            batch.post(qr.cancel(window.state, e, plugin.rules, cash), item)
+            cash = await run.batch.balance(member_account(e.member, Wallet.CASH), Asset.CNY)
+            run.batch.post(qr.cancel(run.window.state, e, run.rules, cash), item)
         r.update(cancelled=True, _dirty=True)
 
 
-async def _persist(batch: Batch, window: Window, lines: dict[str, list[dict[str, Any]]]) -> None:
-    now = max(i.occurred_at for i in batch.items)
+async def _entitlement_of(run: Settlement, item: Item) -> qr.Entitlement:
+    key = str(item.payload.get("entitlement"))
+    e = await run.window.get(key)
+    if e is None or e.queue != run.batch.queue_id:
+        raise DomainError(ErrorCode.UNKNOWN_ENTITLEMENT, f"queue rebate entitlement {key} is not in queue {run.batch.queue_id}", "entitlement")
+    return e
+
+
+async def _draw(run: Settlement, item: Item) -> None:
+    """QR-12: draw once from the lottery recorded on the entitlement (as its settings are now);
+    the ratio and the time are recorded on it (C-10) and its total is recomputed."""
+    e = await _entitlement_of(run, item)
+    check_can_draw(e)
+    lottery = await offered_lottery(run.batch.conn, e.order, e.line, e.lottery_source, run.plugin)
+    if lottery is None:
+        raise DomainError(ErrorCode.INVALID_ENTITLEMENT_STATE, f"no lottery is offered to entitlement {e.key}", "entitlement")
+    _, postings = draw_for_entitlement(e, lottery, rand, state=run.window.state)
+    run.drawn_at[e.key] = _utc(item.occurred_at)
+    run.batch.post(postings, item)
+
+
+async def _exchange(run: Settlement, item: Item) -> None:
+    """QR-14: the unpaid remainder becomes points / love value; the entitlement leaves the queue."""
+    e = await _entitlement_of(run, item)
+    target = check_exchange(run.plugin, item.payload.get("to"))
+    run.batch.post(exchange(run.window.state, e, target, run.plugin), item)
+
+
+async def _reset(run: Settlement, item: Item) -> bool:
+    """QR-16, one chunk: WAITING entitlements created up to the due run become CLEARED, their
+    remainders forfeited. True when the queue is done; progress is kept in queue.state."""
+    cutoff = _utc(item.payload["before"])
+    window, st = run.window, run.queue_state
+    progress = st.get("reset") if (st.get("reset") or {}).get("event") == item.event_id else None
+    cursor = int(progress["cursor"]) if progress else 0
+    rows = await fetch(run.batch.conn, f"SELECT {ENTITLEMENT_COLUMNS} FROM entitlement WHERE queue_id = ? AND status = 'WAITING' AND position > ? "
+                       "ORDER BY position LIMIT ?", (run.batch.queue_id, cursor, RESET_CHUNK))
+    due = [e for e in (window.adopt(r) for r in rows) if window.created[e.key] <= cutoff]
+    finished = len(rows) < RESET_CHUNK
+    if finished:  # this batch's own new entitlements are not in the database yet
+        due += [e for e in window.state.touched.values() if e.db_id is None and window.created.get(e.key, cutoff) <= cutoff]
+    run.batch.post(reset(due, window.state), item)
+    st["reset"] = None if finished else {"event": item.event_id, "cursor": int(rows[-1]["position"])}
+    run.state_changed = run.reset_ran = True
+    return finished
+
+
+async def _persist(run: Settlement) -> None:
+    batch, window = run.batch, run.window
     touched = window.state.touched.values()
     await execute_many(
         batch.conn,
         "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
-        "paid_fen, boost_fen, lottery_source, scope_key, created_at) VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?)",
+        "paid_fen, boost_fen, lottery_source, scope_key, drawn_ratio, drawn_at, exchanged_to, exchanged_fen, created_at) "
+        "VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
         [(e.key, e.queue, e.position, e.member, e.order, e.line, to_fen(e.total), to_fen(e.received), e.status.value, e.order_completed, str(e.ratio), e.ratio_source,
-          to_fen(e.paid), e.lottery_source, now)
+          to_fen(e.paid), e.lottery_source, run.scopes.get(e.key, ""), *_audit(run, e), window.created[e.key])
          for e in touched if e.db_id is None],
     )
     await execute_many(
-        batch.conn, "UPDATE entitlement SET received_fen = ?, status = ?, order_completed = ? WHERE id = ?",
-        [(to_fen(e.received), e.status.value, e.order_completed, e.db_id) for e in touched if e.db_id is not None],
+        batch.conn,
+        "UPDATE entitlement SET received_fen = ?, status = ?, order_completed = ?, total_fen = ?, ratio = ?, ratio_source = ?, "
+        "drawn_ratio = ?, drawn_at = COALESCE(?, drawn_at), exchanged_to = ?, exchanged_fen = ? WHERE id = ?",
+        [(to_fen(e.received), e.status.value, e.order_completed, to_fen(e.total), str(e.ratio), e.ratio_source, *_audit(run, e), e.db_id)
+         for e in touched if e.db_id is not None],
     )
     await execute_many(
         batch.conn, "UPDATE order_line SET extraction_fen = ?, extracted = ?, cancelled = ? WHERE id = ?",
-        [(r["extraction_fen"], bool(r["extracted"]), bool(r["cancelled"]), r["id"]) for rows in lines.values() for r in rows if r["_dirty"]],
+        [(r["extraction_fen"], bool(r["extracted"]), bool(r["cancelled"]), r["id"]) for rows in run.lines.values() for r in rows if r["_dirty"]],
     )
+    if run.state_changed:  # fenced like the shared _finish: this batch set version + 1
+        if await execute(batch.conn, "UPDATE queue SET state = ? WHERE id = ? AND version = ?",
+                         (json.dumps(run.queue_state), batch.queue_id, batch.version + 1)) != 1:
+            raise FenceLost(batch.queue_id)
+    if run.reset_ran:  # the window saw only part of what the reset cleared: the head from the index
+        head = await fetch(batch.conn, "SELECT MIN(position) AS head FROM entitlement WHERE queue_id = ? AND status = 'WAITING'", (batch.queue_id,))
+        batch.head = int(head[0]["head"]) if head and head[0]["head"] is not None else batch.tail + 1
 
+
+def _audit(run: Settlement, e: qr.Entitlement) -> tuple[Any, ...]:
+    """drawn_ratio, drawn_at, exchanged_to, exchanged_fen: what randomness and members decided (C-10)."""
+    exchanged = e.exchanged_to or None
+    return (str(e.drawn_ratio) if e.drawn_ratio is not None else None, run.drawn_at.get(e.key), exchanged,
+            to_fen(e.exchanged_amount) if exchanged else None)
+
+
+async def queue_rebate_reset(ctx: dict[str, Any]) -> int:
+    """arq cron (every minute): record the resets that are due (QR-16) and enqueue their queues."""
+    from services.actions import run_due_resets
+    from workers.main import enqueue_drains
+
+    tickets = await run_due_resets(datetime.now(UTC))
+    await enqueue_drains(ctx["redis"], sorted({q for t in tickets for q in t.queues}))
+    return len(tickets)

@@ -42,7 +42,7 @@ async def settle_union_queue(batch: Batch) -> None:
                 if not await _daily(batch, item, touched):
                     batch.resume_at = item.id
                     break
-            elif (facts := orders.get(str(item.payload.get("order")))) is not None and item.type == "order.completed":
+            elif (facts := _taking_part(orders, item, settings)) is not None and item.type == "order.completed":
                 await _completed(batch, settings, item, facts, touched)
             elif facts is not None and item.type == "order.refunded" and item.payload.get("line") is None:
                 for e in await _select(batch, "model = 'union_queue' AND key = ?", (facts.id,)):
@@ -51,6 +51,11 @@ async def settle_union_queue(batch: Batch) -> None:
         except DomainError as exc:
             batch.failed[item.id] = f"{exc.code.value}: {exc.message}"
     await _persist(batch, touched)
+
+
+def _taking_part(orders: dict[str, Any], item: Item, settings: uq.UnionQueueSettings) -> Any:
+    facts = orders.get(str(item.payload.get("order")))
+    return facts.taking_part(settings.excluded_products) if facts is not None else None
 
 
 async def _completed(batch: Batch, settings: uq.UnionQueueSettings, item: Item, o: Any, touched: dict[str, uq.UEntitlement]) -> None:

@@ -117,3 +117,16 @@ async def test_c11_one_order_in_three_models_is_settled_once_by_each():
                       ("union_queue", "oA"), ("union_queue", "oB")]
     # A: queue rebate 10.00 from B's extraction + order dividend 40.00 + 40.00 of pool from B's completion
     assert cash(r, "A") == "90.00" and r["pools"]["uq"] == "60.00" and r["zero_sum"]
+
+
+async def test_products_may_opt_out_of_the_per_order_models():
+    r = await play(Replay(), od_settings(excluded_products=["P2"]), uq_settings(excluded_products=["P2"]), member("A"), member("B"),
+                   product("P1"), product("P2"),
+                   paid("oA", "A", ("P1", "100.00"), ("P2", "300.00"), profit="40.00"), completed("oA"),
+                   paid("oB", "B", ("P2", "100.00"), profit="10.00"), completed("oB"))
+    od_a = next(e for e in r["entitlements"] if e["model"] == "order_dividend")
+    uq_a = next(e for e in r["entitlements"] if e["model"] == "union_queue")
+    assert (od_a["key"], od_a["total"]) == ("oA", "100.00")  # the cap counts only P1's line
+    assert (uq_a["key"], uq_a["total"]) == ("oA", "110.00")
+    assert r["pools"]["uq"] == "6.00"  # profit 40 × 100/400 = 10 → 60 %
+    assert not [e for e in r["entitlements"] if e["key"] == "oB"] and r["zero_sum"]
