@@ -7,6 +7,7 @@ first and writes nothing when it refuses (C-8).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -110,9 +111,13 @@ async def upsert_product(
 
 
 async def bulk_enable_products(enabled: bool = True) -> int:
-    """QR-19 一键启用: switch the queue rebate on (or off) for every mall product."""
+    """QR-19 一键启用: switch the queue rebate on (or off) for every existing SELF_OPERATED /
+    SUPPLIER / SUPPLY_CHAIN product (their other settings are kept); store products are left alone."""
+    if not isinstance(enabled, bool):
+        raise DomainError(ErrorCode.INVALID_INPUT, "enabled must be true or false", "enabled")
     changed = 0
     async with in_transaction() as conn:
+        await claim_writer(conn)
         for product in await Product.filter(source__in=[s.value for s in Source if s is not Source.STORE]).using_db(conn):
             product.queue_rebate = {**product.queue_rebate, "enabled": enabled}
             await product.save(using_db=conn, update_fields=["queue_rebate"])
@@ -120,8 +125,12 @@ async def bulk_enable_products(enabled: bool = True) -> int:
     return changed
 
 
-async def set_settings(model: str, values: Mapping[str, Any]) -> ModelSettings:
-    """A partial update of a model's settings: validated over the stored ones, or refused whole."""
+async def set_settings(model: str, values: Mapping[str, Any], now: datetime | None = None) -> ModelSettings:
+    """A partial update of a model's settings: validated over the stored ones, or refused whole.
+
+    `now` (default: the wall clock) matters to the queue rebate's reset (QR-16): switching it on
+    or changing its schedule arms it at `now`, so only runs scheduled after that are due.
+    """
     parse = SETTINGS_MODELS.get(model)
     if parse is None:
         raise DomainError(ErrorCode.UNKNOWN_MODEL, f"unknown model {model!r}; one of {', '.join(SETTINGS_MODELS)}", "model")
@@ -130,8 +139,13 @@ async def set_settings(model: str, values: Mapping[str, Any]) -> ModelSettings:
     async with in_transaction() as conn:
         await claim_writer(conn)
         row = await ModelSettings.get_or_none(model=model).using_db(conn)
-        merged = {**(row.values if row else {}), **values}
-        parse(merged)
+        before = row.values if row else {}
+        merged = {**before, **values}
+        parsed = parse(merged)
+        if model == "queue_rebate" and parsed.reset.enabled and parsed.reset != PluginSettings.parse(before).reset:
+            from services.actions import arm_reset
+
+            await arm_reset(conn, now or datetime.now(UTC))
         if row is None:
             return await ModelSettings.create(model=model, values=merged, version=1, using_db=conn)
         row.values, row.version = merged, row.version + 1

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
-from domain.money import money_str
-from services import catalog, intake, queries
+from domain.money import from_fen, money_str
+from services import actions, catalog, intake, queries
 from services.runtime import platform_zone
 from workers.drain import pending_queues, settle_batch
 
@@ -31,7 +31,14 @@ def daily_settlement_event(now: datetime) -> dict[str, Any]:
     return {"type": "union_queue.daily_settlement", "key": f"union_queue.daily_settlement:{day}", "day": day}
 
 
-JOBS: Jobs = {"union_queue.daily_settlement": _union_daily_settlement}  # `run` events: "model.job" → coroutine taking the clock
+async def _queue_rebate_reset(now: datetime) -> None:
+    await actions.run_due_resets(now)
+
+
+JOBS: Jobs = {  # `run` events: "model.job" → coroutine taking the clock
+    "union_queue.daily_settlement": _union_daily_settlement,
+    "queue_rebate.reset": _queue_rebate_reset,
+}
 
 
 class ReplayError(Exception):
@@ -49,6 +56,9 @@ class Replay:
         kind = event.get("type")
         if kind == "clock":
             self.now = _clock(event.get("now"))
+        elif kind == "settings":
+            await settle_all()
+            await catalog.set_settings(str(event.get("model")), event.get("values") or {}, self.now)
         elif kind in _CATALOG:
             await settle_all()  # what came before settles under the settings it was reported under
             await _CATALOG[kind](event)
@@ -58,6 +68,9 @@ class Replay:
             if job is None:
                 raise DomainError(ErrorCode.INVALID_INPUT, f"unknown job {event.get('job')!r}; one of {', '.join(sorted(JOBS))}", "job")
             await job(self.now)
+            await settle_all()
+        elif kind in actions.ACTIONS:
+            self.tickets.append(await actions.record_action(event, self.now))
             await settle_all()
         elif isinstance(kind, str):
             self.tickets.append(await intake.record(event, self.now))
@@ -109,7 +122,7 @@ def _opt(event: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 _CATALOG: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
-    "settings": lambda e: catalog.set_settings(str(e.get("model")), e.get("values") or {}),
+    "queue_rebate.bulk_enable": lambda e: catalog.bulk_enable_products(e.get("enabled", True)),  # QR-19 一键启用
     "member": lambda e: catalog.upsert_member(e.get("id"), **_opt(e, "referrer", "level", "phone", "nickname", "avatar")),  # type: ignore[arg-type]
     "store": lambda e: catalog.upsert_store(e.get("id"), **_opt(e, "recruiter", "name", "queue_rebate")),  # type: ignore[arg-type]
     "cashier": lambda e: catalog.upsert_cashier(e.get("id"), e.get("store"), **_opt(e, "queue_rebate")),  # type: ignore[arg-type]
@@ -123,13 +136,40 @@ async def state() -> dict[str, Any]:
 
     ids = [m.id for m in await Member.all().order_by("id")]
     wallets = await queries.wallets(ids)
+    audit = await _audit()
     return {
         "members": {m: {k: money_str(v) for k, v in w.items() if k != "receivable" or v != 0} for m, w in wallets.items()},
         "entitlements": [
             {"key": e.key, "member": e.member, "model": e.model, "queue": e.queue, "position": e.position,
-             "total": money_str(e.total), "received": money_str(e.received), "status": e.status}
+             "total": money_str(e.total), "received": money_str(e.received), "status": e.status, **audit.get((e.model, e.key), {})}
             for e in await queries.entitlements()
         ],
         "pools": {name: money_str(v) for name, v in (await queries.pools()).items()},
         "zero_sum": await queries.is_zero_sum(),
     }
+
+
+async def _audit() -> dict[tuple[str, str], dict[str, str]]:
+    """Per entitlement, what a lottery or an exchange decided (QR-12, QR-14, QR-15, C-10), only
+    where something was decided: `drawn_ratio`, `drawn_at`, `exchanged_to`, `exchanged`."""
+    from tortoise import connections
+
+    from store.sql import fetch
+
+    rows = await fetch(connections.get("default"), "SELECT model, key, drawn_ratio, drawn_at, exchanged_to, exchanged_fen FROM entitlement "
+                       "WHERE drawn_ratio IS NOT NULL OR exchanged_to IS NOT NULL")
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for r in rows:
+        fields = out.setdefault((r["model"], r["key"]), {})
+        if r["drawn_ratio"] is not None:
+            fields["drawn_ratio"] = str(r["drawn_ratio"])
+            fields["drawn_at"] = _iso(r["drawn_at"])
+        if r["exchanged_to"] is not None:
+            fields["exchanged_to"] = str(r["exchanged_to"])
+            fields["exchanged"] = money_str(from_fen(int(r["exchanged_fen"] or 0)))
+    return out
+
+
+def _iso(value: Any) -> str:
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()

@@ -69,6 +69,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(sweep, second=set(range(0, 60, 2)), run_at_startup=True),
         cron(union_queue_daily, second=0),
+        cron("workers.queue_rebate.queue_rebate_reset", second=0),  # QR-16 at its configured schedule
     ]
     on_startup = startup
     on_shutdown = shutdown

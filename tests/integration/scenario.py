@@ -14,8 +14,32 @@ def qr_settings(**values: Any) -> dict[str, Any]:
     return {"type": "settings", "model": "queue_rebate", "values": {**QR_DEFAULTS, **values}}
 
 
-def member(id: str, referrer: str | None = None) -> dict[str, Any]:
-    return {"type": "member", "id": id, "referrer": referrer, "level": None}
+def member(id: str, referrer: str | None = None, level: str | None = None) -> dict[str, Any]:
+    return {"type": "member", "id": id, "referrer": referrer, "level": level}
+
+
+def store(id: str, **qr: Any) -> dict[str, Any]:
+    return {"type": "store", "id": id, "recruiter": None, **({"queue_rebate": qr} if qr else {})}
+
+
+def cashier(id: str, store: str, **qr: Any) -> dict[str, Any]:
+    return {"type": "cashier", "id": id, "store": store, **({"queue_rebate": qr} if qr else {})}
+
+
+def clock(now: str) -> dict[str, Any]:
+    return {"type": "clock", "now": now}
+
+
+def run(job: str) -> dict[str, Any]:
+    return {"type": "run", "job": job}
+
+
+def draw(key: str, entitlement: str, member: str | None = None) -> dict[str, Any]:
+    return {"type": "entitlement.draw", "key": key, "entitlement": entitlement, **({"member": member} if member else {})}
+
+
+def exchange(key: str, entitlement: str, to: str, member: str | None = None) -> dict[str, Any]:
+    return {"type": "entitlement.exchange", "key": key, "entitlement": entitlement, "to": to, **({"member": member} if member else {})}
 
 
 def product(id: str, source: str = "SELF_OPERATED", store: str | None = None, listed: bool = True, **qr: Any) -> dict[str, Any]:
@@ -42,7 +66,11 @@ def refunded(order: str, line: int | None = None) -> dict[str, Any]:
 
 async def play(*events: dict[str, Any]) -> dict[str, Any]:
     """Apply the events in order (settling after each) and return the `replay --json` state."""
-    replay = Replay()
+    return await play_on(Replay(), *events)
+
+
+async def play_on(replay: Replay, *events: dict[str, Any]) -> dict[str, Any]:
+    """As `play`, continuing one replay (its clock) across calls."""
     for e in events:
         await replay.apply(e)
     return await state()
@@ -54,3 +82,7 @@ def cash(result: dict[str, Any], member: str) -> str:
 
 def ent(result: dict[str, Any], key: str) -> dict[str, Any]:
     return next(e for e in result["entitlements"] if e["key"] == key)
+
+
+def wallet(result: dict[str, Any], member: str, name: str) -> str:
+    return str(result["members"][member][name])
