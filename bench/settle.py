@@ -4,6 +4,8 @@
         .venv/bin/python -m bench.settle [--orders 5000] [--lines 1]
 
 WARNING: it wipes the database it is given. Figures:
+  0. intake only (no worker running): orders/s recorded by concurrent clients, one per call and
+     50 per call (`record` / `record_many`, what the mutations call);
   1. end to end, one hot queue: orders reported through the intake service (what the mutations
      call) by concurrent clients while real arq workers settle them; lines/s until all committed;
   2. the same spread over 100 queues (one product queue each);
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from redis.asyncio import Redis
 from rich.console import Console
@@ -70,13 +73,8 @@ async def wait_drained() -> None:
         await asyncio.sleep(0.02)
 
 
-async def end_to_end(orders: int, lines: int, products: int, clients: int = 8, workers: int = 1, bulk: int = 1) -> float:
-    """Concurrent clients report orders (intake + enqueue) while the workers settle them; with
-    `bulk` > 1 each client reports that many orders per call (the `reportOrders` mutation)."""
-    await fresh(mall_queue=products == 1, products=products)
-    pool = await redis_pool()
-    procs = start_workers(workers)
-    await asyncio.sleep(2.0)  # worker start-up
+async def report(orders: int, lines: int, products: int, clients: int, bulk: int, pool: Any = None) -> None:
+    """`clients` concurrent clients report the orders, `bulk` per call, and enqueue their drains."""
     counter = iter(range(orders))
 
     async def client() -> None:
@@ -85,15 +83,35 @@ async def end_to_end(orders: int, lines: int, products: int, clients: int = 8, w
                 tickets = [await intake.record(order(chunk[0], lines, products), NOW)]
             else:
                 tickets = [t for t in await intake.record_many([order(i, lines, products) for i in chunk], NOW) if isinstance(t, intake.Ticket)]
-            await enqueue_drains(pool, sorted({q for t in tickets for q in t.queues}))
+            if pool is not None:
+                await enqueue_drains(pool, sorted({q for t in tickets for q in t.queues}))
 
-    t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
+
+
+async def intake_only(orders: int, clients: int, bulk: int) -> float:
+    """Orders/s recorded (1-line orders, one hot queue), nothing settling them meanwhile."""
+    await fresh(mall_queue=True, products=1)
+    t0 = time.perf_counter()
+    await report(orders, 1, 1, clients, bulk)
+    return orders / (time.perf_counter() - t0)
+
+
+async def end_to_end(orders: int, lines: int, products: int, clients: int = 8, workers: int = 1, bulk: int = 1) -> float:
+    """Concurrent clients report orders (intake + enqueue) while the workers settle them; with
+    `bulk` > 1 each client reports that many orders per call (the `reportOrders` mutation)."""
+    await fresh(mall_queue=products == 1, products=products)
+    pool = await redis_pool()
+    procs = start_workers(workers)
+    await asyncio.sleep(2.0)  # worker start-up
+    t0 = time.perf_counter()
+    await report(orders, lines, products, clients, bulk, pool)
     reported = time.perf_counter() - t0
     await wait_drained()
     elapsed = time.perf_counter() - t0
     for p in procs:
         p.terminate()
+        p.wait()
     await pool.aclose()
     console.print(f"  reported {orders} orders in {reported:.2f}s, all settled after {elapsed:.2f}s")
     return orders * lines / elapsed
@@ -112,11 +130,13 @@ async def per_line_cost(ahead: int, lines: int = 2000) -> float:
     """Seconds per settled line with `ahead` WAITING entitlements in the queue before it."""
     await fresh(mall_queue=True, products=1)
     conn = connections.get("default")
-    rows = [(f"seed{i}:0", "qr:MALL", i + 1, f"M{i % 100}", f"seed{i}", 0, 10_000_000, 0, "WAITING", False, "100", "bench", NOW) for i in range(ahead)]
+    rows = [(f"seed{i}:0", "qr:MALL", i + 1, f"M{i % 100}", f"seed{i}", 0, 10_000_000, 0, "WAITING", False, "100", "bench", 10_000_000, NOW) for i in range(ahead)]
     for start in range(0, ahead, 20_000):
         await execute_many(conn, "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, "
-                           "order_completed, ratio, ratio_source, created_at) VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[start:start + 20_000])
-    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES ('qr:MALL', 'queue_rebate', 1, ?, 0, 0, '{}', CURRENT_TIMESTAMP)", (ahead,))
+                           "order_completed, ratio, ratio_source, paid_fen, boost_fen, lottery_source, scope_key, created_at) "
+                           "VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?)", rows[start:start + 20_000])
+    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) "
+                  "VALUES ('qr:MALL', 'queue_rebate', 1, ?, 0, 0, '{}', CURRENT_TIMESTAMP)", (ahead,))
     await intake.record_many([order(i, 1, 1) for i in range(lines)], NOW)
     t0 = time.perf_counter()
     await settle_all()
@@ -169,6 +189,9 @@ async def main() -> None:
     await Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     await init_db(os.environ["DATABASE_URL"], migrate=True)
     table = Table("figure", "value", title=f"Settlement benchmark on {os.environ['DATABASE_URL'].split(':')[0]}")
+    console.print("0. intake only, one hot queue, 1-line orders, no worker running")
+    table.add_row("intake only, 1 per call (8 clients), orders/s", f"{await intake_only(args.orders, 8, 1):,.0f}")
+    table.add_row("intake only, 50 per call (4 clients), orders/s", f"{await intake_only(args.orders, 4, 50):,.0f}")
     console.print("1. end to end, one hot queue, 1-line orders, one order per call")
     table.add_row("hot queue, 1-line orders, 1 per call, lines/s", f"{await end_to_end(args.orders, 1, 1):,.0f}")
     console.print("1b. end to end, one hot queue, 1-line orders, 50 per call")

@@ -1,34 +1,36 @@
-"""Durable, idempotent intake of settlement events (C-6, M-5, I-2).
+"""Durable, idempotent intake of settlement events (C-6, C-8, M-5, I-2).
 
 A report is validated, written as an `event` row (unique key + content digest) with one inbox
 item per queue it concerns, and committed; only then are the queues' drain jobs enqueued. The
 same key with the same content returns the first ticket; with other content it is refused.
+
+Intake is set-based (`services.intake_bulk` reads and writes): one transaction per call reads
+in a few queries everything the events reference, validates each event in input order against
+that snapshot plus what the earlier accepted events of the call changed, then writes every
+accepted event's rows with a handful of multi-row statements. A refused event changes nothing,
+so the outcome is exactly that of recording the events one after another.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from domain.errors import DomainError, ErrorCode
 from domain.money import parse_amount, to_fen
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, ProductInfo, Source, queue_for
-from services.catalog import load_settings
-from store.models import Cashier, Event, Member, Order, OrderLine, Product, Store
-from store.sql import claim_writer, execute, execute_many
+from services import intake_bulk
+from services.intake_bulk import NewOrder, OrderState, Snapshot
+from store.models import Cashier, Product, Store
 
 PER_ORDER_MODELS = ("order_dividend", "union_queue")  # settle on completion, one queue each
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
+_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq"}
 
 
 @dataclass(slots=True)
@@ -46,141 +48,54 @@ def digest(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
+ID_FIELDS = frozenset({"order", "member", "store", "cashier"})  # stored in 64-character columns
+
+
 def _text(payload: Mapping[str, Any], name: str, required: bool = True) -> str | None:
     value = payload.get(name)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value or len(value) > 200:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"{name} must be a non-empty string", name)
+    longest = 64 if name in ID_FIELDS else 200
+    if not isinstance(value, str) or not value or len(value) > longest:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"{name} must be a non-empty string of at most {longest} characters", name)
     return value
 
 
 async def record(payload: Mapping[str, Any], now: datetime) -> Ticket:
-    """Validate and record one settlement event; the caller enqueues `ticket.queues` after."""
-    for name in ("type", "key"):
-        _text(payload, name)
-    prior = await _prior(str(payload["key"]), digest(payload))
-    if prior is not None:
-        return prior
-    try:
-        async with in_transaction() as conn:
-            await claim_writer(conn)
-            return await _record_in(conn, payload, now)
-    except IntegrityError:
-        prior = await _prior(str(payload["key"]), digest(payload))  # a concurrent twin committed first
-        if prior is None:
-            raise
-        return prior
+    """Validate and record one settlement event; the caller enqueues `ticket.queues` after.
+
+    Concurrent twins: the unique event key lets one of them write; the others fail on it, retry
+    and find the winner's event, so all of them return its ticket."""
+    result = (await _run([payload], now, prior_first=True))[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
 
 async def record_many(payloads: list[Mapping[str, Any]], now: datetime) -> list[Ticket | DomainError]:
-    """Bulk intake (the mall backend's batch report): one transaction, one savepoint per event,
-    so a refused event writes nothing and the others still count. Results keep the input order."""
-    results: list[Ticket | DomainError] = []
-    token = _settings_cache.set({})
-    try:
-        await _record_each(payloads, now, results)
-    finally:
-        _settings_cache.reset(token)
-    return results
+    """Bulk intake (the mall backend's batch report), in one transaction: each event is accepted
+    or refused on its own as if recorded one after another (a refused event writes nothing, a
+    later event sees what the earlier accepted ones did). Results keep the input order."""
+    if not payloads:
+        return []
+    return await _run(list(payloads), now, prior_first=False)
 
 
-async def _record_each(payloads: list[Mapping[str, Any]], now: datetime, results: list[Ticket | DomainError]) -> None:
-    async with in_transaction() as conn:
-        await claim_writer(conn)
-        for payload in payloads:
-            try:
-                async with in_transaction() as savepoint:
-                    results.append(await _record_in(savepoint, payload, now))
-            except DomainError as exc:
-                results.append(exc)
+async def _run(payloads: list[Mapping[str, Any]], now: datetime, prior_first: bool) -> list[Ticket | DomainError]:
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)  # a naive time is UTC, as the ORM stores it
+    outcomes = await intake_bulk.run(payloads, now, lambda snap: _Intake(snap, now, prior_first))
+    return [_ticket(o) for o in outcomes]
 
 
-_settings_cache: ContextVar[dict[str, Any] | None] = ContextVar("settings_cache", default=None)
-
-
-async def _settings(model: str, conn: BaseDBAsyncClient) -> Any:
-    """A model's settings, read once per bulk report (settings do not change inside one)."""
-    cache = _settings_cache.get()
-    if cache is None:
-        return await load_settings(model, conn)
-    if model not in cache:
-        cache[model] = await load_settings(model, conn)
-    return cache[model]
-
-
-async def _record_in(conn: BaseDBAsyncClient, payload: Mapping[str, Any], now: datetime) -> Ticket:
-    kind, key = _text(payload, "type"), _text(payload, "key")
-    assert kind is not None and key is not None
-    handler = _HANDLERS.get(kind)
-    if handler is None:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"unknown event type {kind!r}", "type")
-    content = digest(payload)
-    prior = await _prior(key, content, conn)
-    if prior is not None:
-        return prior
-    event = await Event.create(key=key, digest=content, type=kind, payload=dict(payload), occurred_at=now, using_db=conn)
-    queues = await handler(conn, payload, now)
-    await _enqueue_items(conn, event.id, queues)
-    return Ticket(event.id, key, kind, False, queues)
-
-
-async def _prior(key: str, content: str, conn: BaseDBAsyncClient | None = None) -> Ticket | None:
-    query = Event.get_or_none(key=key)
-    event = await (query.using_db(conn) if conn is not None else query)
-    if event is None:
-        return None
-    if event.digest != content:
-        raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, f"event key {key} was already used with different content", "key")
-    return Ticket(event.id, key, event.type, True, [])
-
-
-async def _enqueue_items(conn: BaseDBAsyncClient, event_id: int, queues: list[str]) -> None:
-    await execute_many(conn, "INSERT INTO inbox_item (queue_id, event_id, status, created_at) VALUES (?, ?, 'PENDING', CURRENT_TIMESTAMP)", [(q, event_id) for q in queues])
-    model = {"od": "order_dividend", "uq": "union_queue"}
-    for q in queues:
-        await execute(
-            conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES (?, ?, 1, 0, 0, 0, '{}', CURRENT_TIMESTAMP) "
-            "ON CONFLICT (id) DO NOTHING", (q, model.get(q, "queue_rebate")),
-        )
-
-
-async def _order_paid(conn: BaseDBAsyncClient, p: Mapping[str, Any], now: datetime) -> list[str]:
-    order_id = _text(p, "order")
-    member_id = _text(p, "member")
-    try:
-        channel = Channel(p.get("channel", "MALL"))
-    except ValueError:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"channel must be one of {', '.join(c.value for c in Channel)}", "channel") from None
-    store_id, cashier_id = _text(p, "store", False), _text(p, "cashier", False)
-    profit = parse_amount(p["profit"], "profit") if p.get("profit") is not None else None
-    if not await Member.filter(id=member_id).using_db(conn).exists():
-        raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"member {member_id} does not exist", "member")
-    if await Order.filter(id=order_id).using_db(conn).exists():
-        raise DomainError(ErrorCode.INVALID_ORDER_STATE, f"order {order_id} was already reported paid (under another key)", "order")
-    store, cashier = await _store_and_cashier(conn, channel, store_id, cashier_id)
-    lines = _lines(p.get("lines"), channel)
-    products = {x.id: x for x in await Product.filter(id__in=[ln["product"] for ln in lines if ln["product"]]).using_db(conn)}
-    plugin = await _settings("queue_rebate", conn)
-    amount = sum((ln["paid"] for ln in lines), Decimal("0.00"))
-    await Order.create(
-        id=order_id, member_id=member_id, channel=channel.value, store_id=store_id, cashier_id=cashier_id,
-        profit_fen=to_fen(profit) if profit is not None else None, amount_fen=to_fen(amount), status="PAID", paid_at=now, using_db=conn,
-    )
-    queues: list[str] = []
-    rows = []
-    for i, ln in enumerate(lines):
-        product = products.get(ln["product"]) if ln["product"] else None
-        if ln["product"] and product is None:
-            raise DomainError(ErrorCode.UNKNOWN_PRODUCT, f"product {ln['product']} does not exist", f"lines.{i}.product")
-        ctx = line_context(f"{order_id}:{i}", member_id, order_id, i, channel, ln, product, store, cashier, store_id)
-        queue = queue_for(ctx, plugin)
-        rows.append((order_id, i, ln["product"], ln["quantity"], to_fen(ln["paid"]), to_fen(ln["deduction"]), queue))
-        if queue is not None and queue not in queues:
-            queues.append(queue)
-    await execute_many(conn, "INSERT INTO order_line (order_id, \"index\", product_id, quantity, paid_fen, deduction_fen, queue_id, refunded, extracted, cancelled) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, FALSE, FALSE, FALSE)", rows)
-    return queues
+def _ticket(outcome: intake_bulk.Outcome | DomainError) -> Ticket | DomainError:
+    if isinstance(outcome, intake_bulk.Replay):
+        event = outcome.event
+        assert event.id is not None
+        return Ticket(event.id, event.key, event.type, True, [])
+    if isinstance(outcome, intake_bulk.KnownEvent):
+        assert outcome.id is not None
+        return Ticket(outcome.id, outcome.key, outcome.type, False, list(outcome.queues))
+    return outcome
 
 
 def line_context(
@@ -199,18 +114,111 @@ def line_context(
     )
 
 
-async def _store_and_cashier(conn: BaseDBAsyncClient, channel: Channel, store_id: str | None, cashier_id: str | None) -> tuple[Store | None, Cashier | None]:
+# --- validation of one event against the snapshot (no I/O) -------------------------------------
+
+Apply = Callable[[], None]
+
+
+class _Intake:
+    """Validates the events of one call in order. A handler checks everything first and returns
+    the queues and a function that applies the event to the snapshot, so a refusal changes nothing."""
+
+    def __init__(self, snap: Snapshot, now: datetime, prior_first: bool) -> None:
+        self.snap, self.now, self.prior_first = snap, now, prior_first
+
+    def __call__(self, payload: Mapping[str, Any]) -> intake_bulk.Outcome:
+        """One event: a new event to write, the ticket of a prior one, or the refusal."""
+        kind, key = _text(payload, "type"), _text(payload, "key")
+        assert kind is not None and key is not None
+        content = digest(payload) if self.prior_first else None
+        if content is not None and (prior := self._prior(key, content)) is not None:
+            return prior  # `record` answers a replay before it looks at the type
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            raise DomainError(ErrorCode.INVALID_INPUT, f"unknown event type {kind!r}", "type")
+        content = content or digest(payload)
+        if (prior := self._prior(key, content)) is not None:
+            return prior
+        encoded = intake_bulk.encode_payload(payload)
+        queues, apply = handler(self, payload)
+        apply()
+        return self.snap.accept(key, content, kind, encoded, queues)
+
+    def _prior(self, key: str, content: str) -> intake_bulk.Outcome | None:
+        known = self.snap.events.get(key)
+        if known is None:
+            return None
+        if known.digest != content:
+            raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, f"event key {key} was already used with different content", "key")
+        return known.replay()
+
+    def order(self, p: Mapping[str, Any]) -> OrderState:
+        order_id = _text(p, "order")
+        assert order_id is not None
+        order = self.snap.orders.get(order_id)
+        if order is None:
+            raise DomainError(ErrorCode.UNKNOWN_ORDER, f"order {order_id} was never reported paid", "order")
+        return order
+
+    def per_order_queues(self) -> list[str]:
+        return [_PER_ORDER_QUEUE[m] for m in PER_ORDER_MODELS if self.snap.settings(m).enabled]
+
+
+def _order_paid(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    snap = v.snap
+    order_id = _text(p, "order")
+    member_id = _text(p, "member")
+    assert order_id is not None and member_id is not None
+    try:
+        channel = Channel(p.get("channel", "MALL"))
+    except ValueError:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"channel must be one of {', '.join(c.value for c in Channel)}", "channel") from None
+    store_id, cashier_id = _text(p, "store", False), _text(p, "cashier", False)
+    profit = parse_amount(p["profit"], "profit") if p.get("profit") is not None else None
+    if member_id not in snap.members:
+        raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"member {member_id} does not exist", "member")
+    if snap.order_exists(order_id):
+        raise DomainError(ErrorCode.INVALID_ORDER_STATE, f"order {order_id} was already reported paid (under another key)", "order")
+    store_settings, cashier_settings = _store_and_cashier(snap, channel, store_id, cashier_id)
+    lines = _lines(p.get("lines"), channel)
+    plugin = snap.settings("queue_rebate")
+    amount = sum((ln["paid"] for ln in lines), Decimal("0.00"))
+    queues: list[str] = []
+    rows = []
+    for i, ln in enumerate(lines):
+        product = snap.products.get(ln["product"]) if ln["product"] and isinstance(ln["product"], str) else None
+        if ln["product"] and product is None:
+            raise DomainError(ErrorCode.UNKNOWN_PRODUCT, f"product {ln['product']} does not exist", f"lines.{i}.product")
+        info = snap.product_info(product) if product is not None else None
+        ctx = LineContext(
+            key=f"{order_id}:{i}", member=member_id, order=order_id, index=i, channel=channel, paid=ln["paid"], deduction=ln["deduction"],
+            product=info, store=(info.store if info and info.store else store_id),
+            store_settings=store_settings(), cashier_settings=cashier_settings(),
+        )
+        queue = queue_for(ctx, plugin)
+        rows.append((order_id, i, ln["product"], ln["quantity"], to_fen(ln["paid"]), to_fen(ln["deduction"]), queue))
+        if queue is not None and queue not in queues:
+            queues.append(queue)
+    order = NewOrder(
+        id=order_id, member_id=member_id, channel=channel.value, store_id=store_id, cashier_id=cashier_id,
+        profit_fen=to_fen(profit) if profit is not None else None, amount_fen=to_fen(amount), paid_at=v.now, lines=rows,
+    )
+    return queues, lambda: snap.add_order(order)
+
+
+def _store_and_cashier(snap: Snapshot, channel: Channel, store_id: str | None, cashier_id: str | None) -> tuple[Callable[[], EntitySettings], Callable[[], EntitySettings]]:
+    """The checks of the payment's store and cashier; returns their settings (parsed when a line needs them)."""
     if channel is not Channel.MALL and store_id is None:
         raise DomainError(ErrorCode.INVALID_INPUT, f"a {channel.value} order needs its store", "store")
-    store = await Store.get_or_none(id=store_id).using_db(conn) if store_id else None
+    store = snap.stores.get(store_id) if store_id else None
     if store_id and store is None:
         raise DomainError(ErrorCode.UNKNOWN_STORE, f"store {store_id} does not exist", "store")
-    cashier = await Cashier.get_or_none(id=cashier_id).using_db(conn) if cashier_id else None
+    cashier = snap.cashiers.get(cashier_id) if cashier_id else None
     if cashier_id and (cashier is None or cashier.store_id != store_id):
         raise DomainError(ErrorCode.UNKNOWN_CASHIER, f"cashier {cashier_id} does not exist in store {store_id}", "cashier")
     if channel is Channel.CASHIER and cashier_id is None:
         raise DomainError(ErrorCode.INVALID_INPUT, "a CASHIER payment needs its cashier", "cashier")
-    return store, cashier
+    return (lambda: intake_bulk.entity_settings(store.queue_rebate if store else None)), (lambda: intake_bulk.entity_settings(cashier.queue_rebate if cashier else None))
 
 
 def _lines(raw: Any, channel: Channel) -> list[dict[str, Any]]:
@@ -234,65 +242,37 @@ def _lines(raw: Any, channel: Channel) -> list[dict[str, Any]]:
     return lines
 
 
-async def _order(conn: BaseDBAsyncClient, p: Mapping[str, Any]) -> Order:
-    order_id = _text(p, "order")
-    order = await Order.get_or_none(id=order_id).using_db(conn)
-    if order is None:
-        raise DomainError(ErrorCode.UNKNOWN_ORDER, f"order {order_id} was never reported paid", "order")
-    return order
-
-
-async def _line_queues(conn: BaseDBAsyncClient, order_id: str, line: int | None = None) -> list[str]:
-    query = OrderLine.filter(order_id=order_id, queue_id__not_isnull=True).using_db(conn)
-    if line is not None:
-        query = query.filter(index=line)
-    return sorted({x.queue_id for x in await query if x.queue_id})
-
-
-async def _per_order_queues(conn: BaseDBAsyncClient) -> list[str]:
-    ids = {"order_dividend": "od", "union_queue": "uq"}
-    return [ids[m] for m in PER_ORDER_MODELS if (await _settings(m, conn)).enabled]
-
-
-async def _order_completed(conn: BaseDBAsyncClient, p: Mapping[str, Any], now: datetime) -> list[str]:
-    order = await _order(conn, p)
+def _order_completed(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    order = v.order(p)
     if order.status != "PAID":
         raise DomainError(ErrorCode.INVALID_ORDER_STATE, f"order {order.id} is {order.status}, only a PAID order can complete", "order")
-    order.status, order.completed_at = "COMPLETED", now
-    await order.save(using_db=conn, update_fields=["status", "completed_at"])
-    return await _line_queues(conn, order.id) + await _per_order_queues(conn)
+    queues = order.line_queues() + v.per_order_queues()
+    return queues, lambda: order.complete(v.now)
 
 
-async def _order_refunded(conn: BaseDBAsyncClient, p: Mapping[str, Any], now: datetime) -> list[str]:
+def _order_refunded(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
     """M-5: a whole order or one line; a refunded line cannot be refunded again."""
-    order = await _order(conn, p)
+    order = v.order(p)
     line = p.get("line")
     if order.status == "REFUNDED":
         raise DomainError(ErrorCode.INVALID_ORDER_STATE, f"order {order.id} is already refunded", "order")
-    lines = OrderLine.filter(order_id=order.id, refunded=False).using_db(conn)
-    if line is not None:
-        if isinstance(line, bool) or not isinstance(line, int) or not await lines.filter(index=line).exists():
-            raise DomainError(ErrorCode.INVALID_INPUT, f"order {order.id} has no unrefunded line {line!r}", "line")
-        lines = lines.filter(index=line)
-    await lines.update(refunded=True)
-    if not await OrderLine.filter(order_id=order.id, refunded=False).using_db(conn).exists():
-        order.status, order.refunded_at = "REFUNDED", now
-        await order.save(using_db=conn, update_fields=["status", "refunded_at"])
-    queues = await _line_queues(conn, order.id, line)
-    return queues + (await _per_order_queues(conn) if order.completed_at is not None else [])
+    if line is not None and (isinstance(line, bool) or not isinstance(line, int) or line not in order.unrefunded()):
+        raise DomainError(ErrorCode.INVALID_INPUT, f"order {order.id} has no unrefunded line {line!r}", "line")
+    queues = order.line_queues(line) + (v.per_order_queues() if order.completed else [])
+    return queues, lambda: order.refund(line, v.now)
 
 
-async def _daily_settlement(conn: BaseDBAsyncClient, p: Mapping[str, Any], now: datetime) -> list[str]:
+def _daily_settlement(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
     """UQ-3: the day's settlement runs as an item of the union queue, after what came before it."""
     day = _text(p, "day")
     try:
         date.fromisoformat(str(day))
     except ValueError:
         raise DomainError(ErrorCode.INVALID_INPUT, f"day must be an ISO date: {day!r}", "day") from None
-    return ["uq"] if (await _settings("union_queue", conn)).enabled else []
+    return (["uq"] if v.snap.settings("union_queue").enabled else []), lambda: None
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[_Intake, Mapping[str, Any]], tuple[list[str], Apply]]] = {
     "order.paid": _order_paid, "order.completed": _order_completed, "order.refunded": _order_refunded,
     "union_queue.daily_settlement": _daily_settlement,
 }

@@ -1,0 +1,415 @@
+"""The set-based reads and writes of intake (`services.intake` holds the rules).
+
+One call runs in one transaction:
+
+1. `Snapshot.load` reads, in a few queries, everything the events reference: the orders an event
+   would change (locked, in id order) with their lines, the events with their keys, the members,
+   the other orders, the products, stores and cashiers, and the model settings (these in one
+   UNION ALL query for a small call). On PostgreSQL a call of several events runs REPEATABLE
+   READ, so these reads are one consistent snapshot: under READ COMMITTED a twin committing
+   between two of them could show its event but not its order, and a later event of the call
+   that depends on that order would be refused. A single event depends on nothing else of its
+   call; it reads the keys after the orders, so READ COMMITTED is enough (and spares a round
+   trip): a twin seen there is a replay, one committed later makes the insert fail and retry.
+2. The caller's validator takes the events in input order; an accepted event changes the
+   snapshot (a new order, a completed or refunded one, its key), so the next events see it
+   exactly as they would after a one-by-one record.
+3. `_write` stores every accepted event's rows with multi-row statements: events (RETURNING the
+   ids), orders and their lines, order and line updates, missing queues, inbox items.
+
+A race with a concurrent writer (the same event key or order id committed first, a row it changed
+since the snapshot, a deadlock) rolls the whole call back and runs it again on a fresh snapshot,
+where the other writer's rows are visible: a twin event then is a replay of the committed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from domain.errors import DomainError
+from domain.queue_rebate_settings import EntitySettings, ProductInfo, Source
+from services.catalog import SETTINGS_MODELS
+from store.models import Event
+from store.sql import claim_writer, dialect, execute_many, fetch
+
+log = logging.getLogger("rebate.intake")
+CHUNK = 500  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQL parameter limits)
+ATTEMPTS = 8
+RETRY_STATES = {"40P01", "40001"}  # PostgreSQL deadlock detected, serialization failure
+_QUEUE_MODEL = {"od": "order_dividend", "uq": "union_queue"}
+_ENCODE: Callable[[Any], str] = Event._meta.fields_map["payload"].encoder  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class KnownEvent:
+    """An event key with its content: committed before (`id` set) or accepted in this call
+    (`queues` set, `id` assigned when written)."""
+
+    key: str
+    digest: str
+    type: str
+    id: int | None = None
+    payload: str = ""
+    queues: list[str] = field(default_factory=list)
+
+    def replay(self) -> Replay:
+        return Replay(self)
+
+
+@dataclass(slots=True)
+class Replay:
+    """Outcome of an event whose key and content match an earlier one: that event's ticket."""
+
+    event: KnownEvent
+
+
+Outcome = KnownEvent | Replay
+
+
+@dataclass(slots=True)
+class NewOrder:
+    id: str
+    member_id: str
+    channel: str
+    store_id: str | None
+    cashier_id: str | None
+    profit_fen: int | None
+    amount_fen: int
+    paid_at: datetime
+    lines: list[tuple[Any, ...]]  # (order_id, index, product_id, quantity, paid_fen, deduction_fen, queue_id)
+
+
+@dataclass(slots=True)
+class OrderState:
+    """An order as the events of this call see it (stored state plus the accepted events)."""
+
+    id: str
+    status: str
+    completed: bool
+    lines: dict[int, list[Any]]  # index → [queue_id, refunded]
+    new: NewOrder | None = None  # paid in this call: inserted with its final state
+    completed_at: datetime | None = None  # set in this call
+    refunded_at: datetime | None = None  # set in this call
+    refunded_lines: list[int] = field(default_factory=list)  # stored lines refunded in this call
+
+    def line_queues(self, line: int | None = None) -> list[str]:
+        return sorted({q for i, (q, _) in self.lines.items() if q and (line is None or i == line)})
+
+    def unrefunded(self) -> list[int]:
+        return [i for i, (_, refunded) in self.lines.items() if not refunded]
+
+    def complete(self, now: datetime) -> None:
+        self.status, self.completed, self.completed_at = "COMPLETED", True, now
+
+    def refund(self, line: int | None, now: datetime) -> None:
+        for i in self.unrefunded() if line is None else [line]:
+            self.lines[i][1] = True
+            if self.new is None:
+                self.refunded_lines.append(i)
+        if not self.unrefunded():
+            self.status, self.refunded_at = "REFUNDED", now
+
+
+@dataclass(slots=True)
+class ProductRow:
+    id: str
+    source: str
+    store_id: str | None
+    listed: bool
+    queue_rebate: Any
+
+
+@dataclass(slots=True)
+class StoreRow:
+    id: str
+    queue_rebate: Any
+
+
+@dataclass(slots=True)
+class CashierRow:
+    id: str
+    store_id: str
+    queue_rebate: Any
+
+
+class References:
+    """What the events of one call may look up (a superset: validation decides what counts)."""
+
+    def __init__(self, payloads: Iterable[Mapping[str, Any]]) -> None:
+        self.keys: set[str] = set()
+        self.members: set[str] = set()
+        self.products: set[str] = set()
+        self.stores: set[str] = set()
+        self.cashiers: set[str] = set()
+        self.paid_orders: set[str] = set()  # existence only
+        self.changed_orders: set[str] = set()  # completed / refunded: state and lines, locked
+        for p in payloads:
+            if not isinstance(p, Mapping):
+                continue
+            _add(self.keys, p.get("key"))
+            kind = p.get("type")
+            if kind == "order.paid":
+                _add(self.paid_orders, p.get("order"))
+                _add(self.members, p.get("member"))
+                _add(self.stores, p.get("store"))
+                _add(self.cashiers, p.get("cashier"))
+                lines = p.get("lines")
+                for ln in lines if isinstance(lines, list) else ():
+                    if isinstance(ln, Mapping):
+                        _add(self.products, ln.get("product"))
+            elif kind in ("order.completed", "order.refunded"):
+                _add(self.changed_orders, p.get("order"))
+        self.paid_orders -= self.changed_orders
+
+
+def _add(into: set[str], value: Any) -> None:
+    if isinstance(value, str) and value:
+        into.add(value)
+
+
+class Snapshot:
+    def __init__(self) -> None:
+        self.events: dict[str, KnownEvent] = {}
+        self.members: set[str] = set()
+        self.orders: dict[str, OrderState] = {}  # locked stored orders and the orders paid in this call
+        self.other_orders: set[str] = set()  # stored orders only a payment refers to
+        self.products: dict[str, ProductRow] = {}
+        self.stores: dict[str, StoreRow] = {}
+        self.cashiers: dict[str, CashierRow] = {}
+        self.accepted: list[KnownEvent] = []
+        self._settings_values: dict[str, Any] = {}
+        self._settings: dict[str, Any] = {}
+        self._products: dict[str, ProductInfo] = {}
+
+    @classmethod
+    async def load(cls, conn: BaseDBAsyncClient, refs: References) -> Snapshot:
+        snap = cls()
+        lock = " ORDER BY id FOR UPDATE" if dialect(conn) == "postgres" else " ORDER BY id"
+        for r in await _select_in(conn, 'SELECT id, status, completed_at FROM "order" WHERE id', sorted(refs.changed_orders), lock):
+            snap.orders[r["id"]] = OrderState(r["id"], r["status"], r["completed_at"] is not None, {})
+        for r in await _select_in(conn, 'SELECT order_id, "index", queue_id, refunded FROM order_line WHERE order_id', sorted(snap.orders)):
+            snap.orders[r["order_id"]].lines[int(r["index"])] = [r["queue_id"], bool(r["refunded"])]
+        for state in snap.orders.values():
+            state.lines = dict(sorted(state.lines.items()))
+        for r in await _lookup(conn, refs):
+            kind, a, b, c, d, e = r["t"], r["a"], r["b"], r["c"], r["d"], r["e"]
+            if kind == "event":
+                snap.events[a] = KnownEvent(a, b, c, int(d))
+            elif kind == "member":
+                snap.members.add(a)
+            elif kind == "order":
+                snap.other_orders.add(a)
+            elif kind == "product":
+                snap.products[a] = ProductRow(a, b, c, d in ("1", "true", "t"), e)
+            elif kind == "store":
+                snap.stores[a] = StoreRow(a, e)
+            elif kind == "cashier":
+                snap.cashiers[a] = CashierRow(a, b, e)
+            else:
+                snap._settings_values[a] = e
+        return snap
+
+    def order_exists(self, order_id: str) -> bool:
+        return order_id in self.orders or order_id in self.other_orders
+
+    def settings(self, model: str) -> Any:
+        """A model's parsed settings (read once per call; settings do not change inside one)."""
+        if model not in self._settings:
+            self._settings[model] = _parsed(model, self._settings_values.get(model))
+        return self._settings[model]
+
+    def product_info(self, row: ProductRow) -> ProductInfo:
+        info = self._products.get(row.id)
+        if info is None:
+            info = self._products[row.id] = ProductInfo(row.id, Source(row.source), row.store_id, row.listed, entity_settings(row.queue_rebate))
+        return info
+
+    def add_order(self, order: NewOrder) -> None:
+        self.orders[order.id] = OrderState(order.id, "PAID", False, {ln[1]: [ln[6], False] for ln in order.lines}, new=order)
+
+    def accept(self, key: str, digest: str, kind: str, payload: str, queues: list[str]) -> KnownEvent:
+        event = KnownEvent(key, digest, kind, None, payload, queues)
+        self.events[key] = event
+        self.accepted.append(event)
+        return event
+
+
+def encode_payload(payload: Mapping[str, Any]) -> str:
+    """The stored form of a payload (what the ORM's JSON field writes)."""
+    return _ENCODE(dict(payload))
+
+
+# Parsed settings are immutable: cache them by their stored text across calls.
+_SETTINGS_CACHE: dict[tuple[str, str], Any] = {}
+_ENTITY_CACHE: dict[str, EntitySettings] = {}
+_CACHE_LIMIT = 4096
+
+
+def _parsed(model: str, raw: Any) -> Any:
+    text = _json_text(raw)
+    hit = _SETTINGS_CACHE.get((model, text))
+    if hit is None:
+        values = _json_value(raw)
+        hit = SETTINGS_MODELS[model](values if values is not None else {})
+        if len(_SETTINGS_CACHE) >= _CACHE_LIMIT:
+            _SETTINGS_CACHE.clear()
+        _SETTINGS_CACHE[(model, text)] = hit
+    return hit
+
+
+def entity_settings(raw: Any) -> EntitySettings:
+    """A product's, store's or cashier's own settings (QR-20) from their stored JSON."""
+    if raw is None:
+        return EntitySettings.parse(None)
+    text = _json_text(raw)
+    hit = _ENTITY_CACHE.get(text)
+    if hit is None:
+        hit = EntitySettings.parse(_json_value(raw))
+        if len(_ENTITY_CACHE) >= _CACHE_LIMIT:
+            _ENTITY_CACHE.clear()
+        _ENTITY_CACHE[text] = hit
+    return hit
+
+
+def _json_text(raw: Any) -> str:
+    return raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, default=str)
+
+
+def _json_value(raw: Any) -> Any:
+    return json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+
+
+async def run(payloads: list[Mapping[str, Any]], now: datetime, validator: Callable[[Snapshot], Callable[[Mapping[str, Any]], Outcome]]) -> list[Outcome | DomainError]:
+    """Validate the events in order and write the accepted ones, in one transaction."""
+    refs = References(payloads)
+    for attempt in range(ATTEMPTS):
+        try:
+            async with in_transaction() as conn:
+                await claim_writer(conn)
+                if len(payloads) > 1 and dialect(conn) == "postgres":
+                    await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                snap = await Snapshot.load(conn, refs)
+                validate = validator(snap)
+                outcomes: list[Outcome | DomainError] = []
+                for payload in payloads:
+                    try:
+                        outcomes.append(validate(payload))
+                    except DomainError as exc:
+                        outcomes.append(exc)
+                if snap.accepted:
+                    await _write(conn, snap, now)
+            return outcomes
+        except Exception as exc:
+            if attempt == ATTEMPTS - 1 or not _retryable(exc):
+                raise
+            log.info("intake of %d events raced a concurrent writer (%s); running it again", len(payloads), type(exc).__name__)
+            await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # a deadlock's two victims should not meet again
+    raise AssertionError("unreachable")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A race with a concurrent writer that a fresh snapshot resolves."""
+    if isinstance(exc, IntegrityError):
+        return True
+    while exc is not None:
+        if getattr(exc, "sqlstate", None) in RETRY_STATES:
+            return True
+        exc = exc.__cause__  # type: ignore[assignment]
+    return False
+
+
+async def _write(conn: BaseDBAsyncClient, snap: Snapshot, now: datetime) -> None:
+    created = datetime.now(UTC)
+    for chunk in _chunks(snap.accepted, CHUNK):
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+        params = [v for e in chunk for v in (e.key, e.digest, e.type, e.payload, now, created)]
+        rows = await fetch(conn, f"INSERT INTO event (key, digest, type, payload, occurred_at, created_at) VALUES {marks} RETURNING id, key", params)
+        ids = {r["key"]: int(r["id"]) for r in rows}
+        for e in chunk:
+            e.id = ids[e.key]
+
+    orders = list(snap.orders.values())
+    new = [o for o in orders if o.new is not None]
+    await execute_many(
+        conn, 'INSERT INTO "order" (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status, paid_at, completed_at, refunded_at) '
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(n.id, n.member_id, n.channel, n.store_id, n.cashier_id, n.profit_fen, n.amount_fen, o.status, n.paid_at, o.completed_at, o.refunded_at)
+         for o in new if (n := o.new) is not None],
+    )
+    await execute_many(
+        conn, 'INSERT INTO order_line (order_id, "index", product_id, quantity, paid_fen, deduction_fen, queue_id, refunded, extracted, cancelled) '
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, FALSE)",
+        [(*ln, o.lines[ln[1]][1]) for o in new if o.new is not None for ln in o.new.lines],
+    )
+    stored = [o for o in orders if o.new is None]
+    await execute_many(conn, 'UPDATE "order" SET status = ?, completed_at = ? WHERE id = ?', [(o.status, o.completed_at, o.id) for o in stored if o.completed_at])
+    await execute_many(conn, 'UPDATE "order" SET status = ?, refunded_at = ? WHERE id = ?', [(o.status, o.refunded_at, o.id) for o in stored if o.refunded_at])
+    await execute_many(conn, 'UPDATE order_line SET refunded = TRUE WHERE order_id = ? AND "index" = ?', [(o.id, i) for o in stored for i in o.refunded_lines])
+
+    queues = list(dict.fromkeys(q for e in snap.accepted for q in e.queues))
+    # A queue row is created once. Only missing ones are inserted: ON CONFLICT on a row that a
+    # settlement batch is updating would wait for that batch to commit.
+    known = {r["id"] for r in await _select_in(conn, "SELECT id FROM queue WHERE id", queues)}
+    await execute_many(
+        conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES (?, ?, 1, 0, 0, 0, '{}', CURRENT_TIMESTAMP) "
+        "ON CONFLICT (id) DO NOTHING", [(q, _QUEUE_MODEL.get(q, "queue_rebate")) for q in sorted(set(queues) - known)],
+    )
+    await execute_many(
+        conn, "INSERT INTO inbox_item (queue_id, event_id, status, created_at) VALUES (?, ?, 'PENDING', CURRENT_TIMESTAMP)",
+        [(q, e.id) for e in snap.accepted for q in e.queues],
+    )
+
+
+# The snapshot's lookups by id, one UNION ALL branch each (all columns text, so the branches
+# agree on both databases): kind, then up to five values.
+_LOOKUPS: list[tuple[str, str]] = [
+    ("keys", "SELECT 'event' AS t, key AS a, digest AS b, type AS c, CAST(id AS TEXT) AS d, NULL AS e FROM event WHERE key"),
+    ("members", "SELECT 'member' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, NULL AS e FROM member WHERE id"),
+    ("paid_orders", 'SELECT \'order\' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, NULL AS e FROM "order" WHERE id'),
+    ("products", "SELECT 'product' AS t, id AS a, source AS b, store_id AS c, CAST(listed AS TEXT) AS d, CAST(queue_rebate AS TEXT) AS e FROM product WHERE id"),
+    ("stores", "SELECT 'store' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, CAST(queue_rebate AS TEXT) AS e FROM store WHERE id"),
+    ("cashiers", "SELECT 'cashier' AS t, id AS a, store_id AS b, NULL AS c, NULL AS d, CAST(queue_rebate AS TEXT) AS e FROM cashier WHERE id"),
+]
+_SETTINGS_LOOKUP = 'SELECT \'settings\' AS t, model AS a, NULL AS b, NULL AS c, NULL AS d, CAST("values" AS TEXT) AS e FROM model_settings'
+
+
+async def _lookup(conn: BaseDBAsyncClient, refs: References) -> list[dict[str, Any]]:
+    """Every id lookup of the snapshot in as few round trips as the parameter limit allows (one
+    for a small call): branches of at most CHUNK ids, joined while their ids fit in CHUNK."""
+    branches: list[tuple[str, Sequence[str]]] = [(_SETTINGS_LOOKUP, [])]
+    for name, head in _LOOKUPS:
+        for chunk in _chunks(sorted(getattr(refs, name)), CHUNK):
+            branches.append((f"{head} IN ({', '.join('?' for _ in chunk)})", chunk))
+    rows: list[dict[str, Any]] = []
+    while branches:
+        sql, params = [], []
+        while branches and (not sql or len(params) + len(branches[0][1]) <= CHUNK):
+            text, values = branches.pop(0)
+            sql.append(text)
+            params += values
+        rows += await fetch(conn, " UNION ALL ".join(sql), params)
+    return rows
+
+
+async def _select_in(conn: BaseDBAsyncClient, head: str, values: Iterable[str], tail: str = "") -> list[dict[str, Any]]:
+    """`head IN (values) tail`, chunked; nothing to look up, no query."""
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(list(values), CHUNK):
+        out += await fetch(conn, f"{head} IN ({', '.join('?' for _ in chunk)}){tail}", chunk)
+    return out
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
