@@ -83,3 +83,31 @@ class IsStaffOrMerchant(_Scoped):
 
     def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
         return caller.is_staff or caller.role is Role.MERCHANT
+
+
+class IsAuthenticated(_Scoped):
+    """Any authenticated caller (e.g. settings a member front end needs: display names, QR-18 flags)."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        return True
+
+
+class IsStaffOrMember(_Scoped):
+    """Staff (acting for anyone), or a member (the resolver acts as that member only)."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        return caller.is_staff or caller.role is Role.MEMBER
+
+
+QUEUE_REBATE_QUEUE_PREFIX = "qr:"
+
+
+class CanReadQueueProgress(_Scoped):
+    """Staff; the merchant whose store the queue belongs to; any member for a queue rebate queue
+    (the resolver nulls what the QR-18 display settings hide from members)."""
+
+    def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
+        queue = args.get("queue")
+        if caller.is_staff or caller.owns_queue(queue):
+            return True
+        return caller.role is Role.MEMBER and isinstance(queue, str) and queue.startswith(QUEUE_REBATE_QUEUE_PREFIX)

@@ -25,7 +25,7 @@ from api.settings import resolvers as settings
 from api.union_queue import resolvers as union_queue
 
 Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query))
-Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, union_queue.Mutation))
+Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation))
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -196,3 +196,50 @@ async def union_queue_forecast(member: str, now: datetime) -> list[tuple[Entitle
         pool = (await pools()).get("uq", ZERO)
         out.append((e, ahead, forecast_days(max(ahead - pool, ZERO), inflow) if ahead > pool else 0))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class EntitlementDecisions:
+    """What was decided on a queue rebate entitlement besides its payouts (QR-12, QR-14, QR-15,
+    C-10): the lottery it may draw from ("" when none), the ratio drawn and when, and what its
+    remainder was exchanged / converted to and how much of it."""
+
+    lottery_source: str
+    drawn_ratio: str | None
+    drawn_at: datetime | None
+    exchanged_to: str | None
+    exchanged: Decimal | None
+
+
+def _aware_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    from datetime import UTC
+
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+async def entitlement_decisions(keys: list[tuple[str, str]]) -> dict[tuple[str, str], EntitlementDecisions]:
+    """EntitlementDecisions by (model, key), for a page of entitlements (missing keys are left out)."""
+    wanted = set(keys)
+    out: dict[tuple[str, str], EntitlementDecisions] = {}
+    names = sorted({key for _, key in wanted})
+    for start in range(0, len(names), 500):
+        chunk = names[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = await fetch(_conn(), f"SELECT model, key, lottery_source, drawn_ratio, drawn_at, exchanged_to, exchanged_fen FROM entitlement WHERE key IN ({marks})", chunk)
+        for r in rows:
+            if (r["model"], r["key"]) in wanted:
+                out[(r["model"], r["key"])] = EntitlementDecisions(
+                    r["lottery_source"] or "", str(r["drawn_ratio"]) if r["drawn_ratio"] is not None else None, _aware_utc(r["drawn_at"]),
+                    r["exchanged_to"], from_fen(int(r["exchanged_fen"])) if r["exchanged_fen"] is not None else None,
+                )
+    return out
+
+
+async def waiting_summary(queue_id: str) -> tuple[int, Decimal]:
+    """A queue's WAITING entitlements: how many, and their unpaid remainders in all (QR-18)."""
+    rows = await fetch(_conn(), "SELECT COUNT(*) AS n, COALESCE(SUM(total_fen - received_fen), 0) AS remaining FROM entitlement "
+                       "WHERE queue_id = ? AND status = 'WAITING'", (queue_id,))
+    return int(rows[0]["n"]), from_fen(int(rows[0]["remaining"]))

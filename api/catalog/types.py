@@ -7,38 +7,10 @@ from typing import Any
 import strawberry
 
 from api.errors import UserError, mirror
-from api.scalars import Ratio
+from api.queue_rebate.settings import EntityQueueRebate, EntityQueueRebateInput
 from domain.queue_rebate_settings import Source
 
 ProductSource = mirror(Source, "ProductSource", "M-4: 自营 SELF_OPERATED, 供应商 SUPPLIER, 聚合供应链 SUPPLY_CHAIN, 门店商品 STORE.")
-
-
-@strawberry.type(description='QR-20 settings of a product, store or cashier; null means "use the next level".')
-class EntityQueueRebate:
-    enabled: bool | None
-    extraction_ratio: Ratio | None
-    reward_ratio: Ratio | None
-
-    @classmethod
-    def of(cls, values: dict[str, Any] | None) -> EntityQueueRebate:
-        v = values or {}
-        return cls(enabled=v.get("enabled"), extraction_ratio=v.get("extraction_ratio"), reward_ratio=v.get("reward_ratio"))
-
-
-@strawberry.input(description="QR-20 settings of a product, store or cashier; leave a field null to inherit it.")
-class EntityQueueRebateInput:
-    enabled: bool | None = None
-    extraction_ratio: Ratio | None = None
-    reward_ratio: Ratio | None = None
-
-    def values(self) -> dict[str, Any]:
-        """The snake_case dict the services validate."""
-        raw = {"enabled": self.enabled, "extraction_ratio": self.extraction_ratio, "reward_ratio": self.reward_ratio}
-        return {k: v for k, v in raw.items() if v is not None}
-
-
-def settings_values(value: EntityQueueRebateInput | None) -> dict[str, Any] | None:
-    return value.values() if value is not None else None
 
 
 @strawberry.type(description="M-3: a store (门店), with the member who recruited it.")
@@ -98,7 +70,7 @@ class CashierInput:
     queue_rebate: EntityQueueRebateInput | None = None
 
 
-@strawberry.input
+@strawberry.input(description="M-4: a STORE product names its store, and its queueRebate is the store-product level of QR-10; other sources have no store.")
 class ProductInput:
     id: strawberry.ID
     source: ProductSource  # type: ignore[valid-type]
