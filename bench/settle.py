@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from tortoise import connections
 
+from bench.common import fresh_database
 from services import intake
 from services.replay import Replay, settle_all
 from services.runtime import close_db, init_db, redis_pool
@@ -41,15 +42,7 @@ console = Console()
 
 
 async def fresh(mall_queue: bool, products: int) -> None:
-    import asyncpg
-
-    url = os.environ["DATABASE_URL"]
-    await close_db()
-    if url.startswith("postgres"):
-        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-        await conn.close()
-    await init_db(url, migrate=True)
+    await fresh_database(os.environ["DATABASE_URL"])
     replay = Replay()
     await replay.apply({"type": "settings", "model": "queue_rebate", "values": {"enabled": True, "extraction_ratio": "10", "reward_ratio": "100", "mall_queue": mall_queue}})
     for i in range(100):

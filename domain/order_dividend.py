@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
-from domain.ledger import Asset, Posting, Wallet, member_account, platform_account, pool_account
+from domain.ledger import Posting, Wallet, member_account, platform_account, pool_account, transfer
 from domain.money import ZERO, apply_ratio, split_evenly
 from domain.settings import Reader
 
@@ -169,9 +169,9 @@ def settle_completed_order(
     reaching_cap = sum(1 for e, pay in plan if pay == e.remaining)
     if _short_of_waiting(state, settings, len(state.active) - reaching_cap):
         return NeedMore()
-    postings = _posting(f"od:{order_key}:fund", FUNDING, POOL, dividend, "dividend")
+    postings = transfer(f"od:{order_key}:fund", FUNDING, POOL, dividend, memo="dividend")
     referral_target = POOL if referrer is None else member_account(referrer, Wallet.CASH)
-    postings += _posting(f"od:{order_key}:referral", FUNDING, referral_target, referral, "referral")
+    postings += transfer(f"od:{order_key}:referral", FUNDING, referral_target, referral, memo="referral")
     postings += _pay(state, order_key, plan)
     state.pool = kept
     promote(state, settings)
@@ -238,7 +238,7 @@ def _pay(state: DividendState, order_key: str, plan: list[tuple[DividendEntry, D
             continue
         e.received += pay
         state.touched[e.key] = e
-        postings += _posting(f"od:{order_key}:pay:{e.key}", POOL, member_account(e.member, Wallet.CASH), pay, "dividend payout")
+        postings += transfer(f"od:{order_key}:pay:{e.key}", POOL, member_account(e.member, Wallet.CASH), pay, memo="dividend payout")
         if e.remaining <= 0:
             e.status = Status.DONE
     state.active = [e for e in state.active if e.status is Status.ACTIVE]
@@ -267,6 +267,3 @@ def _remove(state: DividendState, e: DividendEntry) -> None:
     state.waiting = deque(x for x in state.waiting if x is not e)
     state.fresh = [x for x in state.fresh if x is not e]
 
-
-def _posting(key: str, source: str, target: str, amount: Decimal, memo: str) -> list[Posting]:
-    return [Posting(key, source, target, Asset.CNY, amount, memo)] if amount > 0 else []

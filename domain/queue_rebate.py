@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-from domain.ledger import PLATFORM_INCOME, Asset, Posting, Wallet, member_account, platform_account, pool_account
+from domain.ledger import PLATFORM_INCOME, Asset, Posting, Wallet, member_account, platform_account, pool_account, transfer
 from domain.money import ZERO, apply_ratio
 
 MODEL = "queue_rebate"
@@ -178,7 +178,7 @@ def extract(state: QueueState, line: Line, rules: Rules) -> list[Posting] | Need
     if isinstance(plan, NeedMore):
         return plan
     pool = pool_account(state.queue_id)
-    postings = _posting(f"qr:{line.key}:extract", FUNDING, pool, line.extraction, Asset.CNY, "extraction")
+    postings = transfer(f"qr:{line.key}:extract", FUNDING, pool, line.extraction, Asset.CNY, "extraction")
     left = available
     for e, pay in plan:
         e.received += pay
@@ -186,10 +186,10 @@ def extract(state: QueueState, line: Line, rules: Rules) -> list[Posting] | Need
         if e.received == e.total:
             e.status = Status.COMPLETED
         state.touched[e.key] = e
-        postings += _posting(f"qr:{line.key}:pay:{e.key}", pool, member_account(e.member, Wallet.CASH), pay, Asset.CNY, "payout")
-        postings += _posting(f"qr:{line.key}:settle:{e.key}", liability_account(state.queue_id), PROMISED, pay, Asset.ENTITLEMENT, "payout")
+        postings += transfer(f"qr:{line.key}:pay:{e.key}", pool, member_account(e.member, Wallet.CASH), pay, Asset.CNY, "payout")
+        postings += transfer(f"qr:{line.key}:settle:{e.key}", liability_account(state.queue_id), PROMISED, pay, Asset.ENTITLEMENT, "payout")
     if rules.surplus is Surplus.PLATFORM:
-        postings += _posting(f"qr:{line.key}:surplus", pool, PLATFORM_INCOME, left, Asset.CNY, "surplus")
+        postings += transfer(f"qr:{line.key}:surplus", pool, PLATFORM_INCOME, left, Asset.CNY, "surplus")
         left = ZERO
     state.pool = left
     _advance_head(state)
@@ -212,7 +212,7 @@ def join(state: QueueState, line: Line) -> tuple[Entitlement | None, list[Postin
     (state.window if state.window_complete else state.fresh).append(e)
     state.touched[e.key] = e
     _advance_head(state)
-    return e, _posting(f"qr:{line.key}:join", PROMISED, liability_account(state.queue_id), total, Asset.ENTITLEMENT, "entitlement")
+    return e, transfer(f"qr:{line.key}:join", PROMISED, liability_account(state.queue_id), total, Asset.ENTITLEMENT, "entitlement")
 
 
 def settle_paid_line(state: QueueState, line: Line, rules: Rules) -> tuple[Entitlement | None, list[Posting]] | NeedMore:
@@ -236,14 +236,14 @@ def cancel(state: QueueState, e: Entitlement, rules: Rules, member_cash: Decimal
     if e.status is not Status.WAITING:
         postings: list[Posting] = []
     else:
-        postings = _posting(f"qr:{e.key}:cancel", liability_account(e.queue), PLATFORM_INCOME, e.remaining, Asset.ENTITLEMENT, "forfeit")
+        postings = transfer(f"qr:{e.key}:cancel", liability_account(e.queue), PLATFORM_INCOME, e.remaining, Asset.ENTITLEMENT, "forfeit")
         e.status = Status.CANCELLED
         state.touched[e.key] = e
         _advance_head(state)
     if rules.clawback_on_refund and e.received > 0:
         taken = min(e.received, max(member_cash, ZERO))
-        postings += _posting(f"qr:{e.key}:clawback", member_account(e.member, Wallet.CASH), PLATFORM_INCOME, taken, Asset.CNY, "clawback")
-        postings += _posting(f"qr:{e.key}:receivable", member_account(e.member, Wallet.RECEIVABLE), PLATFORM_INCOME, e.received - taken, Asset.CNY, "clawback receivable")
+        postings += transfer(f"qr:{e.key}:clawback", member_account(e.member, Wallet.CASH), PLATFORM_INCOME, taken, Asset.CNY, "clawback")
+        postings += transfer(f"qr:{e.key}:receivable", member_account(e.member, Wallet.RECEIVABLE), PLATFORM_INCOME, e.received - taken, Asset.CNY, "clawback receivable")
     return postings
 
 
@@ -269,6 +269,3 @@ def _advance_head(state: QueueState) -> None:
     else:
         state.head = max(state.head, state.loaded_upto + 1)
 
-
-def _posting(key: str, source: str, target: str, amount: Decimal, asset: Asset, memo: str) -> list[Posting]:
-    return [Posting(key, source, target, asset, amount, memo)] if amount > 0 else []

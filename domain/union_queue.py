@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
-from domain.ledger import Asset, Posting, Wallet, member_account, platform_account, pool_account
+from domain.ledger import Asset, Posting, Wallet, member_account, platform_account, pool_account, transfer
 from domain.money import ZERO, apply_ratio, split_evenly
 from domain.settings import Reader
 
@@ -109,7 +109,7 @@ def contribute(order_key: str, profit: Decimal | None, settings: UnionQueueSetti
     if not settings.enabled or profit is None or profit <= 0:
         return ZERO, []
     contribution = apply_ratio(profit, settings.pool_ratio)
-    return contribution, _posting(f"uq:{order_key}:contribute", FUNDING, POOL, contribution, Asset.CNY, "pool contribution")
+    return contribution, transfer(f"uq:{order_key}:contribute", FUNDING, POOL, contribution, Asset.CNY, "pool contribution")
 
 
 def join(order_key: str, member: str, amount: Decimal, tail: int, settings: UnionQueueSettings) -> tuple[UEntitlement | None, list[Posting]]:
@@ -123,7 +123,7 @@ def join(order_key: str, member: str, amount: Decimal, tail: int, settings: Unio
     if not settings.enabled or total <= 0:
         return None, []
     e = UEntitlement(key=order_key, member=member, order=order_key, position=tail + 1, total=total)
-    return e, _posting(f"uq:{order_key}:join", PROMISED, LIABILITY, total, Asset.ENTITLEMENT, "entitlement")
+    return e, transfer(f"uq:{order_key}:join", PROMISED, LIABILITY, total, Asset.ENTITLEMENT, "entitlement")
 
 
 def accelerate(target: UEntitlement | None, contribution: Decimal, settings: UnionQueueSettings) -> Decimal:
@@ -146,7 +146,7 @@ def cancel(e: UEntitlement) -> list[Posting]:
     """A refunded order's WAITING entitlement is CANCELLED; its unpaid remainder and boost lapse."""
     if e.status is not Status.WAITING:
         return []
-    postings = _posting(f"uq:{e.key}:cancel", LIABILITY, PROMISED, e.remaining, Asset.ENTITLEMENT, "cancelled")
+    postings = transfer(f"uq:{e.key}:cancel", LIABILITY, PROMISED, e.remaining, Asset.ENTITLEMENT, "cancelled")
     e.status, e.boost = Status.CANCELLED, ZERO
     return postings
 
@@ -225,8 +225,8 @@ def _payout(run: SettlementRun, e: UEntitlement, amount: Decimal, kind: str) -> 
     run.paid_count += 1
     run.touched[e.key] = e
     settle = "settle" if kind == "pay" else f"{kind}_settle"
-    cash = _posting(f"uq:{run.day}:{kind}:{e.key}", POOL, member_account(e.member, Wallet.CASH), amount, Asset.CNY, kind)
-    return cash + _posting(f"uq:{run.day}:{settle}:{e.key}", LIABILITY, PROMISED, amount, Asset.ENTITLEMENT, kind)
+    cash = transfer(f"uq:{run.day}:{kind}:{e.key}", POOL, member_account(e.member, Wallet.CASH), amount, Asset.CNY, kind)
+    return cash + transfer(f"uq:{run.day}:{settle}:{e.key}", LIABILITY, PROMISED, amount, Asset.ENTITLEMENT, kind)
 
 
 def average_daily_inflow(daily_inflows: list[Decimal]) -> Decimal:
@@ -249,6 +249,3 @@ def forecast_days(remaining_ahead_including_self: Decimal, average_daily_inflow:
     days, rest = divmod(remaining_ahead_including_self, average_daily_inflow)
     return int(days) + (1 if rest else 0)
 
-
-def _posting(key: str, source: str, target: str, amount: Decimal, asset: Asset, memo: str) -> list[Posting]:
-    return [Posting(key, source, target, asset, amount, memo)] if amount > 0 else []
