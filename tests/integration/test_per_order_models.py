@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from services.replay import Replay, state
+from services import intake
+from services.replay import Replay, daily_settlement_event, settle_all, state
 from store.models import JobRun
 from tests.integration.scenario import cash, completed, ent, member, paid, product, qr_settings, refunded
 
@@ -130,3 +132,23 @@ async def test_products_may_opt_out_of_the_per_order_models():
     assert (uq_a["key"], uq_a["total"]) == ("oA", "110.00")
     assert r["pools"]["uq"] == "6.00"  # profit 40 × 100/400 = 10 → 60 %
     assert not [e for e in r["entitlements"] if e["key"] == "oB"] and r["zero_sum"]
+
+
+async def test_uq3_a_settlement_cut_off_between_chunks_resumes_and_pays_nothing_twice(monkeypatch):
+    import workers.union_queue
+    from workers.drain import settle_batch
+
+    monkeypatch.setattr(workers.union_queue, "CHUNK", 2)
+    replay = Replay()
+    await play(replay, clock("2026-03-01T10:00:00+08:00"), uq_settings(), *(member(m) for m in "ABCDE"), product("P1"),
+               *(order(f"o{m}", m, "100.00", profit="100.00") for m in "ABCDE"))  # pool 5 × 60 = 300: pays two of 110 each
+    now = datetime(2026, 3, 1, 2, tzinfo=UTC)
+    await intake.record(daily_settlement_event(now), now)
+    assert await settle_batch("uq") == 1  # one chunk of two entitlements committed, then the worker "dies"
+    run = await JobRun.get(job="union_queue.daily_settlement")
+    assert (run.status, run.cursor) == ("RUNNING", 2)
+    await settle_all()  # the next job resumes the run after its cursor
+    await replay.apply({"type": "run", "job": "union_queue.daily_settlement"})  # and a re-run of the day is a no-op
+    r = await state()
+    assert [cash(r, m) for m in "ABCDE"] == ["110.00", "110.00", "0.00", "0.00", "0.00"] and r["pools"]["uq"] == "80.00" and r["zero_sum"]
+    assert (await JobRun.get(job="union_queue.daily_settlement")).status == "DONE"
