@@ -21,7 +21,7 @@ from rich.console import Console
 from tortoise import connections
 
 from bench.common import fresh_database
-from domain.ledger import Asset, Posting
+from domain.ledger import Asset, transfer
 from domain.money import from_fen
 from domain.union_queue import FUNDING, LIABILITY, POOL, PROMISED
 from services import queries
@@ -53,10 +53,9 @@ async def seed(waiting: int) -> None:
     await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES ('uq', 'union_queue', 1, ?, ?, 0, '{}', CURRENT_TIMESTAMP)",
                   (waiting, pool_fen))
     # the pool's money and the promises are on the ledger like any other (C-5)
-    await write_postings(conn, [
-        (Posting("bench:seed:pool", FUNDING, POOL, from_fen(pool_fen), Asset.CNY, "bench seed"), None),
-        (Posting("bench:seed:promised", PROMISED, LIABILITY, from_fen(waiting * 10000), Asset.ENTITLEMENT, "bench seed"), None),
-    ], "uq", NOW)
+    seed = transfer("bench:seed:pool", FUNDING, POOL, from_fen(pool_fen), Asset.CNY, "bench seed")
+    seed += transfer("bench:seed:promised", PROMISED, LIABILITY, from_fen(waiting * 10000), Asset.ENTITLEMENT, "bench seed")
+    await write_postings(conn, [(p, None) for p in seed], "uq", NOW)
     await set_settings("union_queue", {"enabled": True})
 
 
