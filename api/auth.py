@@ -80,7 +80,7 @@ def _signature(secret: bytes, kind: str, subject: str, expiry: int) -> str:
     return hmac.new(secret, f"{kind}.{subject}.{expiry}".encode(), hashlib.sha256).hexdigest()
 
 
-def _sign(kind: str, subject: str, ttl: int | timedelta, secret: bytes | None, now: float | None) -> str:
+def _sign(kind: str, subject: str, ttl: int | timedelta, secret: bytes | None, now: int | None) -> str:
     secret = secret if secret is not None else token_secret()
     if not secret:
         raise RuntimeError("REBATE_SECRET is not set: cannot sign tokens")
@@ -91,12 +91,12 @@ def _sign(kind: str, subject: str, ttl: int | timedelta, secret: bytes | None, n
     return f"{kind}.{subject}.{expiry}.{_signature(secret, kind, subject, expiry)}"
 
 
-def sign_member_token(member_id: str, ttl: int | timedelta = 3600, *, secret: bytes | None = None, now: float | None = None) -> str:
+def sign_member_token(member_id: str, ttl: int | timedelta = 3600, *, secret: bytes | None = None, now: int | None = None) -> str:
     """`m.<member_id>.<expiry_unix>.<sig>`: lets a front end read that member's own data."""
     return _sign(MEMBER, member_id, ttl, secret, now)
 
 
-def sign_merchant_token(store_id: str, ttl: int | timedelta = 3600, *, secret: bytes | None = None, now: float | None = None) -> str:
+def sign_merchant_token(store_id: str, ttl: int | timedelta = 3600, *, secret: bytes | None = None, now: int | None = None) -> str:
     """`s.<store_id>.<expiry_unix>.<sig>`: lets a merchant portal read its store's queues."""
     return _sign(MERCHANT, store_id, ttl, secret, now)
 
@@ -113,13 +113,13 @@ class AuthConfig:
             keys = DEV_API_KEYS
         return cls(parse_api_keys(keys or ""), token_secret(environ))
 
-    def authenticate(self, authorization: str | None, now: float | None = None) -> Principal | None:
+    def authenticate(self, authorization: str | None, now: int | None = None) -> Principal | None:
         """The caller behind an `Authorization: Bearer …` value, or None (missing, unknown, expired)."""
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return None
-        return self._api_key(token) or self._signed(token, time.time() if now is None else now)
+        return self._api_key(token) or self._signed(token, int(time.time()) if now is None else now)
 
     def _api_key(self, token: str) -> Principal | None:
         found = None
@@ -128,7 +128,7 @@ class AuthConfig:
                 found = Principal(role)
         return found
 
-    def _signed(self, token: str, now: float) -> Principal | None:
+    def _signed(self, token: str, now: int) -> Principal | None:
         kind, _, rest = token.partition(".")
         subject, expiry, signature = [*rest.rsplit(".", 2), "", "", ""][:3]
         if kind not in (MEMBER, MERCHANT) or not self.secret or not subject or not expiry.isdigit():
