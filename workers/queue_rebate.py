@@ -188,13 +188,14 @@ class Facts:
 
     async def cumulative(self, ctx: LineContext, days: int, when: datetime) -> Decimal:
         """QR-11: the member's completed, unrefunded paid amounts in (when - days, when], in the
-        line's scope: MALL-channel orders, or the store's cashier and online orders."""
+        line's scope: self-operated and supplier lines of mall orders, or the store's cashier and
+        online orders."""
         scope = cumulative_scope(ctx)
         cached = self.totals.get((ctx.member, scope, days, when))
         if cached is not None:
             return cached
-        if scope == "mall":
-            where, params = "o.channel = 'MALL'", []
+        if scope == "mall":  # seed 000: 商城自营+供应商商品消费 — self-operated and supplier lines
+            where, params = "o.channel = 'MALL' AND l.product_id IN (SELECT id FROM product WHERE source IN ('SELF_OPERATED', 'SUPPLIER'))", []
         else:
             where, params = "o.store_id = ? AND o.channel IN ('CASHIER', 'STORE_ONLINE')", [scope.split(":", 1)[1]]
         rows = await fetch(

@@ -206,6 +206,16 @@ async def test_qr11_a_refunded_line_of_a_completed_order_stops_counting():
     assert (ent(r, "p1:0")["total"], ent(r, "p2:0")["total"]) == ("50.00", "20.00") and r["zero_sum"]
 
 
+async def test_qr11_mall_tiers_count_self_operated_and_supplier_lines_only():
+    chain = product("XC", source="SUPPLY_CHAIN", enabled=False)
+    supplier = product("XS", source="SUPPLIER", enabled=False)
+    r = await play(qr_settings(extraction_ratio="0"), member("A"), chain, supplier, product("P1", cumulative_tiers=QR11_TIERS[:1], reward_ratio="20"),
+                   paid("x1", "A", ("XC", "5000.00")), completed("x1"), paid("p1", "A", ("P1", "100.00")),
+                   paid("x2", "A", ("XS", "2000.00")), completed("x2"), paid("p2", "A", ("P1", "100.00")))
+    # seed 000: 商城自营+供应商 — the supply-chain order does not count, the supplier one does
+    assert (ent(r, "p1:0")["total"], ent(r, "p2:0")["total"]) == ("20.00", "50.00") and r["zero_sum"]
+
+
 async def test_qr10_qr11_qr12_combined_on_one_product(rand):
     """P1: gold 200 %, 30 d ≥ 1000 → 150 %, lottery 50 / 80, own 120 %; plugin silver 110 %; extraction 10 %."""
     rand(1)
