@@ -4,8 +4,8 @@
 
 WARNING: it wipes the database it is given. A product with member-level ratios, cumulative
 tiers (30 d / 60 d windows), a lottery, limits and random return; member M0 has N prior
-completed orders, either older than every window (history) or inside the 60-day window; then
-300 new orders of M0 are settled and the per-order cost is printed for N = 1 000 and 100 000.
+completed orders (and their per-day spend row, all on one day), either older than every window
+(history) or inside the 60-day window; then 300 new orders of M0 are settled and the per-order cost is printed for N = 1 000 and 100 000.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tortoise import connections
 from bench.common import fresh_database
 from services import intake
 from services.replay import Replay, settle_all
-from services.runtime import close_db
+from services.runtime import close_db, platform_zone
 from store.sql import execute_many
 
 NOW = datetime(2026, 6, 1, 2, tzinfo=UTC)
@@ -49,6 +49,9 @@ async def setup(prior: int, in_window: bool) -> None:
                            "VALUES (?, 'M0', 'MALL', 10000, 'COMPLETED', ?, ?)", [(f"h{i}", when, when) for i in ids])
         await execute_many(conn, 'INSERT INTO order_line (order_id, "index", product_id, quantity, paid_fen, deduction_fen, queue_id, refunded, extracted, '
                            "cancelled) VALUES (?, 0, 'P1', 1, 10000, 0, NULL, FALSE, FALSE, FALSE)", [(f"h{i}",) for i in ids])
+    # what intake keeps for them (QR-11): every prior order completed on one local day, one row
+    day = when.astimezone(platform_zone()).date().isoformat()
+    await execute_many(conn, "INSERT INTO member_spend_day (member_id, scope, day, amount_fen) VALUES ('M0', 'mall', ?, ?)", [(day, prior * 10000)])
 
 
 async def per_order(prior: int, in_window: bool, orders: int = 300) -> float:

@@ -15,7 +15,8 @@ One call runs in one transaction:
    snapshot (a new order, a completed or refunded one, its key), so the next events see it
    exactly as they would after a one-by-one record.
 3. `_write` stores every accepted event's rows with multi-row statements: events (RETURNING the
-   ids), orders and their lines, order and line updates, missing queues, inbox items.
+   ids), orders and their lines, order and line updates, the members' completed spend per day
+   (QR-11: `member_spend_day`), missing queues, inbox items.
 
 A race with a concurrent writer (the same event key or order id committed first, a row it changed
 since the snapshot, a deadlock) rolls the whole call back and runs it again on a fresh snapshot,
@@ -28,6 +29,7 @@ import asyncio
 import json
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +42,7 @@ from tortoise.transactions import in_transaction
 from domain.errors import DomainError
 from domain.queue_rebate_settings import EntitySettings, ProductInfo, Source
 from services.catalog import SETTINGS_MODELS
+from services.runtime import platform_zone
 from store.models import Event
 from store.sql import claim_writer, dialect, execute_many, fetch
 
@@ -48,6 +51,11 @@ CHUNK = 500  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQ
 ATTEMPTS = 8
 RETRY_STATES = {"40P01", "40001"}  # PostgreSQL deadlock detected, serialization failure
 _QUEUE_MODEL = {"od": "order_dividend", "uq": "union_queue"}
+SPEND_SOURCES = ("SELF_OPERATED", "SUPPLIER")  # seed 000: 商城自营+供应商 — the mall lines that count for QR-11
+UPSERT_SPEND = (
+    "INSERT INTO member_spend_day (member_id, scope, day, amount_fen) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (member_id, scope, day) DO UPDATE SET amount_fen = member_spend_day.amount_fen + excluded.amount_fen"
+)
 _ENCODE: Callable[[Any], str] = Event._meta.fields_map["payload"].encoder  # type: ignore[attr-defined]
 
 
@@ -98,6 +106,9 @@ class OrderState:
     status: str
     completed: bool
     lines: dict[int, list[Any]]  # index → [queue_id, refunded]
+    member_id: str = ""
+    spend: dict[int, tuple[str, int]] = field(default_factory=dict)  # index → (QR-11 scope, paid fen) of the lines that count
+    stored_completed_at: datetime | None = None  # completed before this call
     new: NewOrder | None = None  # paid in this call: inserted with its final state
     completed_at: datetime | None = None  # set in this call
     refunded_at: datetime | None = None  # set in this call
@@ -105,6 +116,22 @@ class OrderState:
 
     def line_queues(self, line: int | None = None) -> list[str]:
         return sorted({q for i, (q, _) in self.lines.items() if q and (line is None or i == line)})
+
+    def spend_deltas(self) -> Iterator[tuple[tuple[str, str, str], int]]:
+        """QR-11: what this call changes in the member's completed spend, as ((member, scope,
+        local day of completion), fen): completed here, its lines unrefunded at the end count
+        (a line refunded in the same call never did); completed before, the lines refunded
+        here stop counting."""
+        if self.completed_at is not None:
+            day, lines, sign = _local_day(self.completed_at), self.unrefunded(), 1
+        elif self.stored_completed_at is not None:
+            day, lines, sign = _local_day(self.stored_completed_at), self.refunded_lines, -1
+        else:
+            return
+        for i in lines:
+            if i in self.spend:
+                scope, fen = self.spend[i]
+                yield (self.member_id, scope, day), sign * fen
 
     def unrefunded(self) -> list[int]:
         return [i for i, (_, refunded) in self.lines.items() if not refunded]
@@ -119,6 +146,26 @@ class OrderState:
                 self.refunded_lines.append(i)
         if not self.unrefunded():
             self.status, self.refunded_at = "REFUNDED", now
+
+
+def spend_scope(channel: str, store_id: str | None, source: str | None) -> str | None:
+    """QR-11: the cumulative scope a completed line counts in (as `cumulative_scope` reads it):
+    "mall" for a mall order's self-operated and supplier lines, "store:<id>" for every line of a
+    store's cashier and online orders, none otherwise."""
+    if channel == "MALL":
+        return "mall" if source in SPEND_SOURCES else None
+    return f"store:{store_id}" if store_id else None
+
+
+def _local_day(when: datetime) -> str:
+    """The ISO platform-local day (C-9) of a time (a naive one is UTC, as the ORM stores it)."""
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).astimezone(platform_zone()).date().isoformat()
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 @dataclass(slots=True)
@@ -196,10 +243,19 @@ class Snapshot:
     async def load(cls, conn: BaseDBAsyncClient, refs: References) -> Snapshot:
         snap = cls()
         lock = " ORDER BY id FOR UPDATE" if dialect(conn) == "postgres" else " ORDER BY id"
-        for r in await _select_in(conn, 'SELECT id, status, completed_at FROM "order" WHERE id', sorted(refs.changed_orders), lock):
-            snap.orders[r["id"]] = OrderState(r["id"], r["status"], r["completed_at"] is not None, {})
-        for r in await _select_in(conn, 'SELECT order_id, "index", queue_id, refunded FROM order_line WHERE order_id', sorted(snap.orders)):
-            snap.orders[r["order_id"]].lines[int(r["index"])] = [r["queue_id"], bool(r["refunded"])]
+        channels: dict[str, tuple[str, str | None]] = {}
+        for r in await _select_in(conn, 'SELECT id, status, completed_at, member_id, channel, store_id FROM "order" WHERE id', sorted(refs.changed_orders), lock):
+            completed_at = _timestamp(r["completed_at"])
+            snap.orders[r["id"]] = OrderState(r["id"], r["status"], completed_at is not None, {}, member_id=r["member_id"], stored_completed_at=completed_at)
+            channels[r["id"]] = (r["channel"], r["store_id"])
+        for r in await _select_in(
+            conn, 'SELECT l.order_id, l."index", l.queue_id, l.refunded, l.paid_fen, p.source FROM order_line l '
+            "LEFT JOIN product p ON p.id = l.product_id WHERE l.order_id", sorted(snap.orders),
+        ):
+            order, index = snap.orders[r["order_id"]], int(r["index"])
+            order.lines[index] = [r["queue_id"], bool(r["refunded"])]
+            if (scope := spend_scope(*channels[order.id], r["source"])) is not None:
+                order.spend[index] = (scope, int(r["paid_fen"]))
         for state in snap.orders.values():
             state.lines = dict(sorted(state.lines.items()))
         for r in await _lookup(conn, refs):
@@ -236,7 +292,12 @@ class Snapshot:
         return info
 
     def add_order(self, order: NewOrder) -> None:
-        self.orders[order.id] = OrderState(order.id, "PAID", False, {ln[1]: [ln[6], False] for ln in order.lines}, new=order)
+        spend = {}
+        for ln in order.lines:
+            product = self.products.get(ln[2]) if ln[2] else None
+            if (scope := spend_scope(order.channel, order.store_id, product.source if product else None)) is not None:
+                spend[ln[1]] = (scope, int(ln[4]))
+        self.orders[order.id] = OrderState(order.id, "PAID", False, {ln[1]: [ln[6], False] for ln in order.lines}, member_id=order.member_id, spend=spend, new=order)
 
     def accept(self, key: str, digest: str, kind: str, payload: str, queues: list[str]) -> KnownEvent:
         event = KnownEvent(key, digest, kind, None, payload, queues)
@@ -356,6 +417,12 @@ async def _write(conn: BaseDBAsyncClient, snap: Snapshot, now: datetime) -> None
     await execute_many(conn, 'UPDATE "order" SET status = ?, completed_at = ? WHERE id = ?', [(o.status, o.completed_at, o.id) for o in stored if o.completed_at])
     await execute_many(conn, 'UPDATE "order" SET status = ?, refunded_at = ? WHERE id = ?', [(o.status, o.refunded_at, o.id) for o in stored if o.refunded_at])
     await execute_many(conn, 'UPDATE order_line SET refunded = TRUE WHERE order_id = ? AND "index" = ?', [(o.id, i) for o in stored for i in o.refunded_lines])
+    # QR-11: one upsert per (member, scope, day), in key order so that concurrent writers never deadlock
+    spend: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+    for o in orders:
+        for key, fen in o.spend_deltas():
+            spend[key] += fen
+    await execute_many(conn, UPSERT_SPEND, [(*key, fen) for key, fen in sorted(spend.items()) if fen])
 
     queues = list(dict.fromkeys(q for e in snap.accepted for q in e.queues))
     # A queue row is created once. Only missing ones are inserted: ON CONFLICT on a row that a

@@ -125,6 +125,24 @@ class Order(Model):
         indexes = (("member_id", "status", "completed_at"), ("member_id", "store_id", "status", "completed_at"))
 
 
+class MemberSpendDay(Model):
+    """A member's completed spend per cumulative scope and platform-local day (QR-11).
+
+    The scope is "mall" or "store:<id>" as in domain.queue_rebate_settings.cumulative_scope, the day
+    the ISO local date of the order's completion. Intake adds a completed order's unrefunded lines
+    and subtracts a line refunded after completion, so a window is a sum over its day rows."""
+
+    id = fields.BigIntField(primary_key=True)
+    member_id = fields.CharField(max_length=64)
+    scope = fields.CharField(max_length=96)
+    day = fields.CharField(max_length=10)
+    amount_fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "member_spend_day"
+        unique_together = (("member_id", "scope", "day"),)
+
+
 class OrderLine(Model):
     id = fields.BigIntField(primary_key=True)
     order_id = fields.CharField(max_length=64)

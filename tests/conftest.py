@@ -13,7 +13,8 @@ from tortoise import connections
 from services.runtime import close_db, init_db
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
-TABLES = ["job_run", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event", "model_settings", "product", "cashier", "store", "member"]
+TABLES = ["job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event",
+          "model_settings", "product", "cashier", "store", "member"]
 
 
 def reachable(url: str) -> bool:

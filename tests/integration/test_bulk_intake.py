@@ -19,7 +19,7 @@ from tests.integration.scenario import completed, member, paid, product, qr_sett
 pytestmark = pytest.mark.usefixtures("db")
 NOW = datetime(2026, 1, 1, 2, tzinfo=UTC)
 MEMBERS = [f"M{i}" for i in range(6)]
-SETTLED = ["job_run", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event"]
+SETTLED = ["job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event"]
 CATALOG = [
     qr_settings(), *(member(m) for m in MEMBERS), product("P1"), product("P2", source="SUPPLIER"),
     {"type": "store", "id": "S1", "recruiter": None}, {"type": "store", "id": "S2", "recruiter": None},
@@ -64,6 +64,8 @@ async def stored() -> dict[str, Any]:
                               'refunded_at IS NULL AS whole FROM "order" ORDER BY id'),
         "lines": await fetch(conn, 'SELECT order_id, "index", product_id, quantity, paid_fen, deduction_fen, queue_id, refunded FROM order_line ORDER BY order_id, "index"'),
         "queues": await fetch(conn, "SELECT id, model FROM queue ORDER BY id"),
+        # a row that came back to zero is no spend (one by one writes it, a bulk call nets it out)
+        "spend": await fetch(conn, "SELECT member_id, scope, day, amount_fen FROM member_spend_day WHERE amount_fen <> 0 ORDER BY member_id, scope, day"),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -214,6 +215,28 @@ async def test_qr11_mall_tiers_count_self_operated_and_supplier_lines_only():
                    paid("x2", "A", ("XS", "2000.00")), completed("x2"), paid("p2", "A", ("P1", "100.00")))
     # seed 000: 商城自营+供应商 — the supply-chain order does not count, the supplier one does
     assert (ent(r, "p1:0")["total"], ent(r, "p2:0")["total"]) == ("20.00", "50.00") and r["zero_sum"]
+
+
+async def spend_days() -> list[tuple[str, str, str, int]]:
+    rows = await fetch(connections.get("default"), "SELECT member_id, scope, day, amount_fen FROM member_spend_day ORDER BY member_id, scope, day")
+    return [(r["member_id"], r["scope"], r["day"], int(r["amount_fen"])) for r in rows]
+
+
+async def test_qr11_orders_completed_the_same_local_day_share_one_bucket_row():
+    replay = Replay()
+    await play_on(replay, qr_settings(extraction_ratio="0"), member("A"), SPEND, store("S1"), cashier("K1", "S1"),
+                  clock("2026-01-01T01:00:00+08:00"), *spend("x1", "A", "300.00"),  # 2025-12-31 in UTC, 01-01 locally
+                  paid("k1", "A", (None, "40.00"), channel="CASHIER", store="S1", cashier="K1"), completed("k1"),
+                  clock("2026-01-01T23:00:00+08:00"), *spend("x2", "A", "200.00"),
+                  clock("2026-01-02T09:00:00+08:00"), paid("x3", "A", ("X", "70.00"), ("X", "30.00")),
+                  refunded("x3", line=1), completed("x3"), refunded("x2"))
+    # x1 and x2 on 01-01: one mall row, less x2 refunded the next day; x3 completes without its refunded line
+    assert await spend_days() == [("A", "mall", "2026-01-01", 30000), ("A", "mall", "2026-01-02", 7000), ("A", "store:S1", "2026-01-01", 4000)]
+    when = datetime(2026, 1, 2, 2, tzinfo=UTC)  # one bulk call: paid, completed, then a line refunded, into 01-02
+    events = [paid("y1", "A", ("X", "11.00"), ("X", "22.00")), completed("y1"), refunded("y1", line=0),
+              paid("y2", "A", ("X", "5.00")), completed("y2"), paid("y3", "A", ("X", "9.00")), refunded("y3")]
+    assert not [t for t in await intake.record_many(events, when) if isinstance(t, DomainError)]
+    assert await spend_days() == [("A", "mall", "2026-01-01", 30000), ("A", "mall", "2026-01-02", 9700), ("A", "store:S1", "2026-01-01", 4000)]
 
 
 async def test_qr10_qr11_qr12_combined_on_one_product(rand):
