@@ -3,8 +3,9 @@ of one queue, in inbox order (QR-1..QR-17).
 
 What the settings need of the world is read here and handed to the pure domain: the member's level
 (from the member row when the line settles), completed-order totals per cumulative window
-(an indexed SUM), entitlement counts per limit scope (an indexed COUNT plus this batch's own), the
-payment's platform-local time (C-9) and a random source (C-10, `rand`).
+(a SUM over at most N per-day rows of `member_spend_day`, kept by intake), entitlement counts per
+limit scope (an indexed COUNT plus this batch's own), the payment's platform-local time (C-9) and
+a random source (C-10, `rand`).
 """
 
 from __future__ import annotations
@@ -187,22 +188,20 @@ class Facts:
                        local_time=local.replace(tzinfo=None), member_counts=counts)
 
     async def cumulative(self, ctx: LineContext, days: int, when: datetime) -> Decimal:
-        """QR-11: the member's completed, unrefunded paid amounts in (when - days, when], in the
-        line's scope: self-operated and supplier lines of mall orders, or the store's cashier and
-        online orders."""
+        """QR-11: the member's completed, unrefunded paid amounts in the line's scope (self-operated
+        and supplier lines of mall orders, or the store's cashier and online orders), completed
+        in the platform-local days (day of `when` - days, day of `when`]: a window of whole local
+        days, ending with the day of payment. Intake keeps the per-day totals (`member_spend_day`),
+        so this reads at most `days` rows whatever the number of orders in the window."""
         scope = cumulative_scope(ctx)
         cached = self.totals.get((ctx.member, scope, days, when))
         if cached is not None:
             return cached
-        if scope == "mall":  # seed 000: 商城自营+供应商商品消费 — self-operated and supplier lines
-            where, params = "o.channel = 'MALL' AND l.product_id IN (SELECT id FROM product WHERE source IN ('SELF_OPERATED', 'SUPPLIER'))", []
-        else:
-            where, params = "o.store_id = ? AND o.channel IN ('CASHIER', 'STORE_ONLINE')", [scope.split(":", 1)[1]]
+        zone = platform_zone()
+        first, last = (when - timedelta(days=days)).astimezone(zone).date().isoformat(), when.astimezone(zone).date().isoformat()
         rows = await fetch(
-            self.batch.conn,
-            'SELECT COALESCE(SUM(l.paid_fen), 0) AS total FROM "order" o JOIN order_line l ON l.order_id = o.id '
-            f"WHERE o.member_id = ? AND {where} AND o.status = 'COMPLETED' AND o.completed_at > ? AND o.completed_at <= ? AND l.refunded = ?",
-            [ctx.member, *params, when - timedelta(days=days), when, False],
+            self.batch.conn, "SELECT COALESCE(SUM(amount_fen), 0) AS total FROM member_spend_day WHERE member_id = ? AND scope = ? AND day > ? AND day <= ?",
+            [ctx.member, scope, first, last],
         )
         total = self.totals[(ctx.member, scope, days, when)] = from_fen(int(rows[0]["total"] or 0))
         return total
