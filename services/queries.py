@@ -188,12 +188,12 @@ async def union_queue_forecast(member: str, now: datetime) -> list[tuple[Entitle
     from domain.union_queue import forecast_days
 
     inflow = await union_queue_inflow(now)
+    pool = (await pools()).get("uq", ZERO)
     out = []
     for e in await entitlements(member=member, queue="uq", status="WAITING"):
         rows = await fetch(_conn(), "SELECT COALESCE(SUM(total_fen - received_fen - boost_fen), 0) AS ahead FROM entitlement "
                            "WHERE queue_id = 'uq' AND status = 'WAITING' AND position <= ?", (e.position,))
         ahead = from_fen(int(rows[0]["ahead"]))
-        pool = (await pools()).get("uq", ZERO)
         out.append((e, ahead, forecast_days(max(ahead - pool, ZERO), inflow) if ahead > pool else 0))
     return out
 

@@ -7,9 +7,9 @@ version (the fence): a job whose lock expired and that lost the race writes noth
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -85,7 +85,7 @@ async def settle_batch(queue_id: str, publish: Callable[[str, list[dict[str, Any
         except (OperationalError, TransactionManagementError) as exc:  # SQLite busy: retry
             if "locked" not in str(exc) and "busy" not in str(exc).lower():
                 raise
-            time.sleep(0.05 * (attempt + 1))
+            await asyncio.sleep(0.05 * (attempt + 1))
     else:
         raise RuntimeError(f"queue {queue_id}: database stayed busy")
     if batch is None:
