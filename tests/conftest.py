@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 from tortoise import connections
 
 from services.runtime import close_db, init_db
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+# The PostgreSQL server the tests use. The run creates a database of its own on it
+# (rebate_test_<random>) and drops only that one; the database named here is only connected to.
+POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+RUN_ID = uuid.uuid4().hex[:12]
 TABLES = ["job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event",
           "model_settings", "product", "cashier", "store", "member"]
 
@@ -26,21 +30,50 @@ def reachable(url: str) -> bool:
         return False
 
 
+def pytest_report_header() -> str:
+    return f"databases: SQLite files under pytest's tmp dir; PostgreSQL {_server_label()} (database rebate_test_{RUN_ID}_*, created and dropped by this run)"
+
+
+def _server_label() -> str:
+    parsed = urlparse(POSTGRES_SERVER)
+    return f"{parsed.hostname or '127.0.0.1'}:{parsed.port or 5432}"
+
+
 def postgres_or_skip() -> str:
     """PostgreSQL is required in CI; a laptop without one runs the SQLite half only."""
-    if reachable(POSTGRES_URL):
-        return POSTGRES_URL
+    if reachable(POSTGRES_SERVER):
+        return POSTGRES_SERVER
     if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}")
-    pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} (set TEST_POSTGRES_URL)")
+        pytest.fail(f"PostgreSQL is not reachable at {_server_label()}")
+    pytest.skip(f"PostgreSQL is not reachable at {_server_label()} (set TEST_POSTGRES_URL)")
 
 
-async def reset_postgres(url: str) -> None:
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+async def create_postgres_database(server: str, suffix: str) -> str:
+    """A new, empty database of this run on `server`; returns its URL."""
     import asyncpg
 
-    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    name = f"rebate_test_{RUN_ID}_{suffix}"
+    conn = await asyncpg.connect(_asyncpg_dsn(server))
     try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return urlunparse(urlparse(server)._replace(path=f"/{name}"))
+
+
+async def drop_postgres_database(server: str, url: str) -> None:
+    """Drop a database this run created (and only such a one)."""
+    import asyncpg
+
+    name = urlparse(url).path.lstrip("/")
+    assert name.startswith(f"rebate_test_{RUN_ID}_"), f"refusing to drop {name!r}: not created by this run"
+    conn = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
 
@@ -49,8 +82,8 @@ async def reset_postgres(url: str) -> None:
 async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """A migrated database of each kind; the settlement tests run once on each."""
     if request.param == "postgres":
-        url = postgres_or_skip()
-        await reset_postgres(url)
+        server = postgres_or_skip()
+        url = await create_postgres_database(server, "main")
     else:
         url = f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     os.environ["DATABASE_URL"] = url
@@ -58,6 +91,8 @@ async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     yield url
     await close_db()
     os.environ.pop("DATABASE_URL", None)
+    if request.param == "postgres":
+        await drop_postgres_database(server, url)
 
 
 @pytest.fixture
