@@ -17,6 +17,7 @@ class Asset(str, Enum):
     LOVE_VALUE = "LOVE_VALUE"
     COUPON = "COUPON"
     ENTITLEMENT = "ENTITLEMENT"  # promised, not yet paid rebates (待返权益): liabilities, not money
+    APPRECIATION_POINTS = "APPRECIATION_POINTS"  # 增值积分 of the consumption appreciation model (CA-7)
 
 
 class Wallet(str, Enum):
@@ -28,6 +29,7 @@ class Wallet(str, Enum):
     LOVE_VALUE_FROZEN = "LOVE_VALUE_FROZEN"
     COUPON = "COUPON"
     RECEIVABLE = "RECEIVABLE"
+    APPRECIATION_POINTS = "APPRECIATION_POINTS"
 
     @property
     def asset(self) -> Asset:
@@ -41,6 +43,7 @@ _WALLET_ASSET = {
     Wallet.LOVE_VALUE_FROZEN: Asset.LOVE_VALUE,
     Wallet.COUPON: Asset.COUPON,
     Wallet.RECEIVABLE: Asset.CNY,
+    Wallet.APPRECIATION_POINTS: Asset.APPRECIATION_POINTS,
 }
 
 

@@ -7,6 +7,7 @@ up to 4 decimal places. In the database an amount is an integer number of fen.
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 
 from domain.errors import DomainError, ErrorCode
 
@@ -65,6 +66,19 @@ def split_evenly(total: Decimal, recipients: int) -> tuple[Decimal, Decimal]:
 def round_half_up(value: Decimal) -> Decimal:
     """Round a computed quantity (e.g. minted points) half-up to 0.01."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_exact(value: Fraction) -> Decimal:
+    """An exact rational (points minted at a price, a sale's worth) rounded half-up to 0.01 (C-3)."""
+    cents = value * 100
+    whole = (abs(cents.numerator) * 2 + cents.denominator) // (2 * cents.denominator)
+    return from_fen(whole if cents >= 0 else -whole)
+
+
+def floor_exact(value: Fraction) -> Decimal:
+    """An exact rational rounded down to 0.01: the most that stays within a bound."""
+    cents = value * 100
+    return from_fen(cents.numerator // cents.denominator)
 
 
 def to_fen(amount: Decimal) -> int:
