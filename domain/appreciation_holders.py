@@ -94,9 +94,10 @@ class MemoryHolderIndex:
 
     def __init__(self, holders: Iterable[Holder] = ()) -> None:
         self._by_member: dict[str, Holder] = {}
-        self._by_cost: SortedKeyList[Holder, tuple[Fraction, str]] = SortedKeyList(key=_order_key)
         for h in holders:
-            self.save(h)
+            if h.points > 0 or h.spend > 0:
+                self._by_member[h.member] = h
+        self._by_cost: SortedKeyList[Holder, tuple[Fraction, str]] = SortedKeyList((h for h in self._by_member.values() if h.points > 0), key=_order_key)
 
     def __len__(self) -> int:
         return len(self._by_member)
