@@ -280,7 +280,9 @@ class AppreciationPool:
     def complete_order(self, key: str, member: str, amount: Decimal, profit: Decimal | None, now: datetime) -> Outcome:
         """CA-1, CA-2: a completed order (amount: `order_amount`) contributes and mints, then exits run.
 
-        An order that contributes nothing (model off, no amount, no profit) takes no part.
+        The orderer's spend grows by the amount and its points by the minted ones, so its exit price
+        moves: it is re-keyed and checked against the new price with everyone else. An order that
+        contributes nothing (model off, no amount, no profit) takes no part.
         """
         self._ready()
         if amount < 0 or (profit is not None and profit < 0):
