@@ -20,12 +20,14 @@ from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
 
 
-class ModelSettings(Protocol):
+class SettingsClass(Protocol):
+    """What a model's settings class offers: `parse` over the stored values (C-8)."""
+
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: Self | None = None) -> Self: ...
 
 
-MODEL_SETTINGS: dict[str, type[ModelSettings]] = {
+MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "queue_rebate": PluginSettings,
     "order_dividend": OrderDividendSettings,
     "union_queue": UnionQueueSettings,

@@ -105,10 +105,6 @@ LevelRatios = Annotated[
 """Member level → reward ratio, as sorted (level, ratio) pairs (frozen and hashable)."""
 
 
-def parse_level_ratios(value: Any, field: str) -> tuple[tuple[str, Decimal], ...]:
-    result: tuple[tuple[str, Decimal], ...] = () if value is None else validate(LevelRatios, value, field)
-    return result
-
 
 def level_ratio(ratios: LevelRatios, level: str | None) -> Decimal | None:
     """The ratio set for `level`, or None when that level has none (the chain moves on)."""
@@ -150,11 +146,6 @@ def _tiers_in_order(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
 
 Tiers = Annotated[tuple[Tier, ...], AfterValidator(_tiers_in_order)]
 
-
-def parse_tiers(value: Any, field: str) -> tuple[Tier, ...]:
-    """A list of {window_days, threshold, ratio}, sorted by (window_days, threshold), no repeats."""
-    result: tuple[Tier, ...] = () if value is None else validate(Tiers, present(value), field)
-    return result
 
 
 def cumulative_ratio(tiers: Iterable[Tier], totals: Mapping[int, Decimal]) -> Decimal | None:
@@ -412,10 +403,6 @@ ExchangeTargets = Annotated[
 ]
 
 
-def parse_exchange_to(value: Any, field: str) -> tuple[ExchangeTarget, ...]:
-    result: tuple[ExchangeTarget, ...] = validate(ExchangeTargets, value, field)
-    return result
-
 
 def _mint(key: str, member: str, to: ExchangeTarget, amount: Decimal, frozen: bool, memo: str) -> list[Posting]:
     if amount <= 0:
@@ -479,12 +466,6 @@ class RandomReturnSettings:
     def as_values(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "cash_count": self.cash_count, "points_count": self.points_count}
 
-
-def parse_random_return(value: Any, field: str, base: RandomReturnSettings | None = None) -> RandomReturnSettings | None:
-    """{enabled, cash_count, points_count}; both counts positive integers; fields left out keep `base`'s."""
-    if value is None:
-        return base
-    return parse_settings(RandomReturnSettings, value, field, base=base or RandomReturnSettings())
 
 
 @dataclass(frozen=True, slots=True)
