@@ -22,16 +22,17 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from pydantic.dataclasses import dataclass as settings_dataclass
+
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import Posting, Wallet, member_account, platform_account, pool_account, transfer
 from domain.money import ZERO, apply_ratio, split_evenly
-from domain.settings import Reader
+from domain.settings import SETTINGS_CONFIG, Count, Flag, Ids, Percent, PositiveRatio, parse_settings
 
 MODEL = "order_dividend"
 QUEUE_ID = "od"
 POOL = pool_account(QUEUE_ID)
 FUNDING = platform_account("expense:order_dividend")
-MAX_RATIO = Decimal(100)
 
 
 class Status(str, Enum):
@@ -41,34 +42,21 @@ class Status(str, Enum):
     CANCELLED = "CANCELLED"
 
 
-@dataclass(frozen=True, slots=True)
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class OrderDividendSettings:
     """订单分红 platform settings (OD-1, OD-2, OD-4); off until enabled (C-11)."""
 
-    enabled: bool = False
-    slots: int = 3
-    dividend_ratio: Decimal = Decimal(40)
-    referral_ratio: Decimal = Decimal(20)
-    free_ratio: Decimal = Decimal(100)
-    excluded_products: frozenset[str] = frozenset()  # products whose lines take no part (their orders still may)
+    enabled: Flag = False
+    slots: Count = 3
+    dividend_ratio: Percent = Decimal(40)
+    referral_ratio: Percent = Decimal(20)
+    free_ratio: PositiveRatio = Decimal(100)
+    excluded_products: Ids = frozenset()  # products whose lines take no part (their orders still may)
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: OrderDividendSettings | None = None) -> OrderDividendSettings:
         """Validate `values` over `base` (a partial update keeps the fields it leaves out); C-8."""
-        b = base or cls()
-        r = Reader(values)
-        settings = cls(
-            enabled=bool(r.flag("enabled", b.enabled)),
-            slots=int(r.integer("slots", b.slots, minimum=1) or b.slots),
-            dividend_ratio=r.ratio("dividend_ratio", b.dividend_ratio, MAX_RATIO) or ZERO,
-            referral_ratio=r.ratio("referral_ratio", b.referral_ratio, MAX_RATIO) or ZERO,
-            free_ratio=r.ratio("free_ratio", b.free_ratio) or ZERO,
-            excluded_products=r.names("excluded_products", b.excluded_products),
-        )
-        r.finish()
-        if settings.free_ratio <= 0:
-            raise DomainError(ErrorCode.INVALID_RATIO, "free_ratio must be greater than 0", "free_ratio")
-        return settings
+        return parse_settings(cls, values, base=base)
 
 
 @dataclass(slots=True)

@@ -5,26 +5,45 @@ Nothing here reads the clock or draws randomness: the shell passes the platform'
 (C-9) and a random source (C-10) — a callable `rand(n)` returning an int in [0, n), such as
 `secrets.randbelow` in production or `random.Random(seed).randrange` in tests.
 
-Each settings type is a frozen dataclass with a `parse_*` function (typed DomainError with a
-field path on bad input, C-8) and an `as_values()` giving the JSON-able form that parses back.
+Each settings type is a frozen pydantic dataclass (domain/settings.py) with a `parse_*` function
+(typed DomainError with a field path on bad input, C-8) and an `as_values()` giving the JSON-able
+form that parses back.
 """
 
 from __future__ import annotations
 
-import re
 from calendar import monthrange
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
+
+from pydantic import AfterValidator, AliasChoices, Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic.dataclasses import dataclass as settings_dataclass
 
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import PLATFORM_INCOME, Asset, Posting, Wallet, member_account, platform_account
 from domain.money import CENT, ZERO, apply_ratio, parse_ratio
 from domain.queue_rebate import PROMISED, Entitlement, QueueState, Status, advance_head, liability_account
-from domain.settings import Reader
+from domain.settings import (
+    SETTINGS_CONFIG,
+    Amount,
+    Count,
+    Flag,
+    MonthDay,
+    PeriodEnd,
+    PositiveRatio,
+    Ratio,
+    TimeOfDay,
+    Weekday,
+    checked,
+    parse_settings,
+    present,
+    refusal,
+    validate,
+)
 
 RandomSource = Callable[[int], int]
 """`rand(n)` → an int in [0, n): `secrets.randbelow` (production) or a seeded `Random.randrange`."""
@@ -33,33 +52,20 @@ POINTS_FUNDING = platform_account("expense:points")
 LOVE_VALUE_FUNDING = platform_account("expense:love_value")
 LOTTERY_STEP = CENT  # RANGE lottery ratios move in 0.01 steps (QR-12)
 MAX_LEVEL_NAME = 64
-MAX_DISPLAY_NAME = 32
-
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-def _invalid(field: str, message: str, code: ErrorCode = ErrorCode.INVALID_SETTINGS) -> DomainError:
-    return DomainError(code, f"{field} {message}", field)
+def _local_datetime(value: Any) -> datetime:
+    """A local ISO datetime without zone (C-9), e.g. 2024-06-01T00:00."""
+    try:
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is not None:
+        raise refusal(f"must be a local ISO datetime without zone, e.g. 2024-06-01T00:00: {value!r}")
+    return at
 
 
-def _mapping(value: Any, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _invalid(field, "must be an object")
-    return value
-
-
-def _list(value: Any, field: str) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        raise _invalid(field, "must be a list")
-    return list(value)
-
-
-def parse_hhmm(value: Any, field: str, allow_24: bool = False) -> str:
-    """A local time of day "HH:MM" (00:00..23:59; "24:00" only where `allow_24`, as a period end)."""
-    if not isinstance(value, str) or not (_HHMM.match(value) or (allow_24 and value == "24:00")):
-        bound = "00:00..24:00" if allow_24 else "00:00..23:59"
-        raise _invalid(field, f"must be HH:MM ({bound}): {value!r}")
-    return value
+LocalDateTime = Annotated[datetime, PlainValidator(_local_datetime), WithJsonSchema({"type": "string", "format": "date-time", "description": "local, without zone"})]
 
 
 def _minutes(hhmm: str) -> int:
@@ -79,20 +85,25 @@ def _below(rand: RandomSource | int, n: int, field: str = "rand") -> int:
 # QR-10: member-level ratios
 
 
-LevelRatios = tuple[tuple[str, Decimal], ...]
+def _level_ratios(value: Any) -> tuple[tuple[str, Decimal], ...]:
+    """{"gold": "120", "silver": "110"}: each level a non-empty name, each ratio >= 0 (C-2)."""
+    items = value.items() if isinstance(value, Mapping) else value if isinstance(value, tuple) else None
+    if items is None:
+        raise refusal("must be an object")
+    pairs = []
+    for level, ratio in items:
+        if not isinstance(level, str) or not level.strip() or len(level) > MAX_LEVEL_NAME:
+            raise refusal(f"has a bad level name {level!r} (1..{MAX_LEVEL_NAME} characters)")
+        pairs.append((level, checked(parse_ratio, ratio, at=(level,))))
+    return tuple(sorted(pairs))
+
+
+LevelRatios = Annotated[
+    tuple[tuple[str, Decimal], ...], PlainValidator(_level_ratios), Field(json_schema_extra={"default": {}}),
+    WithJsonSchema({"type": "object", "additionalProperties": {"type": "string", "pattern": r"^\d+(\.\d{1,4})?$"}, "description": "member level → reward ratio"}),
+]
 """Member level → reward ratio, as sorted (level, ratio) pairs (frozen and hashable)."""
 
-
-def parse_level_ratios(value: Any, field: str) -> LevelRatios:
-    """{"gold": "120", "silver": "110"}: each level a non-empty name, each ratio >= 0 (C-2)."""
-    if value is None:
-        return ()
-    pairs = []
-    for level, ratio in _mapping(value, field).items():
-        if not isinstance(level, str) or not level.strip() or len(level) > MAX_LEVEL_NAME:
-            raise _invalid(field, f"has a bad level name {level!r} (1..{MAX_LEVEL_NAME} characters)")
-        pairs.append((level, parse_ratio(ratio, f"{field}.{level}")))
-    return tuple(sorted(pairs))
 
 
 def level_ratio(ratios: LevelRatios, level: str | None) -> Decimal | None:
@@ -110,42 +121,31 @@ def level_ratios_values(ratios: LevelRatios) -> dict[str, str]:
 # QR-11: cumulative-spend tiers
 
 
-@dataclass(frozen=True, slots=True)
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class Tier:
     """累计金额奖励: completed orders of at least `threshold` within `window_days` → `ratio`."""
 
-    window_days: int
-    threshold: Decimal
-    ratio: Decimal
+    window_days: Count
+    threshold: Amount
+    ratio: Ratio
 
     def as_values(self) -> dict[str, Any]:
         return {"window_days": self.window_days, "threshold": str(self.threshold), "ratio": str(self.ratio)}
 
 
-def parse_tiers(value: Any, field: str) -> tuple[Tier, ...]:
-    """A list of {window_days, threshold, ratio}, sorted by (window_days, threshold), no repeats."""
-    if value is None:
-        return ()
-    tiers: list[Tier] = []
-    for i, item in enumerate(_list(value, field)):
-        path = f"{field}[{i}]"
-        r = Reader(_mapping(item, path), f"{path}.")
-        window = r.integer("window_days", None, minimum=1)
-        threshold = r.amount("threshold", None)
-        ratio = r.ratio("ratio", None)
-        r.finish()
-        if window is None or threshold is None or ratio is None:
-            missing = next(n for n, v in (("window_days", window), ("threshold", threshold), ("ratio", ratio)) if v is None)
-            raise _invalid(f"{path}.{missing}", "is required")
-        tier = Tier(window, threshold, ratio)
-        if tiers:
-            before = (tiers[-1].window_days, tiers[-1].threshold)
-            if (window, threshold) == before:
-                raise _invalid(path, f"repeats window_days {window} and threshold {threshold} of the tier before it")
-            if (window, threshold) < before:
-                raise _invalid(path, "is out of order: tiers must be sorted by (window_days, threshold)")
-        tiers.append(tier)
-    return tuple(tiers)
+def _tiers_in_order(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    """Sorted by (window_days, threshold), no repeats."""
+    for i in range(1, len(tiers)):
+        before, tier = (tiers[i - 1].window_days, tiers[i - 1].threshold), (tiers[i].window_days, tiers[i].threshold)
+        if tier == before:
+            raise refusal(f"repeats window_days {tier[0]} and threshold {tier[1]} of the tier before it", at=(i,))
+        if tier < before:
+            raise refusal("is out of order: tiers must be sorted by (window_days, threshold)", at=(i,))
+    return tiers
+
+
+Tiers = Annotated[tuple[Tier, ...], AfterValidator(_tiers_in_order)]
+
 
 
 def cumulative_ratio(tiers: Iterable[Tier], totals: Mapping[int, Decimal]) -> Decimal | None:
@@ -164,14 +164,40 @@ class LotteryMode(str, Enum):
     RANGE = "RANGE"  # min + k × 0.01, k uniform in [0, (max - min) / 0.01]
 
 
-@dataclass(frozen=True, slots=True)
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # required for RANGE, refused for FIXED
+
+
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class LotterySettings:
-    """抽奖奖励权益 (QR-12). Keys on the wire: mode, ratios (FIXED) or min / max (RANGE)."""
+    """抽奖奖励权益 (QR-12): FIXED draws one of `ratios` (each > 0); RANGE a ratio in [min, max],
+    0 < min ≤ max, both on a 0.01 step. Keys on the wire: mode, ratios (FIXED) or min / max (RANGE)."""
 
     mode: LotteryMode
-    ratios: tuple[Decimal, ...] = ()
-    min_ratio: Decimal = ZERO
-    max_ratio: Decimal = ZERO
+    ratios: tuple[PositiveRatio, ...] = ()
+    min_ratio: PositiveRatio = Field(default=ZERO, validation_alias=AliasChoices("min", "min_ratio"), json_schema_extra=_no_default)
+    max_ratio: PositiveRatio = Field(default=ZERO, validation_alias=AliasChoices("max", "max_ratio"), json_schema_extra=_no_default)
+
+    @model_validator(mode="after")
+    def _complete_for_its_mode(self) -> LotterySettings:
+        if self.mode is LotteryMode.FIXED:
+            stray = next((key for key, v in (("min", self.min_ratio), ("max", self.max_ratio)) if v), None)
+            if stray:
+                raise refusal(f"is not a setting of a FIXED lottery: unknown setting(s): {stray}", at=(stray,))
+            if not self.ratios:
+                raise refusal("must list at least one ratio for a FIXED lottery", at=("ratios",))
+            return self
+        if self.ratios:
+            raise refusal("is not a setting of a RANGE lottery: unknown setting(s): ratios", at=("ratios",))
+        for key, ratio in (("min", self.min_ratio), ("max", self.max_ratio)):
+            if not ratio:
+                raise refusal("is required for a RANGE lottery", at=(key,))
+        for key, ratio in (("min", self.min_ratio), ("max", self.max_ratio)):
+            if ratio % LOTTERY_STEP:
+                raise refusal(f"must be on a 0.01 step for a RANGE lottery: {ratio}", ErrorCode.INVALID_RATIO, at=(key,))
+        if self.min_ratio > self.max_ratio:
+            raise refusal(f"must not exceed max ({self.min_ratio} > {self.max_ratio})", at=("min",))
+        return self
 
     @property
     def outcomes(self) -> int:
@@ -192,41 +218,7 @@ class LotterySettings:
 
 
 def parse_lottery(value: Any, field: str) -> LotterySettings | None:
-    """FIXED: a non-empty list of ratios > 0; RANGE: 0 < min ≤ max, both on a 0.01 step."""
-    if value is None:
-        return None
-    r = Reader(_mapping(value, field), f"{field}.")
-    raw_mode = r.raw("mode")
-    if raw_mode is None:
-        raise _invalid(f"{field}.mode", "is required (FIXED or RANGE)")
-    mode = r.choice("mode", LotteryMode, LotteryMode.FIXED)
-    if mode is LotteryMode.FIXED:
-        raw = r.raw("ratios")
-        r.finish()
-        items = _list(raw, f"{field}.ratios") if raw is not None else []
-        if not items:
-            raise _invalid(f"{field}.ratios", "must list at least one ratio for a FIXED lottery")
-        ratios = tuple(_positive_ratio(v, f"{field}.ratios[{i}]") for i, v in enumerate(items))
-        return LotterySettings(mode, ratios=ratios)
-    low_raw, high_raw = r.raw("min"), r.raw("max")
-    r.finish()
-    if low_raw is None or high_raw is None:
-        raise _invalid(f"{field}.{'min' if low_raw is None else 'max'}", "is required for a RANGE lottery")
-    low = _positive_ratio(low_raw, f"{field}.min")
-    high = _positive_ratio(high_raw, f"{field}.max")
-    for name, ratio in (("min", low), ("max", high)):
-        if ratio % LOTTERY_STEP:
-            raise _invalid(f"{field}.{name}", f"must be on a 0.01 step for a RANGE lottery: {ratio}", ErrorCode.INVALID_RATIO)
-    if low > high:
-        raise _invalid(f"{field}.min", f"must not exceed max ({low} > {high})")
-    return LotterySettings(mode, min_ratio=low, max_ratio=high)
-
-
-def _positive_ratio(value: Any, field: str) -> Decimal:
-    ratio = parse_ratio(value, field)
-    if ratio <= 0:
-        raise _invalid(field, f"must be greater than 0: {value}", ErrorCode.INVALID_RATIO)
-    return ratio
+    return None if value is None else parse_settings(LotterySettings, value, field)
 
 
 def draw(settings: LotterySettings, rand: RandomSource | int) -> Decimal:
@@ -291,13 +283,33 @@ def draw_for_entitlement(
 # QR-13: reward periods and limits
 
 
-@dataclass(frozen=True, slots=True)
+def _weekdays(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple):
+        raise refusal("must be a list")
+    for j, d in enumerate(value):
+        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7:
+            raise refusal(f"must be an ISO weekday 1 (Monday) .. 7 (Sunday): {d!r}", at=(j,))
+        if d in value[:j]:
+            raise refusal(f"repeats weekday {d}", at=(j,))
+    return tuple(sorted(value))
+
+
+Weekdays = Annotated[tuple[int, ...], PlainValidator(_weekdays), WithJsonSchema({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}, "uniqueItems": True})]
+
+
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class Period:
     """奖励时间段: local [start, end) on the listed ISO weekdays (1 = Monday; empty = every day)."""
 
-    start: str
-    end: str
-    weekdays: tuple[int, ...] = ()
+    start: TimeOfDay
+    end: PeriodEnd
+    weekdays: Weekdays = ()
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Period:
+        if _minutes(self.start) >= _minutes(self.end):
+            raise refusal(f"must be after start ({self.start} .. {self.end})", at=("end",))
+        return self
 
     def contains(self, local: datetime) -> bool:
         if self.weekdays and local.isoweekday() not in self.weekdays:
@@ -314,27 +326,8 @@ class Period:
 
 def parse_periods(value: Any, field: str) -> tuple[Period, ...]:
     """A list of {start "HH:MM", end "HH:MM" (or "24:00"), weekdays [1..7]?} with start < end."""
-    if value is None:
-        return ()
-    periods = []
-    for i, item in enumerate(_list(value, field)):
-        path = f"{field}[{i}]"
-        r = Reader(_mapping(item, path), f"{path}.")
-        start = parse_hhmm(r.raw("start"), f"{path}.start")
-        end = parse_hhmm(r.raw("end"), f"{path}.end", allow_24=True)
-        raw_days = r.raw("weekdays")
-        r.finish()
-        if _minutes(start) >= _minutes(end):
-            raise _invalid(f"{path}.end", f"must be after start ({start} .. {end})")
-        days: list[int] = []
-        for j, d in enumerate(_list(raw_days, f"{path}.weekdays") if raw_days is not None else []):
-            if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7:
-                raise _invalid(f"{path}.weekdays[{j}]", f"must be an ISO weekday 1 (Monday) .. 7 (Sunday): {d!r}")
-            if d in days:
-                raise _invalid(f"{path}.weekdays[{j}]", f"repeats weekday {d}")
-            days.append(d)
-        periods.append(Period(start, end, tuple(sorted(days))))
-    return tuple(periods)
+    result: tuple[Period, ...] = () if value is None else validate(tuple[Period, ...], present(value), field)
+    return result
 
 
 def in_periods(periods: Iterable[Period], local: datetime) -> bool:
@@ -388,18 +381,27 @@ class ExchangeConfig(Protocol):
     def love_value_frozen(self) -> bool: ...
 
 
-def parse_exchange_to(value: Any, field: str) -> tuple[ExchangeTarget, ...]:
-    items = _list(value, field)
+def _exchange_targets(value: Any) -> tuple[ExchangeTarget, ...]:
+    """A list of distinct targets, kept in the enum's order."""
+    if not isinstance(value, list | tuple):
+        raise refusal("must be a list")
     targets: list[ExchangeTarget] = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(value):
         try:
             target = ExchangeTarget(item)
         except ValueError:
-            raise _invalid(f"{field}[{i}]", f"must be one of POINTS, LOVE_VALUE: {item!r}") from None
+            raise refusal(f"must be one of POINTS, LOVE_VALUE: {item!r}", at=(i,)) from None
         if target in targets:
-            raise _invalid(f"{field}[{i}]", f"repeats {target.value}")
+            raise refusal(f"repeats {target.value}", at=(i,))
         targets.append(target)
     return tuple(t for t in ExchangeTarget if t in targets)
+
+
+ExchangeTargets = Annotated[
+    tuple[ExchangeTarget, ...], PlainValidator(_exchange_targets),
+    WithJsonSchema({"type": "array", "items": {"enum": [t.value for t in ExchangeTarget]}, "uniqueItems": True}),
+]
+
 
 
 def _mint(key: str, member: str, to: ExchangeTarget, amount: Decimal, frozen: bool, memo: str) -> list[Posting]:
@@ -448,14 +450,14 @@ def exchange(state: QueueState | None, e: Entitlement, to: ExchangeTarget | str,
 # QR-15: random return
 
 
-@dataclass(frozen=True, slots=True)
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class RandomReturnSettings:
     """随机返: in each group of cash_count + points_count consecutive entitlements of a queue,
     points_count chosen at random are CONVERTED to points at the exchange ratio."""
 
-    enabled: bool = False
-    cash_count: int = 1
-    points_count: int = 1
+    enabled: Flag = False
+    cash_count: Count = 1
+    points_count: Count = 1
 
     @property
     def group_size(self) -> int:
@@ -464,20 +466,6 @@ class RandomReturnSettings:
     def as_values(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "cash_count": self.cash_count, "points_count": self.points_count}
 
-
-def parse_random_return(value: Any, field: str, base: RandomReturnSettings | None = None) -> RandomReturnSettings | None:
-    """{enabled, cash_count, points_count}; both counts positive integers."""
-    if value is None:
-        return base
-    b = base or RandomReturnSettings()
-    r = Reader(_mapping(value, field), f"{field}.")
-    settings = RandomReturnSettings(
-        enabled=bool(r.flag("enabled", b.enabled)),
-        cash_count=r.integer("cash_count", b.cash_count, minimum=1) or 1,
-        points_count=r.integer("points_count", b.points_count, minimum=1) or 1,
-    )
-    r.finish()
-    return settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,17 +548,23 @@ class ResetSchedule(str, Enum):
     AT = "AT"
 
 
-@dataclass(frozen=True, slots=True)
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class ResetSettings:
     """队列奖励清零: DAILY at `time`, WEEKLY on ISO `weekday` at `time`, MONTHLY on `day` (the last
     day in shorter months) at `time`, or once AT a local datetime. Default daily 00:00."""
 
-    enabled: bool = False
+    enabled: Flag = False
     schedule: ResetSchedule = ResetSchedule.DAILY
-    time: str = "00:00"
-    weekday: int = 1
-    day: int = 1
-    at: datetime | None = None
+    time: TimeOfDay = "00:00"
+    weekday: Weekday = 1
+    day: MonthDay = 1
+    at: LocalDateTime | None = None
+
+    @model_validator(mode="after")
+    def _at_when_scheduled_at(self) -> ResetSettings:
+        if self.schedule is ResetSchedule.AT and self.at is None:
+            raise refusal("is required when schedule is AT", at=("at",))
+        return self
 
     def as_values(self) -> dict[str, Any]:
         out: dict[str, Any] = {"enabled": self.enabled, "schedule": self.schedule.value, "time": self.time, "weekday": self.weekday, "day": self.day}
@@ -580,34 +574,9 @@ class ResetSettings:
 
 
 def parse_reset(value: Any, field: str, base: ResetSettings | None = None) -> ResetSettings:
+    """The reset settings at `field`; fields left out keep `base`'s (default: off, daily 00:00)."""
     b = base or ResetSettings()
-    if value is None:
-        return b
-    r = Reader(_mapping(value, field), f"{field}.")
-    enabled = bool(r.flag("enabled", b.enabled))
-    schedule = r.choice("schedule", ResetSchedule, b.schedule)
-    raw_time = r.raw("time")
-    at_time = parse_hhmm(raw_time, f"{field}.time") if raw_time is not None else b.time
-    weekday = r.integer("weekday", b.weekday, minimum=1)
-    day = r.integer("day", b.day, minimum=1)
-    raw_at = r.raw("at")
-    r.finish()
-    if weekday is None or weekday > 7:
-        raise _invalid(f"{field}.weekday", f"must be an ISO weekday 1 (Monday) .. 7 (Sunday): {weekday}")
-    if day is None or day > 31:
-        raise _invalid(f"{field}.day", f"must be a day of the month 1..31: {day}")
-    at = b.at
-    if raw_at is not None:
-        try:
-            at = datetime.fromisoformat(raw_at) if isinstance(raw_at, str) else None
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is not None:
-            raise _invalid(f"{field}.at", f"must be a local ISO datetime without zone, e.g. 2024-06-01T00:00: {raw_at!r}")
-    if schedule is ResetSchedule.AT and at is None:
-        raise _invalid(f"{field}.at", "is required when schedule is AT")
-    return ResetSettings(enabled, schedule, at_time, weekday, day, at)
-
+    return b if value is None else parse_settings(ResetSettings, value, field, base=b)
 
 def due_runs(schedule: ResetSettings, last_run_local: datetime, now_local: datetime) -> list[datetime]:
     """QR-16: the scheduled local instants t with last_run_local < t ≤ now_local, oldest first.
@@ -654,30 +623,6 @@ def reset(entitlements: Iterable[Entitlement], state: QueueState | None = None) 
     if state is not None:
         advance_head(state)
     return postings
-
-
-# ---------------------------------------------------------------------------------------------
-# shared
-
-
-def parse_display_name(value: Any, field: str, default: str) -> str:
-    if value is None:
-        return default
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_DISPLAY_NAME:
-        raise _invalid(field, f"must be a non-empty string of at most {MAX_DISPLAY_NAME} characters")
-    return value
-
-
-def parse_limit(value: Any, field: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _invalid(field, f"must be a positive integer (or null for no limit): {value!r}")
-    return value
-
-
-def parse_positive_ratio(value: Any, field: str, default: Decimal) -> Decimal:
-    return default if value is None else _positive_ratio(value, field)
 
 
 def unbalanced(postings: Iterable[Posting]) -> dict[Asset, Decimal]:

@@ -1,8 +1,9 @@
 """排队返利 settings: the plugin (platform) level and the per-product / store / cashier level
 (QR-9..QR-20), queue scoping (QR-5) and how a line's ratios are resolved (QR-9, QR-10, QR-13).
 
-Settings are frozen dataclasses parsed from JSON-able mappings (C-8: typed errors with a field
-path, unknown fields refused) and written back by `as_values()` so the shell can store them.
+Settings are frozen pydantic dataclasses (domain/settings.py) parsed from JSON-able mappings (C-8:
+typed errors with a field path, unknown fields refused) and written back by `as_values()` so the
+shell can store them; their fields are what `settings.schema.json` describes.
 Nested objects (lottery, random_return, reset) and lists are replaced whole by an update, except
 `random_return` and `reset` of the plugin, whose fields left out keep the `base` values.
 """
@@ -16,6 +17,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass as settings_dataclass
+
 from domain.errors import DomainError, ErrorCode
 from domain.money import ZERO, apply_ratio
 from domain.queue_rebate import Line, RewardRule, Rules, SettleOn, Surplus
@@ -25,32 +29,22 @@ from domain.queue_rebate_features import (
     OUTSIDE_PERIOD,
     TOTAL_LIMIT,
     ExchangeTarget,
+    ExchangeTargets,
     LevelRatios,
     LotterySettings,
     MemberCounts,
     Period,
     RandomReturnSettings,
     ResetSettings,
-    Tier,
+    Tiers,
     cumulative_ratio,
     in_periods,
     level_ratio,
     level_ratios_values,
     limit_reason,
-    parse_display_name,
-    parse_exchange_to,
-    parse_level_ratios,
-    parse_limit,
-    parse_lottery,
-    parse_periods,
-    parse_positive_ratio,
-    parse_random_return,
-    parse_reset,
-    parse_tiers,
 )
-from domain.settings import Reader
+from domain.settings import SETTINGS_CONFIG, DisplayName, Flag, Limit, Percent, PositiveRatio, Ratio, parse_settings, refusal
 
-MAX_EXTRACTION = Decimal(100)
 DEFAULT_MODEL_NAME = "排队返利"
 DEFAULT_EXCHANGE_BUTTON = "兑换"
 RANDOM_RETURN_OFF = RandomReturnSettings()
@@ -103,38 +97,44 @@ class Channel(str, Enum):
     CASHIER = "CASHIER"
 
 
-@dataclass(frozen=True, slots=True)
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class PluginSettings:
     """排队返利插件基础设置: the platform-wide settings (model `queue_rebate`)."""
 
-    enabled: bool = False  # QR-19 开启排队返利 (master switch)
-    extraction_ratio: Decimal = ZERO
-    reward_ratio: Decimal = Decimal(100)
+    enabled: Flag = False  # QR-19 开启排队返利 (master switch)
+    extraction_ratio: Percent = ZERO
+    reward_ratio: Ratio = Decimal(100)
     surplus: Surplus = Surplus.PLATFORM
     settle_on: SettleOn = SettleOn.ON_PAY
     reward_rule: RewardRule = RewardRule.QUEUE_ORDER
-    mall_queue: bool = True
-    all_stores_queue: bool = False
-    all_cashiers_queue: bool = False
+    mall_queue: Flag = True
+    all_stores_queue: Flag = False
+    all_cashiers_queue: Flag = False
     deduction: Deduction = Deduction.PARTICIPATE  # QR-9
-    clawback_on_refund: bool = False
-    new_products_default_on: bool = True  # QR-19 商品排队返利
-    paused: bool = False  # QR-17 队列奖励暂停
+    clawback_on_refund: Flag = False
+    new_products_default_on: Flag = True  # QR-19 商品排队返利
+    paused: Flag = False  # QR-17 队列奖励暂停
     member_level_ratios: LevelRatios = ()  # QR-10 plugin member-level ratios
     lottery: LotterySettings | None = None  # QR-12 plugin lottery
-    exchange_enabled: bool = False  # QR-14
-    exchange_to: tuple[ExchangeTarget, ...] = (ExchangeTarget.POINTS,)
-    exchange_ratio: Decimal = Decimal(100)  # 150: 1.00 of remainder → 1.50 points / love value
-    love_value_frozen: bool = False  # love value from exchange lands frozen (else available)
-    model_display_name: str = DEFAULT_MODEL_NAME  # QR-18 custom names
-    exchange_button_name: str = DEFAULT_EXCHANGE_BUTTON
+    exchange_enabled: Flag = False  # QR-14
+    exchange_to: ExchangeTargets = (ExchangeTarget.POINTS,)
+    exchange_ratio: PositiveRatio = Decimal(100)  # 150: 1.00 of remainder → 1.50 points / love value
+    love_value_frozen: Flag = False  # love value from exchange lands frozen (else available)
+    model_display_name: DisplayName = DEFAULT_MODEL_NAME  # QR-18 custom names
+    exchange_button_name: DisplayName = DEFAULT_EXCHANGE_BUTTON
     random_return: RandomReturnSettings = RANDOM_RETURN_OFF  # QR-15 plugin level
     reset: ResetSettings = RESET_OFF  # QR-16
-    show_queue_progress: bool = True  # QR-18 display settings
-    show_cumulative: bool = True
-    show_pending_count: bool = True
-    show_member_info: bool = True
-    show_pending_amount: bool = True
+    show_queue_progress: Flag = True  # QR-18 display settings
+    show_cumulative: Flag = True
+    show_pending_count: Flag = True
+    show_member_info: Flag = True
+    show_pending_amount: Flag = True
+
+    @model_validator(mode="after")
+    def _exchange_has_targets(self) -> PluginSettings:
+        if self.exchange_enabled and not self.exchange_to:
+            raise refusal("must list POINTS and/or LOVE_VALUE when exchange is enabled", at=("exchange_to",))
+        return self
 
     @property
     def rules(self) -> Rules:
@@ -143,47 +143,7 @@ class PluginSettings:
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: PluginSettings | None = None, prefix: str = "") -> PluginSettings:
         """Validate `values` over `base` (a partial update keeps the fields it leaves out)."""
-        b = base or cls()
-        r = Reader(values, prefix)
-
-        raw_levels = r.raw("member_level_ratios")
-        raw_lottery = r.raw("lottery")
-        raw_to = r.raw("exchange_to")
-        settings = cls(
-            enabled=bool(r.flag("enabled", b.enabled)),
-            extraction_ratio=r.ratio("extraction_ratio", b.extraction_ratio, MAX_EXTRACTION) or ZERO,
-            reward_ratio=r.ratio("reward_ratio", b.reward_ratio) or ZERO,
-            surplus=r.choice("surplus", Surplus, b.surplus),
-            settle_on=r.choice("settle_on", SettleOn, b.settle_on),
-            reward_rule=r.choice("reward_rule", RewardRule, b.reward_rule),
-            mall_queue=bool(r.flag("mall_queue", b.mall_queue)),
-            all_stores_queue=bool(r.flag("all_stores_queue", b.all_stores_queue)),
-            all_cashiers_queue=bool(r.flag("all_cashiers_queue", b.all_cashiers_queue)),
-            deduction=r.choice("deduction", Deduction, b.deduction),
-            clawback_on_refund=bool(r.flag("clawback_on_refund", b.clawback_on_refund)),
-            new_products_default_on=bool(r.flag("new_products_default_on", b.new_products_default_on)),
-            paused=bool(r.flag("paused", b.paused)),
-            member_level_ratios=parse_level_ratios(raw_levels, r.field("member_level_ratios")) if raw_levels is not None else b.member_level_ratios,
-            lottery=parse_lottery(raw_lottery, r.field("lottery")) if raw_lottery is not None else b.lottery,
-            exchange_enabled=bool(r.flag("exchange_enabled", b.exchange_enabled)),
-            exchange_to=parse_exchange_to(raw_to, r.field("exchange_to")) if raw_to is not None else b.exchange_to,
-            exchange_ratio=parse_positive_ratio(r.raw("exchange_ratio"), r.field("exchange_ratio"), b.exchange_ratio),
-            love_value_frozen=bool(r.flag("love_value_frozen", b.love_value_frozen)),
-            model_display_name=parse_display_name(r.raw("model_display_name"), r.field("model_display_name"), b.model_display_name),
-            exchange_button_name=parse_display_name(r.raw("exchange_button_name"), r.field("exchange_button_name"), b.exchange_button_name),
-            random_return=parse_random_return(r.raw("random_return"), r.field("random_return"), b.random_return) or b.random_return,
-            reset=parse_reset(r.raw("reset"), r.field("reset"), b.reset),
-            show_queue_progress=bool(r.flag("show_queue_progress", b.show_queue_progress)),
-            show_cumulative=bool(r.flag("show_cumulative", b.show_cumulative)),
-            show_pending_count=bool(r.flag("show_pending_count", b.show_pending_count)),
-            show_member_info=bool(r.flag("show_member_info", b.show_member_info)),
-            show_pending_amount=bool(r.flag("show_pending_amount", b.show_pending_amount)),
-        )
-        r.finish()
-        if settings.exchange_enabled and not settings.exchange_to:
-            path = r.field("exchange_to")
-            raise DomainError(ErrorCode.INVALID_SETTINGS, f"{path} must list POINTS and/or LOVE_VALUE when exchange is enabled", path)
-        return settings
+        return parse_settings(cls, values, prefix.removesuffix("."), base=base or cls(), merge=("random_return", "reset"))
 
     def as_values(self) -> dict[str, Any]:
         """JSON-able form (decimals as strings) that `parse` reads back to an equal object."""
@@ -221,40 +181,24 @@ class PluginSettings:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class EntitySettings:
     """Per-product, per-store or per-cashier settings (QR-20); None / empty means "use the next level"."""
 
-    enabled: bool | None = None
-    extraction_ratio: Decimal | None = None
-    reward_ratio: Decimal | None = None
+    enabled: Flag | None = None
+    extraction_ratio: Percent | None = None
+    reward_ratio: Ratio | None = None
     member_level_ratios: LevelRatios = ()  # QR-10
-    cumulative_tiers: tuple[Tier, ...] = ()  # QR-11
+    cumulative_tiers: Tiers = ()  # QR-11
     lottery: LotterySettings | None = None  # QR-12
     reward_periods: tuple[Period, ...] = ()  # QR-13; empty: any time
-    max_per_member_per_day: int | None = None  # QR-13; None: no limit
-    max_per_member_total: int | None = None
+    max_per_member_per_day: Limit | None = None  # QR-13; None: no limit
+    max_per_member_total: Limit | None = None
     random_return: RandomReturnSettings | None = None  # QR-15; None: as the plugin
 
     @classmethod
     def parse(cls, values: Mapping[str, Any] | None, prefix: str = "queue_rebate.") -> EntitySettings:
-        if values is None:
-            return cls()
-        r = Reader(values, prefix)
-        settings = cls(
-            enabled=r.flag("enabled", None),
-            extraction_ratio=r.ratio("extraction_ratio", None, MAX_EXTRACTION),
-            reward_ratio=r.ratio("reward_ratio", None),
-            member_level_ratios=parse_level_ratios(r.raw("member_level_ratios"), r.field("member_level_ratios")),
-            cumulative_tiers=parse_tiers(r.raw("cumulative_tiers"), r.field("cumulative_tiers")),
-            lottery=parse_lottery(r.raw("lottery"), r.field("lottery")),
-            reward_periods=parse_periods(r.raw("reward_periods"), r.field("reward_periods")),
-            max_per_member_per_day=parse_limit(r.raw("max_per_member_per_day"), r.field("max_per_member_per_day")),
-            max_per_member_total=parse_limit(r.raw("max_per_member_total"), r.field("max_per_member_total")),
-            random_return=parse_random_return(r.raw("random_return"), r.field("random_return")),
-        )
-        r.finish()
-        return settings
+        return cls() if values is None else parse_settings(cls, values, prefix.removesuffix("."))
 
     def as_values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

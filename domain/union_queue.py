@@ -14,17 +14,18 @@ day key, so re-running a day from the same stored state yields the same keys (C-
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from pydantic.dataclasses import dataclass as settings_dataclass
+
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import Asset, Posting, Wallet, member_account, platform_account, pool_account, transfer
 from domain.money import ZERO, apply_ratio, split_evenly
-from domain.settings import Reader
+from domain.settings import SETTINGS_CONFIG, Flag, Ids, Percent, Ratio, TimeOfDay, parse_settings
 
 MODEL = "union_queue"
 QUEUE_ID = "uq"
@@ -32,8 +33,6 @@ POOL = pool_account(QUEUE_ID)
 FUNDING = platform_account("expense:union_queue")
 PROMISED = platform_account("promised:union_queue")
 LIABILITY = f"liability:{QUEUE_ID}"
-MAX_RATIO = Decimal(100)
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 class Status(str, Enum):
@@ -42,44 +41,27 @@ class Status(str, Enum):
     CANCELLED = "CANCELLED"
 
 
-@dataclass(frozen=True, slots=True)
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class UnionQueueSettings:
     """工会排队 platform settings (UQ-1..UQ-4); off until enabled (C-11)."""
 
-    enabled: bool = False
-    pool_ratio: Decimal = Decimal(60)
-    quota_ratio: Decimal = Decimal(110)
-    acceleration_ratio: Decimal = ZERO
-    settlement_time: str = "00:00"
-    excluded_products: frozenset[str] = frozenset()  # products whose lines take no part (their orders still may)
+    enabled: Flag = False
+    pool_ratio: Percent = Decimal(60)
+    quota_ratio: Ratio = Decimal(110)
+    acceleration_ratio: Percent = ZERO
+    settlement_time: TimeOfDay = "00:00"  # the daily settlement (UQ-3), platform time zone (C-9)
+    excluded_products: Ids = frozenset()  # products whose lines take no part (their orders still may)
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: UnionQueueSettings | None = None) -> UnionQueueSettings:
         """Validate `values` over `base` (a partial update keeps the fields it leaves out); C-8."""
-        b = base or cls()
-        r = Reader(values)
-        settings = cls(
-            enabled=bool(r.flag("enabled", b.enabled)),
-            pool_ratio=r.ratio("pool_ratio", b.pool_ratio, MAX_RATIO) or ZERO,
-            quota_ratio=r.ratio("quota_ratio", b.quota_ratio) or ZERO,
-            acceleration_ratio=r.ratio("acceleration_ratio", b.acceleration_ratio, MAX_RATIO) or ZERO,
-            settlement_time=_settlement_time(r.text("settlement_time", b.settlement_time) or ""),
-            excluded_products=r.names("excluded_products", b.excluded_products),
-        )
-        r.finish()
-        return settings
+        return parse_settings(cls, values, base=base)
 
     @property
     def settlement_hour_minute(self) -> tuple[int, int]:
         """The daily settlement time of day (UQ-3) in the platform time zone (C-9)."""
         hour, minute = self.settlement_time.split(":")
         return int(hour), int(minute)
-
-
-def _settlement_time(text: str) -> str:
-    if not _TIME.match(text):
-        raise DomainError(ErrorCode.INVALID_SETTINGS, f"settlement_time must be HH:MM (00:00..23:59): {text!r}", "settlement_time")
-    return text
 
 
 @dataclass(slots=True)

@@ -13,18 +13,13 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from domain.errors import DomainError, ErrorCode
-from domain.order_dividend import OrderDividendSettings
+from domain.model_settings import MODEL_SETTINGS
 from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source
-from domain.union_queue import UnionQueueSettings
 from store.models import Cashier, Member, ModelSettings, Product, Store
 from store.sql import claim_writer
 
-# model name → settings parser; a model is off until its settings enable it (C-11).
-SETTINGS_MODELS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
-    "queue_rebate": PluginSettings.parse,
-    "order_dividend": OrderDividendSettings.parse,
-    "union_queue": UnionQueueSettings.parse,
-}
+# model name → settings parser (domain/model_settings.py); a model is off until its settings enable it (C-11).
+SETTINGS_MODELS: dict[str, Callable[[Mapping[str, Any]], Any]] = {name: kind.parse for name, kind in MODEL_SETTINGS.items()}
 
 
 def _ident(value: Any, field: str) -> str:

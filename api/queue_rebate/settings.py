@@ -7,6 +7,7 @@ so validation (C-8) stays in one place: `EntitySettings.parse` / `PluginSettings
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -218,6 +219,24 @@ class QueueRebateSettings:
 # --- inputs -------------------------------------------------------------------------------
 
 
+class SettingsInput:
+    """An input whose fields are those of a settings class (tests/api/test_settings_schema.py
+    checks the names): `values()` is the snake_case dict the domain parses, nulls left out."""
+
+    def values(self) -> dict[str, Any]:
+        fields = self.__strawberry_definition__.fields  # type: ignore[attr-defined]
+        raw = {f.graphql_name or f.python_name: _plain(getattr(self, f.python_name)) for f in fields}
+        return {k: v for k, v in raw.items() if v is not None}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, SettingsInput):
+        return value.values()
+    return value.value if isinstance(value, Enum) else value
+
+
 @strawberry.input(description="QR-10: the reward ratio of members of a level (each level once).")
 class LevelRatioInput:
     level: str
@@ -225,46 +244,32 @@ class LevelRatioInput:
 
 
 @strawberry.input(description="QR-11: a tier; list tiers sorted by (windowDays, threshold), without repeats.")
-class CumulativeTierInput:
+class CumulativeTierInput(SettingsInput):
     window_days: int
     threshold: Money
     ratio: Ratio
 
-    def values(self) -> dict[str, Any]:
-        return {"window_days": self.window_days, "threshold": self.threshold, "ratio": self.ratio}
-
 
 @strawberry.input(description="QR-12: FIXED needs `ratios` (each > 0); RANGE needs 0 < min ≤ max, both on a 0.01 step.")
-class LotteryInput:
+class LotteryInput(SettingsInput):
     mode: LotteryMode  # type: ignore[valid-type]
     ratios: list[Ratio] | None = None
     min_ratio: Ratio | None = strawberry.field(name="min", default=None)
     max_ratio: Ratio | None = strawberry.field(name="max", default=None)
 
-    def values(self) -> dict[str, Any]:
-        raw = {"mode": self.mode.value, "ratios": self.ratios, "min": self.min_ratio, "max": self.max_ratio}
-        return {k: v for k, v in raw.items() if v is not None}
-
 
 @strawberry.input(description='QR-13: local "HH:MM" start (inclusive) and end (exclusive, "24:00" allowed), on ISO weekdays (1 = Monday; none: every day).')
-class RewardPeriodInput:
+class RewardPeriodInput(SettingsInput):
     start: str
     end: str
     weekdays: list[int] | None = None
 
-    def values(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, **({"weekdays": self.weekdays} if self.weekdays is not None else {})}
-
 
 @strawberry.input(description="QR-15: counts default to 1.")
-class RandomReturnInput:
+class RandomReturnInput(SettingsInput):
     enabled: bool
     cash_count: int | None = None
     points_count: int | None = None
-
-    def values(self) -> dict[str, Any]:
-        raw = {"enabled": self.enabled, "cash_count": self.cash_count, "points_count": self.points_count}
-        return {k: v for k, v in raw.items() if v is not None}
 
 
 _LEVEL_PATH = re.compile(r"^queue_rebate\.member_level_ratios\.(.+)$")
@@ -272,7 +277,7 @@ _LEVEL_PATH = re.compile(r"^queue_rebate\.member_level_ratios\.(.+)$")
 
 @strawberry.input(description="QR-20 settings of a product (a STORE product: the store-product level), store or cashier. They replace the stored ones "
                   "whole; leave a field null (a list empty) to inherit it from the next level.")
-class EntityQueueRebateInput:
+class EntityQueueRebateInput(SettingsInput):
     enabled: bool | None = None
     extraction_ratio: Ratio | None = None
     reward_ratio: Ratio | None = None
@@ -285,20 +290,9 @@ class EntityQueueRebateInput:
     random_return: RandomReturnInput | None = strawberry.field(default=None, description="QR-15; null: as the next level.")
 
     def values(self) -> dict[str, Any]:
-        """The snake_case dict the services validate (`EntitySettings.parse`)."""
-        raw: dict[str, Any] = {
-            "enabled": self.enabled,
-            "extraction_ratio": self.extraction_ratio,
-            "reward_ratio": self.reward_ratio,
-            "member_level_ratios": self._levels(),
-            "cumulative_tiers": [t.values() for t in self.cumulative_tiers] if self.cumulative_tiers is not None else None,
-            "lottery": self.lottery.values() if self.lottery is not None else None,
-            "reward_periods": [p.values() for p in self.reward_periods] if self.reward_periods is not None else None,
-            "max_per_member_per_day": self.max_per_member_per_day,
-            "max_per_member_total": self.max_per_member_total,
-            "random_return": self.random_return.values() if self.random_return is not None else None,
-        }
-        return {k: v for k, v in raw.items() if v is not None}
+        """The snake_case dict the services validate (`EntitySettings.parse`); levels by name."""
+        levels = self._levels()
+        return {**super().values(), **({"member_level_ratios": levels} if levels is not None else {})}
 
     def _levels(self) -> dict[str, str] | None:
         if self.member_level_ratios is None:
