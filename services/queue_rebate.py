@@ -10,7 +10,6 @@ a random source (C-10, `rand`).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import secrets
@@ -23,7 +22,7 @@ from typing import Any, TypeVar
 from domain import queue_rebate as qr
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import Asset, Wallet, member_account
-from domain.money import ZERO, from_fen, to_fen
+from domain.money import from_fen, to_fen
 from domain.queue_rebate_features import (
     GroupDraw,
     MemberCounts,
@@ -38,8 +37,11 @@ from domain.queue_rebate_features import (
 )
 from domain.queue_rebate_settings import (
     Channel,
+    EntitySettings,
     LineContext,
     PluginSettings,
+    ProductInfo,
+    Source,
     cumulative_scope,
     cumulative_windows,
     limit_scopes,
@@ -47,22 +49,17 @@ from domain.queue_rebate_settings import (
     resolve_line,
 )
 from services.actions import DRAW, EXCHANGE, RESET, check_exchange, offered_lottery
-from services.catalog import load_settings
-from services.intake import line_context
+from services.batch import Batch, FenceLost, Item
+from services.model_settings import load_settings
 from services.runtime import platform_zone
-from store.models import Cashier, Member, Product, Store
-from store.sql import execute, execute_many, fetch
-from workers.batch import Batch, Item
-from workers.drain import FenceLost, handles
+from store import queue_rebate as store
+from store.models import Cashier, Product, Store
+from store.queue import load_state, save_state
 
 WINDOW = 256
 RESET_CHUNK = 5000  # entitlements cleared per transaction of a reset
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
 T = TypeVar("T")
-ENTITLEMENT_COLUMNS = (
-    "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
-    "paid_fen, lottery_source, drawn_ratio, exchanged_to, exchanged_fen, created_at"
-)
 
 RANDOM: RandomSource | None = None
 """The random source (C-10). None in production: `secrets.randbelow`, or with REBATE_RANDOM_SEED
@@ -96,21 +93,17 @@ class Window:
         self.known: dict[str, qr.Entitlement] = {}
         self.created: dict[str, datetime] = {}  # key → created_at (UTC), of loaded and new entitlements
 
-    def adopt(self, r: dict[str, Any]) -> qr.Entitlement:
-        """The batch's one object for a row (it may already have changed in this batch)."""
-        self.created.setdefault(r["key"], _utc(r["created_at"]))
-        return self.known.setdefault(r["key"], _entitlement(r))
+    def adopt(self, row: store.Loaded) -> qr.Entitlement:
+        """The batch's one object for a stored entitlement (it may already have changed in this batch)."""
+        e, created = row
+        self.created.setdefault(e.key, created)
+        return self.known.setdefault(e.key, e)
 
     async def more(self, count: int = WINDOW) -> None:
         s = self.state
-        rows = await fetch(
-            self.batch.conn,
-            f"SELECT {ENTITLEMENT_COLUMNS} FROM entitlement WHERE queue_id = ? AND status = 'WAITING' AND position > ? AND position <= ? "
-            "ORDER BY position LIMIT ?",
-            (s.queue_id, s.loaded_upto, s.db_tail, count),
-        )
+        rows = await store.load_window(self.batch.conn, s.queue_id, s.loaded_upto, s.db_tail, count)
         loaded = [self.adopt(r) for r in rows]
-        upto = int(rows[-1]["position"]) if len(rows) == count else s.db_tail
+        upto = rows[-1][0].position if len(rows) == count else s.db_tail
         s.add_loaded(loaded, upto)
 
     async def until_done(self, step: Callable[[], T | qr.NeedMore]) -> T:
@@ -124,21 +117,10 @@ class Window:
     async def get(self, key: str) -> qr.Entitlement | None:
         e = self.known.get(key) or self.state.find(key)
         if e is None:
-            rows = await fetch(self.batch.conn, f"SELECT {ENTITLEMENT_COLUMNS} FROM entitlement WHERE model = 'queue_rebate' AND key = ?", (key,))
-            if rows:
-                e = self.adopt(rows[0])
+            row = await store.entitlement_by_key(self.batch.conn, key)
+            if row is not None:
+                e = self.adopt(row)
         return e
-
-
-def _entitlement(r: dict[str, Any]) -> qr.Entitlement:
-    return qr.Entitlement(
-        key=r["key"], member=r["member_id"], order=r["order_id"], line=int(r["line"]), queue=r["queue_id"], position=int(r["position"]),
-        total=from_fen(int(r["total_fen"])), received=from_fen(int(r["received_fen"])), status=qr.Status(r["status"]),
-        order_completed=bool(r["order_completed"]), ratio=Decimal(r["ratio"]), ratio_source=r["ratio_source"], db_id=int(r["id"]),
-        paid=from_fen(int(r["paid_fen"])), lottery_source=r["lottery_source"] or "",
-        drawn_ratio=Decimal(r["drawn_ratio"]) if r["drawn_ratio"] is not None else None,
-        exchanged_to=r["exchanged_to"] or "", exchanged_amount=from_fen(int(r["exchanged_fen"])) if r["exchanged_fen"] is not None else ZERO,
-    )
 
 
 def scope_key(ctx: LineContext) -> str:
@@ -175,8 +157,7 @@ class Facts:
     @classmethod
     async def load(cls, batch: Batch) -> Facts:
         members = {i.payload["member"] for i in batch.items if i.type == "order.paid" and i.payload.get("member")}
-        rows = await Member.filter(id__in=members).using_db(batch.conn).values_list("id", "level") if members else []
-        return cls(batch, {m: level for m, level in rows})
+        return cls(batch, await store.member_levels(batch.conn, members))
 
     async def enrich(self, ctx: LineContext, when: datetime) -> LineContext:
         """M-2: the member's level as its member row has it when the line settles (the worker
@@ -199,11 +180,7 @@ class Facts:
             return cached
         zone = platform_zone()
         first, last = (when - timedelta(days=days)).astimezone(zone).date().isoformat(), when.astimezone(zone).date().isoformat()
-        rows = await fetch(
-            self.batch.conn, "SELECT COALESCE(SUM(amount_fen), 0) AS total FROM member_spend_day WHERE member_id = ? AND scope = ? AND day > ? AND day <= ?",
-            [ctx.member, scope, first, last],
-        )
-        total = self.totals[(ctx.member, scope, days, when)] = from_fen(int(rows[0]["total"] or 0))
+        total = self.totals[(ctx.member, scope, days, when)] = await store.spend_total(self.batch.conn, ctx.member, scope, first, last)
         return total
 
     async def counts(self, ctx: LineContext, scope: str, local: datetime) -> MemberCounts:
@@ -211,18 +188,12 @@ class Facts:
         whatever their status now, plus those earned earlier in this batch."""
         own = scope_key(ctx)
         product = scope.split(":", 1)[1] if scope.startswith("product:") and own != scope else None
-        if product is not None:  # a store product's line: its store's entitlements from lines of that product
-            base = ('FROM entitlement e JOIN order_line l ON l.order_id = e.order_id AND l."index" = e.line '
-                    "WHERE e.member_id = ? AND e.scope_key = ? AND e.model = 'queue_rebate' AND l.product_id = ?")
-            params: list[Any] = [ctx.member, own, product]
-        else:
-            base, params = "FROM entitlement e WHERE e.member_id = ? AND e.scope_key = ? AND e.model = 'queue_rebate'", [ctx.member, scope]
         start, end = _local_day(local)
-        rows = await fetch(self.batch.conn, f"SELECT COUNT(*) AS total, SUM(CASE WHEN e.created_at >= ? AND e.created_at < ? THEN 1 ELSE 0 END) AS today {base}",
-                           [start, end, *params])
+        # a store product's line: its store's entitlements from lines of that product
+        total, today = await store.scope_counts(self.batch.conn, ctx.member, own if product is not None else scope, product, start, end)
         mine = [f for f in self.fresh if f.member == ctx.member and (f.scope == scope if product is None else (f.scope == own and f.product == product))]
-        today = int(rows[0]["today"] or 0) + sum(1 for f in mine if f.day == local.date())
-        return MemberCounts(today=today, total=int(rows[0]["total"] or 0) + len(mine))
+        today += sum(1 for f in mine if f.day == local.date())
+        return MemberCounts(today=today, total=total + len(mine))
 
 
 def _local_day(local: datetime) -> tuple[datetime, datetime]:
@@ -234,8 +205,16 @@ def _local_day(local: datetime) -> tuple[datetime, datetime]:
 
 
 class _Catalog:
+    """The batch's products, stores and cashiers with their own settings (QR-20), parsed once per
+    batch, not once per line."""
+
     def __init__(self, products: dict[str, Product], stores: dict[str, Store], cashiers: dict[str, Cashier]) -> None:
-        self.products, self.stores, self.cashiers = products, stores, cashiers
+        self.products: dict[str, ProductInfo] = {
+            p.id: ProductInfo(p.id, Source(p.source), p.store_id, p.listed, EntitySettings.parse(p.queue_rebate)) for p in products.values()
+        }
+        self.stores = {s.id: EntitySettings.parse(s.queue_rebate) for s in stores.values()}
+        self.cashiers = {c.id: EntitySettings.parse(c.queue_rebate) for c in cashiers.values()}
+        self.nothing = EntitySettings.parse(None)
 
     @classmethod
     async def load(cls, batch: Batch, lines: dict[str, list[dict[str, Any]]]) -> _Catalog:
@@ -243,13 +222,7 @@ class _Catalog:
         product_ids = {r["product_id"] for rows in lines.values() for r in rows if r["product_id"]}
         stores = {i.payload.get("store") for i in orders if i.payload.get("store")}
         cashiers = {i.payload.get("cashier") for i in orders if i.payload.get("cashier")}
-        products = {p.id: p for p in await Product.filter(id__in=product_ids).using_db(batch.conn)}
-        stores |= {p.store_id for p in products.values() if p.store_id}
-        return cls(
-            products,
-            {s.id: s for s in await Store.filter(id__in=stores).using_db(batch.conn)},
-            {c.id: c for c in await Cashier.filter(id__in=cashiers).using_db(batch.conn)},
-        )
+        return cls(*await store.catalog(batch.conn, product_ids, stores, cashiers))
 
 
 @dataclass
@@ -273,13 +246,12 @@ class Settlement:
         return self.plugin.rules
 
 
-@handles("qr")
 async def settle_queue_rebate(batch: Batch) -> None:
     plugin: PluginSettings = await load_settings("queue_rebate", batch.conn)
     window = Window(batch)
     await window.more()
     lines = await _lines(batch)
-    run = Settlement(batch, window, plugin, lines, await _Catalog.load(batch, lines), await Facts.load(batch), await _queue_state(batch))
+    run = Settlement(batch, window, plugin, lines, await _Catalog.load(batch, lines), await Facts.load(batch), await load_state(batch.conn, batch.queue_id))
     apply = {"order.paid": _paid, "order.completed": _completed, "order.refunded": _refunded, DRAW: _draw, EXCHANGE: _exchange}
     for item in batch.items:
         try:
@@ -298,27 +270,8 @@ async def settle_queue_rebate(batch: Batch) -> None:
     await _persist(run)
 
 
-async def _queue_state(batch: Batch) -> dict[str, Any]:
-    rows = await fetch(batch.conn, "SELECT state FROM queue WHERE id = ?", (batch.queue_id,))
-    value = rows[0]["state"] if rows else None
-    if value is None:
-        return {}
-    return dict(json.loads(value) if isinstance(value, (str, bytes)) else value)
-
-
 async def _lines(batch: Batch) -> dict[str, list[dict[str, Any]]]:
-    orders = sorted({i.payload["order"] for i in batch.items if i.type in ORDER_EVENTS})
-    if not orders:
-        return {}
-    marks = ", ".join("?" for _ in orders)
-    rows = await fetch(
-        batch.conn, f"SELECT * FROM order_line WHERE queue_id = ? AND order_id IN ({marks}) ORDER BY order_id, \"index\"", (batch.queue_id, *orders)
-    )
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        r["_dirty"] = False
-        out.setdefault(r["order_id"], []).append(r)
-    return out
+    return await store.order_lines(batch.conn, batch.queue_id, {i.payload["order"] for i in batch.items if i.type in ORDER_EVENTS})
 
 
 async def _paid(run: Settlement, item: Item) -> None:
@@ -348,13 +301,15 @@ async def _paid(run: Settlement, item: Item) -> None:
 
 
 def _context(run: Settlement, p: dict[str, Any], r: dict[str, Any]) -> LineContext:
+    """The domain's view of one order line, from the batch's catalog."""
     catalog = run.catalog
     product = catalog.products.get(r["product_id"]) if r["product_id"] else None
     store_id = p.get("store")
-    ln = {"paid": from_fen(int(r["paid_fen"])), "deduction": from_fen(int(r["deduction_fen"]))}
-    return line_context(
-        f"{r['order_id']}:{r['index']}", p["member"], r["order_id"], int(r["index"]), Channel(p.get("channel", "MALL")), ln, product,
-        catalog.stores.get((product.store_id if product and product.store_id else store_id) or ""), catalog.cashiers.get(p.get("cashier") or ""), store_id,
+    own_store = product.store if product and product.store else store_id
+    return LineContext(
+        key=f"{r['order_id']}:{r['index']}", member=p["member"], order=r["order_id"], index=int(r["index"]), channel=Channel(p.get("channel", "MALL")),
+        paid=from_fen(int(r["paid_fen"])), deduction=from_fen(int(r["deduction_fen"])), product=product, store=own_store,
+        store_settings=catalog.stores.get(own_store or "", catalog.nothing), cashier_settings=catalog.cashiers.get(p.get("cashier") or "", catalog.nothing),
     )
 
 
@@ -438,62 +393,23 @@ async def _reset(run: Settlement, item: Item) -> bool:
     window, st = run.window, run.queue_state
     progress = st.get("reset") if (st.get("reset") or {}).get("event") == item.event_id else None
     cursor = int(progress["cursor"]) if progress else 0
-    rows = await fetch(run.batch.conn, f"SELECT {ENTITLEMENT_COLUMNS} FROM entitlement WHERE queue_id = ? AND status = 'WAITING' AND position > ? "
-                       "ORDER BY position LIMIT ?", (run.batch.queue_id, cursor, RESET_CHUNK))
+    rows = await store.waiting_after(run.batch.conn, run.batch.queue_id, cursor, RESET_CHUNK)
     due = [e for e in (window.adopt(r) for r in rows) if window.created[e.key] <= cutoff]
     finished = len(rows) < RESET_CHUNK
     if finished:  # this batch's own new entitlements are not in the database yet
         due += [e for e in window.state.touched.values() if e.db_id is None and window.created.get(e.key, cutoff) <= cutoff]
     run.batch.post(reset(due, window.state), item)
-    st["reset"] = None if finished else {"event": item.event_id, "cursor": int(rows[-1]["position"])}
+    st["reset"] = None if finished else {"event": item.event_id, "cursor": rows[-1][0].position}
     run.state_changed = run.reset_ran = True
     return finished
 
 
 async def _persist(run: Settlement) -> None:
     batch, window = run.batch, run.window
-    touched = window.state.touched.values()
-    await execute_many(
-        batch.conn,
-        "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
-        "paid_fen, boost_fen, lottery_source, scope_key, drawn_ratio, drawn_at, exchanged_to, exchanged_fen, created_at) "
-        "VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
-        [(e.key, e.queue, e.position, e.member, e.order, e.line, to_fen(e.total), to_fen(e.received), e.status.value, e.order_completed, str(e.ratio), e.ratio_source,
-          to_fen(e.paid), e.lottery_source, run.scopes.get(e.key, ""), *_audit(run, e), window.created[e.key])
-         for e in touched if e.db_id is None],
-    )
-    await execute_many(
-        batch.conn,
-        "UPDATE entitlement SET received_fen = ?, status = ?, order_completed = ?, total_fen = ?, ratio = ?, ratio_source = ?, "
-        "drawn_ratio = ?, drawn_at = COALESCE(?, drawn_at), exchanged_to = ?, exchanged_fen = ? WHERE id = ?",
-        [(to_fen(e.received), e.status.value, e.order_completed, to_fen(e.total), str(e.ratio), e.ratio_source, *_audit(run, e), e.db_id)
-         for e in touched if e.db_id is not None],
-    )
-    await execute_many(
-        batch.conn, "UPDATE order_line SET extraction_fen = ?, extracted = ?, cancelled = ? WHERE id = ?",
-        [(r["extraction_fen"], bool(r["extracted"]), bool(r["cancelled"]), r["id"]) for rows in run.lines.values() for r in rows if r["_dirty"]],
-    )
-    if run.state_changed:  # fenced like the shared _finish: this batch set version + 1
-        if await execute(batch.conn, "UPDATE queue SET state = ? WHERE id = ? AND version = ?",
-                         (json.dumps(run.queue_state), batch.queue_id, batch.version + 1)) != 1:
-            raise FenceLost(batch.queue_id)
+    await store.save_entitlements(batch.conn, window.state.touched.values(), run.scopes, run.drawn_at, window.created)
+    await store.save_lines(batch.conn, run.lines)
+    if run.state_changed and not await save_state(batch.conn, batch.queue_id, run.queue_state, batch.version + 1):
+        raise FenceLost(batch.queue_id)  # fenced like the shared finish: this batch set version + 1
     if run.reset_ran:  # the window saw only part of what the reset cleared: the head from the index
-        head = await fetch(batch.conn, "SELECT MIN(position) AS head FROM entitlement WHERE queue_id = ? AND status = 'WAITING'", (batch.queue_id,))
-        batch.head = int(head[0]["head"]) if head and head[0]["head"] is not None else batch.tail + 1
-
-
-def _audit(run: Settlement, e: qr.Entitlement) -> tuple[Any, ...]:
-    """drawn_ratio, drawn_at, exchanged_to, exchanged_fen: what randomness and members decided (C-10)."""
-    exchanged = e.exchanged_to or None
-    return (str(e.drawn_ratio) if e.drawn_ratio is not None else None, run.drawn_at.get(e.key), exchanged,
-            to_fen(e.exchanged_amount) if exchanged else None)
-
-
-async def queue_rebate_reset(ctx: dict[str, Any]) -> int:
-    """arq cron (every minute): record the resets that are due (QR-16) and enqueue their queues."""
-    from services.actions import run_due_resets
-    from workers.main import enqueue_drains
-
-    tickets = await run_due_resets(datetime.now(UTC))
-    await enqueue_drains(ctx["redis"], sorted({q for t in tickets for q in t.queues}))
-    return len(tickets)
+        head = await store.waiting_head(batch.conn, batch.queue_id)
+        batch.head = head if head is not None else batch.tail + 1
