@@ -12,12 +12,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from tortoise import connections
 
 from api.auth import AuthConfig, is_production
 from api.schema import schema
 from api.view import RebateGraphQL
-from services.runtime import close_db, init_db, redis_pool
+from services.runtime import close_db, init_db, ping_db, redis_pool
 
 log = logging.getLogger("rebate.api")
 
@@ -40,7 +39,7 @@ async def healthz(request: Request) -> JSONResponse:
     """Liveness and readiness: the database answers and Redis answers."""
     checks = {"database": False, "redis": False}
     try:
-        await connections.get("default").execute_query("SELECT 1")
+        await ping_db()
         checks["database"] = True
         checks["redis"] = bool(await request.app.state.redis.ping())
     except Exception:  # a failing dependency is reported, not raised

@@ -33,9 +33,8 @@ from bench.common import fresh_database
 from services import intake
 from services.replay import Replay, settle_all
 from services.runtime import close_db, init_db, redis_pool
+from services.settlement import enqueue_drains, pending_queues
 from store.sql import execute, execute_many
-from workers.drain import pending_queues
-from workers.main import enqueue_drains
 
 NOW = datetime(2026, 1, 1, 2, tzinfo=UTC)
 console = Console()

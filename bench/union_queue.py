@@ -29,9 +29,9 @@ from services.catalog import set_settings
 from services.intake import record
 from services.replay import daily_settlement_event, settle_all
 from services.runtime import close_db
+from services.union_queue import CHUNK
 from store.ledger import write_postings
 from store.sql import execute, execute_many, fetch
-from workers.union_queue import CHUNK
 
 NOW = datetime(2026, 3, 1, 2, tzinfo=UTC)
 console = Console()

@@ -14,19 +14,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
 from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen
 from domain.queue_rebate_features import ExchangeTarget, LotterySettings, due_runs
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, PluginSettings, ProductInfo, Source, lottery_at
-from services.catalog import load_settings
 from services.intake import Ticket, digest
+from services.model_settings import load_settings
 from services.runtime import platform_zone
-from store.models import Cashier, Event, JobRun, Order, OrderLine, Product, Store
-from store.sql import claim_writer, execute, fetch
+from store import db, inbox, jobs
+from store import queue_rebate as store
+from store.db import Connection, IntegrityError
 
 DRAW = "entitlement.draw"
 EXCHANGE = "entitlement.exchange"
@@ -60,8 +57,7 @@ async def record_action(payload: Mapping[str, Any], now: datetime) -> Ticket:
     if prior is not None:
         return prior
     try:
-        async with in_transaction() as conn:
-            await claim_writer(conn)
+        async with db.writing() as conn:
             prior = await _prior(key, content, conn)
             if prior is not None:
                 return prior
@@ -74,9 +70,8 @@ async def record_action(payload: Mapping[str, Any], now: datetime) -> Ticket:
         return prior
 
 
-async def _prior(key: str, content: str, conn: BaseDBAsyncClient | None = None) -> Ticket | None:
-    query = Event.get_or_none(key=key)
-    event = await (query.using_db(conn) if conn is not None else query)
+async def _prior(key: str, content: str, conn: Connection | None = None) -> Ticket | None:
+    event = await inbox.event_by_key(key, conn)
     if event is None:
         return None
     if event.digest != content:
@@ -84,20 +79,17 @@ async def _prior(key: str, content: str, conn: BaseDBAsyncClient | None = None) 
     return Ticket(event.id, key, event.type, True, [])
 
 
-async def _record_event(conn: BaseDBAsyncClient, payload: Mapping[str, Any], now: datetime, queues: list[str]) -> Ticket:
-    event = await Event.create(key=payload["key"], digest=digest(payload), type=payload["type"], payload=dict(payload), occurred_at=now, using_db=conn)
-    for q in queues:
-        await execute(conn, "INSERT INTO inbox_item (queue_id, event_id, status, created_at) VALUES (?, ?, 'PENDING', CURRENT_TIMESTAMP)", (q, event.id))
-    return Ticket(event.id, str(payload["key"]), str(payload["type"]), False, queues)
+async def _record_event(conn: Connection, payload: Mapping[str, Any], now: datetime, queues: list[str]) -> Ticket:
+    event_id = await inbox.record_event(conn, payload["key"], digest(payload), payload["type"], payload, now, queues)
+    return Ticket(event_id, str(payload["key"]), str(payload["type"]), False, queues)
 
 
-async def _validate(conn: BaseDBAsyncClient, kind: str, payload: Mapping[str, Any]) -> str:
+async def _validate(conn: Connection, kind: str, payload: Mapping[str, Any]) -> str:
     """The checks a member action must pass now; returns the entitlement's queue."""
     key = _text(payload, "entitlement")
-    rows = await fetch(conn, "SELECT * FROM entitlement WHERE model = 'queue_rebate' AND key = ?", (key,))
-    if not rows:
+    row = await store.entitlement_row(conn, key)
+    if row is None:
         raise DomainError(ErrorCode.UNKNOWN_ENTITLEMENT, f"queue rebate entitlement {key} does not exist (yet)", "entitlement")
-    row = rows[0]
     if payload.get("member") is not None and payload.get("member") != row["member_id"]:
         raise DomainError(ErrorCode.FORBIDDEN, f"entitlement {key} is not member {payload.get('member')}'s", "member")
     plugin: PluginSettings = await load_settings("queue_rebate", conn)
@@ -137,26 +129,23 @@ def check_draw(key: str, received_fen: int, drawn_ratio: Any, lottery_source: st
         raise DomainError(ErrorCode.INVALID_ENTITLEMENT_STATE, f"no lottery applies to entitlement {key}", "entitlement")
 
 
-async def offered_lottery(conn: BaseDBAsyncClient, order_id: str, index: int, source: str, plugin: PluginSettings) -> LotterySettings | None:
+async def offered_lottery(conn: Connection, order_id: str, index: int, source: str, plugin: PluginSettings) -> LotterySettings | None:
     """The lottery named by `source` (recorded on the entitlement when it joined) as the product /
     store / cashier / plugin settings define it now; None when it is no longer set."""
     if not source:
         return None
     if source == "plugin.lottery":
         return plugin.lottery
-    order = await Order.get_or_none(id=order_id).using_db(conn)
-    line = await OrderLine.get_or_none(order_id=order_id, index=index).using_db(conn)
-    if order is None or line is None:
+    found = await store.line_of(conn, order_id, index)
+    if found is None:
         return None
-    product = await Product.get_or_none(id=line.product_id).using_db(conn) if line.product_id else None
+    order, line, product, shop, cashier = found
     store_id = product.store_id if product is not None and product.store_id else order.store_id
-    store = await Store.get_or_none(id=store_id).using_db(conn) if store_id else None
-    cashier = await Cashier.get_or_none(id=order.cashier_id).using_db(conn) if order.cashier_id else None
     info = ProductInfo(product.id, Source(product.source), product.store_id, product.listed, EntitySettings.parse(product.queue_rebate)) if product else None
     ctx = LineContext(
         key=f"{order_id}:{index}", member=order.member_id, order=order_id, index=index, channel=Channel(order.channel),
         paid=from_fen(line.paid_fen), deduction=from_fen(line.deduction_fen), product=info, store=store_id,
-        store_settings=EntitySettings.parse(store.queue_rebate if store else None),
+        store_settings=EntitySettings.parse(shop.queue_rebate if shop else None),
         cashier_settings=EntitySettings.parse(cashier.queue_rebate if cashier else None),
     )
     return lottery_at(ctx, plugin, source)
@@ -175,19 +164,16 @@ def local_to_utc(local: datetime) -> datetime:
     return local.replace(tzinfo=platform_zone()).astimezone(UTC)
 
 
-async def arm_reset(conn: BaseDBAsyncClient, now: datetime) -> None:
+async def arm_reset(conn: Connection, now: datetime) -> None:
     """Remember `now` as the reset's last run, so only runs scheduled after it are due (called
     when the reset is switched on or its schedule changes, and on the first tick without a run)."""
-    await execute(
-        conn, "INSERT INTO job_run (job, day, status, cursor, state, started_at) VALUES (?, ?, 'ARMED', 0, '{}', CURRENT_TIMESTAMP) "
-        "ON CONFLICT (job, day) DO NOTHING", (RESET, local_naive(now).strftime(LOCAL_FORMAT)),
-    )
+    await jobs.arm(conn, RESET, local_naive(now).strftime(LOCAL_FORMAT))
 
 
-async def last_reset(conn: BaseDBAsyncClient) -> datetime | None:
+async def last_reset(conn: Connection) -> datetime | None:
     """The local instant of the last reset run (or arming): the greatest `job_run.day` of the job."""
-    row = await JobRun.filter(job=RESET).using_db(conn).order_by("-day").first()
-    return datetime.strptime(row.day, LOCAL_FORMAT) if row is not None else None
+    day = await jobs.last_day(conn, RESET)
+    return datetime.strptime(day, LOCAL_FORMAT) if day is not None else None
 
 
 async def run_due_resets(now: datetime) -> list[Ticket]:
@@ -201,8 +187,7 @@ async def run_due_resets(now: datetime) -> list[Ticket]:
     if not plugin.enabled or not plugin.reset.enabled:
         return []
     try:
-        async with in_transaction() as conn:
-            await claim_writer(conn)
+        async with db.writing() as conn:
             last = await last_reset(conn)
             if last is None:
                 await arm_reset(conn, now)
@@ -215,15 +200,11 @@ async def run_due_resets(now: datetime) -> list[Ticket]:
         return []  # another process recorded this run first
 
 
-async def _record_reset(conn: BaseDBAsyncClient, run: datetime, now: datetime) -> list[Ticket]:
+async def _record_reset(conn: Connection, run: datetime, now: datetime) -> list[Ticket]:
     day = run.strftime(LOCAL_FORMAT)
-    await JobRun.create(job=RESET, day=day, status="RECORDED", using_db=conn)
-    candidates = await fetch(conn, "SELECT id FROM queue WHERE model = 'queue_rebate' AND head <= tail ORDER BY id")
+    await jobs.record_run(conn, RESET, day)
     tickets = []
-    for row in candidates:
-        queue = row["id"]
-        if not await fetch(conn, "SELECT 1 AS x FROM entitlement WHERE queue_id = ? AND status = 'WAITING' LIMIT 1", (queue,)):
-            continue
+    for queue in await store.queues_with_waiting(conn):
         payload = {"type": RESET, "key": f"{RESET}:{queue}:{day}", "queue": queue, "run": day, "before": local_to_utc(run).isoformat()}
         tickets.append(await _record_event(conn, payload, now, [queue]))
     return tickets

@@ -4,7 +4,7 @@ A report is validated, written as an `event` row (unique key + content digest) w
 item per queue it concerns, and committed; only then are the queues' drain jobs enqueued. The
 same key with the same content returns the first ticket; with other content it is refused.
 
-Intake is set-based (`services.intake_bulk` reads and writes): one transaction per call reads
+Intake is set-based (`services.intake_bulk` holds the snapshot, `store.intake` its reads and writes): one transaction per call reads
 in a few queries everything the events reference, validates each event in input order against
 that snapshot plus what the earlier accepted events of the call changed, then writes every
 accepted event's rows with a handful of multi-row statements. A refused event changes nothing,
@@ -23,10 +23,9 @@ from typing import Any
 
 from domain.errors import DomainError, ErrorCode
 from domain.money import parse_amount, to_fen
-from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, ProductInfo, Source, queue_for
+from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, queue_for
 from services import intake_bulk
 from services.intake_bulk import NewOrder, OrderState, Snapshot
-from store.models import Cashier, Product, Store
 
 PER_ORDER_MODELS = ("order_dividend", "union_queue")  # settle on completion, one queue each
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
@@ -96,22 +95,6 @@ def _ticket(outcome: intake_bulk.Outcome | DomainError) -> Ticket | DomainError:
         assert outcome.id is not None
         return Ticket(outcome.id, outcome.key, outcome.type, False, list(outcome.queues))
     return outcome
-
-
-def line_context(
-    key: str, member: str, order: str, index: int, channel: Channel, ln: Mapping[str, Any], product: Product | None,
-    store: Store | None, cashier: Cashier | None, store_id: str | None,
-) -> LineContext:
-    """The domain's view of one order line (used at intake for scoping, by the worker for rating)."""
-    info = None
-    if product is not None:
-        info = ProductInfo(product.id, Source(product.source), product.store_id, product.listed, EntitySettings.parse(product.queue_rebate))
-    return LineContext(
-        key=key, member=member, order=order, index=index, channel=channel, paid=ln["paid"], deduction=ln["deduction"],
-        product=info, store=(info.store if info and info.store else store_id),
-        store_settings=EntitySettings.parse(store.queue_rebate if store else None),
-        cashier_settings=EntitySettings.parse(cashier.queue_rebate if cashier else None),
-    )
 
 
 # --- validation of one event against the snapshot (no I/O) -------------------------------------

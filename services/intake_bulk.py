@@ -1,4 +1,4 @@
-"""The set-based reads and writes of intake (`services.intake` holds the rules).
+"""The set-based snapshot of intake (`services.intake` holds the rules, `store.intake` the SQL).
 
 One call runs in one transaction:
 
@@ -30,33 +30,25 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
 from domain.errors import DomainError
 from domain.queue_rebate_settings import EntitySettings, ProductInfo, Source
-from services.catalog import SETTINGS_MODELS
+from services.model_settings import SETTINGS_MODELS
 from services.runtime import platform_zone
-from store.models import Event
-from store.sql import claim_writer, dialect, execute_many, fetch
+from store import db
+from store import intake as rows
+from store.db import Connection
+from store.inbox import encode_payload
 
 log = logging.getLogger("rebate.intake")
-CHUNK = 500  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQL parameter limits)
 ATTEMPTS = 8
-RETRY_STATES = {"40P01", "40001"}  # PostgreSQL deadlock detected, serialization failure
 _QUEUE_MODEL = {"od": "order_dividend", "uq": "union_queue"}
 SPEND_SOURCES = ("SELF_OPERATED", "SUPPLIER")  # seed 000: 商城自营+供应商 — the mall lines that count for QR-11
-UPSERT_SPEND = (
-    "INSERT INTO member_spend_day (member_id, scope, day, amount_fen) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (member_id, scope, day) DO UPDATE SET amount_fen = member_spend_day.amount_fen + excluded.amount_fen"
-)
-_ENCODE: Callable[[Any], str] = Event._meta.fields_map["payload"].encoder  # type: ignore[attr-defined]
+__all__ = ["KnownEvent", "NewOrder", "OrderState", "Outcome", "References", "Replay", "Snapshot", "encode_payload", "entity_settings", "run", "spend_scope"]
 
 
 @dataclass(slots=True)
@@ -240,25 +232,22 @@ class Snapshot:
         self._products: dict[str, ProductInfo] = {}
 
     @classmethod
-    async def load(cls, conn: BaseDBAsyncClient, refs: References) -> Snapshot:
+    async def load(cls, conn: Connection, refs: References) -> Snapshot:
         snap = cls()
-        lock = " ORDER BY id FOR UPDATE" if dialect(conn) == "postgres" else " ORDER BY id"
         channels: dict[str, tuple[str, str | None]] = {}
-        for r in await _select_in(conn, 'SELECT id, status, completed_at, member_id, channel, store_id FROM "order" WHERE id', sorted(refs.changed_orders), lock):
+        for r in await rows.locked_orders(conn, refs.changed_orders):
             completed_at = _timestamp(r["completed_at"])
             snap.orders[r["id"]] = OrderState(r["id"], r["status"], completed_at is not None, {}, member_id=r["member_id"], stored_completed_at=completed_at)
             channels[r["id"]] = (r["channel"], r["store_id"])
-        for r in await _select_in(
-            conn, 'SELECT l.order_id, l."index", l.queue_id, l.refunded, l.paid_fen, p.source FROM order_line l '
-            "LEFT JOIN product p ON p.id = l.product_id WHERE l.order_id", sorted(snap.orders),
-        ):
+        for r in await rows.order_lines(conn, snap.orders):
             order, index = snap.orders[r["order_id"]], int(r["index"])
             order.lines[index] = [r["queue_id"], bool(r["refunded"])]
             if (scope := spend_scope(*channels[order.id], r["source"])) is not None:
                 order.spend[index] = (scope, int(r["paid_fen"]))
         for state in snap.orders.values():
             state.lines = dict(sorted(state.lines.items()))
-        for r in await _lookup(conn, refs):
+        ids = {name: getattr(refs, name) for name in ("keys", "members", "paid_orders", "products", "stores", "cashiers")}
+        for r in await rows.lookup(conn, ids):
             kind, a, b, c, d, e = r["t"], r["a"], r["b"], r["c"], r["d"], r["e"]
             if kind == "event":
                 snap.events[a] = KnownEvent(a, b, c, int(d))
@@ -306,11 +295,6 @@ class Snapshot:
         return event
 
 
-def encode_payload(payload: Mapping[str, Any]) -> str:
-    """The stored form of a payload (what the ORM's JSON field writes)."""
-    return _ENCODE(dict(payload))
-
-
 # Parsed settings are immutable: cache them by their stored text across calls.
 _SETTINGS_CACHE: dict[tuple[str, str], Any] = {}
 _ENTITY_CACHE: dict[str, EntitySettings] = {}
@@ -356,10 +340,9 @@ async def run(payloads: list[Mapping[str, Any]], now: datetime, validator: Calla
     refs = References(payloads)
     for attempt in range(ATTEMPTS):
         try:
-            async with in_transaction() as conn:
-                await claim_writer(conn)
-                if len(payloads) > 1 and dialect(conn) == "postgres":
-                    await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            async with db.writing() as conn:
+                if len(payloads) > 1:
+                    await db.repeatable_read(conn)
                 snap = await Snapshot.load(conn, refs)
                 validate = validator(snap)
                 outcomes: list[Outcome | DomainError] = []
@@ -372,111 +355,36 @@ async def run(payloads: list[Mapping[str, Any]], now: datetime, validator: Calla
                     await _write(conn, snap, now)
             return outcomes
         except Exception as exc:
-            if attempt == ATTEMPTS - 1 or not _retryable(exc):
+            if attempt == ATTEMPTS - 1 or not db.is_race(exc):
                 raise
             log.info("intake of %d events raced a concurrent writer (%s); running it again", len(payloads), type(exc).__name__)
             await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # a deadlock's two victims should not meet again
     raise AssertionError("unreachable")
 
 
-def _retryable(exc: BaseException) -> bool:
-    """A race with a concurrent writer that a fresh snapshot resolves."""
-    if isinstance(exc, IntegrityError):
-        return True
-    while exc is not None:
-        if getattr(exc, "sqlstate", None) in RETRY_STATES:
-            return True
-        exc = exc.__cause__  # type: ignore[assignment]
-    return False
-
-
-async def _write(conn: BaseDBAsyncClient, snap: Snapshot, now: datetime) -> None:
-    created = datetime.now(UTC)
-    for chunk in _chunks(snap.accepted, CHUNK):
-        marks = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
-        params = [v for e in chunk for v in (e.key, e.digest, e.type, e.payload, now, created)]
-        rows = await fetch(conn, f"INSERT INTO event (key, digest, type, payload, occurred_at, created_at) VALUES {marks} RETURNING id, key", params)
-        ids = {r["key"]: int(r["id"]) for r in rows}
-        for e in chunk:
-            e.id = ids[e.key]
-
+async def _write(conn: Connection, snap: Snapshot, now: datetime) -> None:
+    ids = await rows.insert_events(conn, [(e.key, e.digest, e.type, e.payload) for e in snap.accepted], now, datetime.now(UTC))
+    for e in snap.accepted:
+        e.id = ids[e.key]
     orders = list(snap.orders.values())
     new = [o for o in orders if o.new is not None]
-    await execute_many(
-        conn, 'INSERT INTO "order" (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status, paid_at, completed_at, refunded_at) '
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    await rows.insert_orders(
+        conn,
         [(n.id, n.member_id, n.channel, n.store_id, n.cashier_id, n.profit_fen, n.amount_fen, o.status, n.paid_at, o.completed_at, o.refunded_at)
          for o in new if (n := o.new) is not None],
-    )
-    await execute_many(
-        conn, 'INSERT INTO order_line (order_id, "index", product_id, quantity, paid_fen, deduction_fen, queue_id, refunded, extracted, cancelled) '
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, FALSE)",
         [(*ln, o.lines[ln[1]][1]) for o in new if o.new is not None for ln in o.new.lines],
     )
     stored = [o for o in orders if o.new is None]
-    await execute_many(conn, 'UPDATE "order" SET status = ?, completed_at = ? WHERE id = ?', [(o.status, o.completed_at, o.id) for o in stored if o.completed_at])
-    await execute_many(conn, 'UPDATE "order" SET status = ?, refunded_at = ? WHERE id = ?', [(o.status, o.refunded_at, o.id) for o in stored if o.refunded_at])
-    await execute_many(conn, 'UPDATE order_line SET refunded = TRUE WHERE order_id = ? AND "index" = ?', [(o.id, i) for o in stored for i in o.refunded_lines])
+    await rows.update_orders(
+        conn, [(o.status, o.completed_at, o.id) for o in stored if o.completed_at], [(o.status, o.refunded_at, o.id) for o in stored if o.refunded_at],
+        [(o.id, i) for o in stored for i in o.refunded_lines],
+    )
     # QR-11: one upsert per (member, scope, day), in key order so that concurrent writers never deadlock
     spend: defaultdict[tuple[str, str, str], int] = defaultdict(int)
     for o in orders:
         for key, fen in o.spend_deltas():
             spend[key] += fen
-    await execute_many(conn, UPSERT_SPEND, [(*key, fen) for key, fen in sorted(spend.items()) if fen])
-
+    await rows.add_spend(conn, [(*key, fen) for key, fen in sorted(spend.items()) if fen])
     queues = list(dict.fromkeys(q for e in snap.accepted for q in e.queues))
-    # A queue row is created once. Only missing ones are inserted: ON CONFLICT on a row that a
-    # settlement batch is updating would wait for that batch to commit.
-    known = {r["id"] for r in await _select_in(conn, "SELECT id FROM queue WHERE id", queues)}
-    await execute_many(
-        conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES (?, ?, 1, 0, 0, 0, '{}', CURRENT_TIMESTAMP) "
-        "ON CONFLICT (id) DO NOTHING", [(q, _QUEUE_MODEL.get(q, "queue_rebate")) for q in sorted(set(queues) - known)],
-    )
-    await execute_many(
-        conn, "INSERT INTO inbox_item (queue_id, event_id, status, created_at) VALUES (?, ?, 'PENDING', CURRENT_TIMESTAMP)",
-        [(q, e.id) for e in snap.accepted for q in e.queues],
-    )
-
-
-# The snapshot's lookups by id, one UNION ALL branch each (all columns text, so the branches
-# agree on both databases): kind, then up to five values.
-_LOOKUPS: list[tuple[str, str]] = [
-    ("keys", "SELECT 'event' AS t, key AS a, digest AS b, type AS c, CAST(id AS TEXT) AS d, NULL AS e FROM event WHERE key"),
-    ("members", "SELECT 'member' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, NULL AS e FROM member WHERE id"),
-    ("paid_orders", 'SELECT \'order\' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, NULL AS e FROM "order" WHERE id'),
-    ("products", "SELECT 'product' AS t, id AS a, source AS b, store_id AS c, CAST(listed AS TEXT) AS d, CAST(queue_rebate AS TEXT) AS e FROM product WHERE id"),
-    ("stores", "SELECT 'store' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, CAST(queue_rebate AS TEXT) AS e FROM store WHERE id"),
-    ("cashiers", "SELECT 'cashier' AS t, id AS a, store_id AS b, NULL AS c, NULL AS d, CAST(queue_rebate AS TEXT) AS e FROM cashier WHERE id"),
-]
-_SETTINGS_LOOKUP = 'SELECT \'settings\' AS t, model AS a, NULL AS b, NULL AS c, NULL AS d, CAST("values" AS TEXT) AS e FROM model_settings'
-
-
-async def _lookup(conn: BaseDBAsyncClient, refs: References) -> list[dict[str, Any]]:
-    """Every id lookup of the snapshot in as few round trips as the parameter limit allows (one
-    for a small call): branches of at most CHUNK ids, joined while their ids fit in CHUNK."""
-    branches: list[tuple[str, Sequence[str]]] = [(_SETTINGS_LOOKUP, [])]
-    for name, head in _LOOKUPS:
-        for chunk in _chunks(sorted(getattr(refs, name)), CHUNK):
-            branches.append((f"{head} IN ({', '.join('?' for _ in chunk)})", chunk))
-    rows: list[dict[str, Any]] = []
-    while branches:
-        sql, params = [], []
-        while branches and (not sql or len(params) + len(branches[0][1]) <= CHUNK):
-            text, values = branches.pop(0)
-            sql.append(text)
-            params += values
-        rows += await fetch(conn, " UNION ALL ".join(sql), params)
-    return rows
-
-
-async def _select_in(conn: BaseDBAsyncClient, head: str, values: Iterable[str], tail: str = "") -> list[dict[str, Any]]:
-    """`head IN (values) tail`, chunked; nothing to look up, no query."""
-    out: list[dict[str, Any]] = []
-    for chunk in _chunks(list(values), CHUNK):
-        out += await fetch(conn, f"{head} IN ({', '.join('?' for _ in chunk)}){tail}", chunk)
-    return out
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+    await rows.ensure_queues(conn, {q: _QUEUE_MODEL.get(q, "queue_rebate") for q in queues})
+    await rows.add_inbox_items(conn, [(q, e.id) for e in snap.accepted for q in e.queues if e.id is not None])

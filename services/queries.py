@@ -1,245 +1,54 @@
-"""Read models shared by the GraphQL API and the CLI: wallets, entitlements, queues, ledger."""
+"""Read models shared by the GraphQL API and the CLI: wallets, entitlements, queues, ledger (their
+queries live in `store.queries`)."""
 
-from __future__ import annotations
+from store.queries import (
+    FORECAST_DAYS,
+    WALLET_FIELDS,
+    EntitlementDecisions,
+    EntitlementView,
+    MemberView,
+    entitlement,
+    entitlement_audit,
+    entitlement_decisions,
+    entitlements,
+    is_zero_sum,
+    ledger,
+    ledger_check,
+    member_ids,
+    members,
+    pools,
+    queue,
+    queues,
+    stored_settings,
+    ticket,
+    union_queue_forecast,
+    union_queue_inflow,
+    waiting_summary,
+    wallets,
+)
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
-
-from tortoise import connections
-
-from domain.ledger import Wallet, member_account
-from domain.money import ZERO, from_fen
-from store.ledger import zero_sum
-from store.sql import fetch
-
-WALLET_FIELDS = {
-    Wallet.CASH: "cash", Wallet.POINTS: "points", Wallet.LOVE_VALUE_AVAILABLE: "love_value_available",
-    Wallet.LOVE_VALUE_FROZEN: "love_value_frozen", Wallet.COUPON: "coupon", Wallet.RECEIVABLE: "receivable",
-}
-
-
-def _conn() -> Any:
-    return connections.get("default")
-
-
-async def wallets(member_ids: list[str]) -> dict[str, dict[str, Decimal]]:
-    """M-6 balances of each member (zero where nothing moved yet)."""
-    out = {m: {name: ZERO for name in WALLET_FIELDS.values()} for m in member_ids}
-    if not member_ids:
-        return out
-    accounts = {member_account(m, w): (m, name) for m in member_ids for w, name in WALLET_FIELDS.items()}
-    marks = ", ".join("?" for _ in accounts)
-    for r in await fetch(_conn(), f"SELECT account, amount_fen FROM balance WHERE account IN ({marks})", list(accounts)):
-        member, name = accounts[r["account"]]
-        out[member][name] = from_fen(int(r["amount_fen"]))
-    return out
-
-
-@dataclass(slots=True)
-class EntitlementView:
-    key: str
-    member: str
-    model: str
-    queue: str
-    position: int
-    total: Decimal
-    received: Decimal
-    status: str
-    ratio: str
-    ratio_source: str
-    order: str
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.total - self.received if self.status == "WAITING" else ZERO
-
-
-def _view(r: dict[str, Any]) -> EntitlementView:
-    return EntitlementView(
-        r["key"], r["member_id"], r["model"], r["queue_id"], int(r["position"]), from_fen(int(r["total_fen"])),
-        from_fen(int(r["received_fen"])), r["status"], r["ratio"], r["ratio_source"], r["order_id"],
-    )
-
-
-ENTITLEMENT_SELECT = "SELECT key, member_id, model, queue_id, position, total_fen, received_fen, status, ratio, ratio_source, order_id FROM entitlement"
-
-
-async def entitlements(member: str | None = None, queue: str | None = None, status: str | None = None,
-                       after_position: int = 0, limit: int = 1000, after_queue: str = "") -> list[EntitlementView]:
-    """Entitlements by member and/or queue, in (queue, position) order, keyset-paginated on that
-    pair: pass the last row's queue and position as `after_queue` / `after_position`."""
-    after_queue = after_queue or queue or ""
-    where, params = ["(queue_id > ? OR (queue_id = ? AND position > ?))"], [after_queue, after_queue, after_position]
-    for column, value in (("member_id", member), ("queue_id", queue), ("status", status)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    rows = await fetch(_conn(), f"{ENTITLEMENT_SELECT} WHERE {' AND '.join(where)} ORDER BY queue_id, position LIMIT ?", [*params, limit])
-    return [_view(r) for r in rows]
-
-
-async def entitlement(key: str, model: str = "queue_rebate") -> EntitlementView | None:
-    rows = await fetch(_conn(), f"{ENTITLEMENT_SELECT} WHERE model = ? AND key = ?", (model, key))
-    return _view(rows[0]) if rows else None
-
-
-async def pools() -> dict[str, Decimal]:
-    """Every queue's / model's pool balance (CNY), named by queue id; zero when it holds nothing."""
-    out = {r["id"]: ZERO for r in await fetch(_conn(), "SELECT id FROM queue ORDER BY id")}
-    rows = await fetch(_conn(), "SELECT account, amount_fen FROM balance WHERE account LIKE 'pool:%' AND asset = 'CNY' ORDER BY account")
-    out.update({r["account"].split(":", 1)[1]: from_fen(int(r["amount_fen"])) for r in rows})
-    return out
-
-
-async def queues() -> list[dict[str, Any]]:
-    rows = await fetch(_conn(), "SELECT id, model, head, tail, pool_fen, version FROM queue ORDER BY id")
-    return [{**r, "pool": from_fen(int(r["pool_fen"]))} for r in rows]
-
-
-async def ledger_check() -> dict[str, tuple[Decimal, Decimal]]:
-    """Per asset: (sum of all balances, total drift of balances from their transfers)."""
-    return await zero_sum(_conn())
-
-
-async def is_zero_sum() -> bool:
-    return all(total == 0 and drift == 0 for total, drift in (await ledger_check()).values())
-
-
-async def ledger(account_prefix: str, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    """Transfers touching accounts that start with `account_prefix`, oldest first, keyset-paginated."""
-    like = account_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = await fetch(
-        _conn(),
-        "SELECT id, key, source, target, asset, amount_fen, memo, event_id, queue_id, created_at FROM transfer "
-        "WHERE id > ? AND (source LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\') ORDER BY id LIMIT ?",
-        (after_id, like, like, limit),
-    )
-    return [{**r, "amount": from_fen(int(r["amount_fen"]))} for r in rows]
-
-
-async def ticket(event_id: int) -> dict[str, Any] | None:
-    """I-2: an event's settlement status (PENDING until every queue settled it) and its transfers."""
-    events = await fetch(_conn(), "SELECT id, key, type, occurred_at FROM event WHERE id = ?", (event_id,))
-    if not events:
-        return None
-    items = await fetch(_conn(), "SELECT queue_id, status, error FROM inbox_item WHERE event_id = ? ORDER BY id", (event_id,))
-    statuses = {i["status"] for i in items}
-    status = "PENDING" if "PENDING" in statuses else "FAILED" if "FAILED" in statuses else "DONE"
-    transfers = await fetch(_conn(), "SELECT key, source, target, asset, amount_fen, memo FROM transfer WHERE event_id = ? ORDER BY id", (event_id,))
-    return {
-        **events[0], "status": status, "errors": [i["error"] for i in items if i["error"]],
-        "transfers": [{**t, "amount": from_fen(int(t["amount_fen"]))} for t in transfers],
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class MemberView:
-    id: str
-    phone: str | None
-    nickname: str | None
-    avatar: str | None
-    level: str | None
-    referrer_id: str | None
-
-
-async def members(ids: list[str]) -> dict[str, MemberView]:
-    """Member profiles (M-1) by id, for the API's per-request loaders."""
-    if not ids:
-        return {}
-    marks = ", ".join("?" for _ in ids)
-    rows = await fetch(_conn(), f"SELECT id, phone, nickname, avatar, level, referrer_id FROM member WHERE id IN ({marks})", ids)
-    return {r["id"]: MemberView(**r) for r in rows}
-
-
-async def stored_settings(model: str) -> tuple[dict[str, Any], int]:
-    """A model's stored settings values and their version (0: never set, all defaults)."""
-    rows = await fetch(_conn(), "SELECT \"values\" AS v, version FROM model_settings WHERE model = ?", (model,))
-    if not rows:
-        return {}, 0
-    import json
-
-    value = rows[0]["v"]
-    return (json.loads(value) if isinstance(value, (str, bytes)) else dict(value)), int(rows[0]["version"])
-
-
-async def queue(queue_id: str) -> dict[str, Any] | None:
-    rows = await fetch(_conn(), "SELECT id, model, head, tail, pool_fen, version FROM queue WHERE id = ?", (queue_id,))
-    return {**rows[0], "pool": from_fen(int(rows[0]["pool_fen"]))} if rows else None
-
-
-FORECAST_DAYS = 7  # UQ-5: the trailing window of daily pool inflows
-
-
-async def union_queue_inflow(now: datetime, days: int = FORECAST_DAYS) -> Decimal:
-    """UQ-5: the trailing average daily inflow of the union pool (contributions), floored to 0.01."""
-    from domain.union_queue import POOL, average_daily_inflow
-
-    rows = await fetch(_conn(), "SELECT COALESCE(SUM(amount_fen), 0) AS total FROM transfer WHERE target = ? AND memo = 'pool contribution' AND created_at >= ?",
-                       (POOL, now - timedelta(days=days)))
-    total = from_fen(int(rows[0]["total"]))
-    return average_daily_inflow([total] + [ZERO] * (days - 1))
-
-
-async def union_queue_forecast(member: str, now: datetime) -> list[tuple[EntitlementView, Decimal, int | None]]:
-    """UQ-5 for each of a member's WAITING union-queue entitlements: what is still owed up to and
-    including it (its place in line, in money) and the forecast days to its payout."""
-    from domain.union_queue import forecast_days
-
-    inflow = await union_queue_inflow(now)
-    pool = (await pools()).get("uq", ZERO)
-    out = []
-    for e in await entitlements(member=member, queue="uq", status="WAITING"):
-        rows = await fetch(_conn(), "SELECT COALESCE(SUM(total_fen - received_fen - boost_fen), 0) AS ahead FROM entitlement "
-                           "WHERE queue_id = 'uq' AND status = 'WAITING' AND position <= ?", (e.position,))
-        ahead = from_fen(int(rows[0]["ahead"]))
-        out.append((e, ahead, forecast_days(max(ahead - pool, ZERO), inflow) if ahead > pool else 0))
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class EntitlementDecisions:
-    """What was decided on a queue rebate entitlement besides its payouts (QR-12, QR-14, QR-15,
-    C-10): the lottery it may draw from ("" when none), the ratio drawn and when, and what its
-    remainder was exchanged / converted to and how much of it."""
-
-    lottery_source: str
-    drawn_ratio: str | None
-    drawn_at: datetime | None
-    exchanged_to: str | None
-    exchanged: Decimal | None
-
-
-def _aware_utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    from datetime import UTC
-
-    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-async def entitlement_decisions(keys: list[tuple[str, str]]) -> dict[tuple[str, str], EntitlementDecisions]:
-    """EntitlementDecisions by (model, key), for a page of entitlements (missing keys are left out)."""
-    wanted = set(keys)
-    out: dict[tuple[str, str], EntitlementDecisions] = {}
-    names = sorted({key for _, key in wanted})
-    for start in range(0, len(names), 500):
-        chunk = names[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        rows = await fetch(_conn(), f"SELECT model, key, lottery_source, drawn_ratio, drawn_at, exchanged_to, exchanged_fen FROM entitlement WHERE key IN ({marks})", chunk)
-        for r in rows:
-            if (r["model"], r["key"]) in wanted:
-                out[(r["model"], r["key"])] = EntitlementDecisions(
-                    r["lottery_source"] or "", str(r["drawn_ratio"]) if r["drawn_ratio"] is not None else None, _aware_utc(r["drawn_at"]),
-                    r["exchanged_to"], from_fen(int(r["exchanged_fen"])) if r["exchanged_fen"] is not None else None,
-                )
-    return out
-
-
-async def waiting_summary(queue_id: str) -> tuple[int, Decimal]:
-    """A queue's WAITING entitlements: how many, and their unpaid remainders in all (QR-18)."""
-    rows = await fetch(_conn(), "SELECT COUNT(*) AS n, COALESCE(SUM(total_fen - received_fen), 0) AS remaining FROM entitlement "
-                       "WHERE queue_id = ? AND status = 'WAITING'", (queue_id,))
-    return int(rows[0]["n"]), from_fen(int(rows[0]["remaining"]))
+__all__ = [
+    "FORECAST_DAYS",
+    "WALLET_FIELDS",
+    "EntitlementDecisions",
+    "EntitlementView",
+    "MemberView",
+    "entitlement",
+    "entitlement_audit",
+    "entitlement_decisions",
+    "entitlements",
+    "is_zero_sum",
+    "ledger",
+    "ledger_check",
+    "member_ids",
+    "members",
+    "pools",
+    "queue",
+    "queues",
+    "stored_settings",
+    "ticket",
+    "union_queue_forecast",
+    "union_queue_inflow",
+    "waiting_summary",
+    "wallets",
+]

@@ -16,7 +16,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen, money_str
 from services import actions, catalog, intake, queries
 from services.runtime import platform_zone
-from workers.drain import pending_queues, settle_batch
+from services.settlement import pending_queues, settle_batch
 
 Jobs = dict[str, Callable[[datetime], Awaitable[Any]]]
 
@@ -132,9 +132,7 @@ _CATALOG: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
 
 async def state() -> dict[str, Any]:
     """The `replay --json` object: members' wallets, entitlements, pools and the zero-sum check."""
-    from store.models import Member
-
-    ids = [m.id for m in await Member.all().order_by("id")]
+    ids = await queries.member_ids()
     wallets = await queries.wallets(ids)
     audit = await _audit()
     return {
@@ -152,12 +150,7 @@ async def state() -> dict[str, Any]:
 async def _audit() -> dict[tuple[str, str], dict[str, str]]:
     """Per entitlement, what a lottery or an exchange decided (QR-12, QR-14, QR-15, C-10), only
     where something was decided: `drawn_ratio`, `drawn_at`, `exchanged_to`, `exchanged`."""
-    from tortoise import connections
-
-    from store.sql import fetch
-
-    rows = await fetch(connections.get("default"), "SELECT model, key, drawn_ratio, drawn_at, exchanged_to, exchanged_fen FROM entitlement "
-                       "WHERE drawn_ratio IS NOT NULL OR exchanged_to IS NOT NULL")
+    rows = await queries.entitlement_audit()
     out: dict[tuple[str, str], dict[str, str]] = {}
     for r in rows:
         fields = out.setdefault((r["model"], r["key"]), {})

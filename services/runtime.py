@@ -1,4 +1,4 @@
-"""Process-wide resources: the database (tortoise) and Redis (arq pool, pub/sub)."""
+"""Process-wide resources: the database (opened through `store.db`) and Redis (arq pool, pub/sub)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from zoneinfo import ZoneInfo
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from tortoise import Tortoise
 
-from store.config import tortoise_config
+from store import db
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -29,23 +28,17 @@ def redis_settings(url: str | None = None) -> RedisSettings:
 
 async def init_db(url: str | None = None, migrate: bool = False) -> None:
     """Open the connections; with `migrate`, apply pending migrations first (the run command)."""
-    config = tortoise_config(url)
-    if migrate:
-        from tortoise.migrations.api import migrate as apply
-
-        await apply(config=config)
-    # tortoise 1.x binds its context to the calling task; servers handle requests in other tasks,
-    # so this process-wide context is the fallback every task sees (closed again by close_db).
-    await Tortoise.init(config=config, _enable_global_fallback=True)
+    await db.open(url, migrate)
 
 
 async def close_db() -> None:
-    """Close the connections and forget tortoise's per-connection-name query cache, so a process
-    that opens another database next (tests, `rebate replay`) gets that dialect's SQL."""
-    from tortoise.backends.base.executor import EXECUTOR_CACHE
+    """Close the connections (another database may be opened next: tests, `rebate replay`)."""
+    await db.close()
 
-    await Tortoise.close_connections()
-    EXECUTOR_CACHE.clear()
+
+async def ping_db() -> None:
+    """The health check's round trip to the database."""
+    await db.ping()
 
 
 async def redis_pool(url: str | None = None) -> ArqRedis:

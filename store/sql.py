@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-_QMARK = re.compile(r"\?")
+# A placeholder is a `?` outside string literals ('…', '' inside) and quoted identifiers ("…").
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")
 
 
 def dialect(conn: BaseDBAsyncClient) -> str:
@@ -19,8 +21,14 @@ def q(conn: BaseDBAsyncClient, sql: str) -> str:
     """Write SQL with `?` placeholders; PostgreSQL gets `$1, $2, …`."""
     if dialect(conn) != "postgres":
         return sql
-    counter = iter(range(1, 10_000))
-    return _QMARK.sub(lambda _: f"${next(counter)}", sql)
+    return _numbered(sql)
+
+
+@lru_cache(maxsize=1024)
+def _numbered(sql: str) -> str:
+    """`?` → `$1, $2, …`, leaving a `?` inside a string literal or a quoted identifier alone."""
+    counter = iter(range(1, 1_000_000))
+    return _TOKEN.sub(lambda m: f"${next(counter)}" if m.group() == "?" else m.group(), sql)
 
 
 async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> int:

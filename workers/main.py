@@ -8,24 +8,36 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq import cron
+from redis.asyncio import Redis
 
-from services.runtime import close_db, init_db, redis_settings
-from workers.drain import drain_queue, pending_queues
+from services.actions import run_due_resets
+from services.catalog import load_settings
+from services.intake import record
+from services.replay import daily_settlement_event
+from services.runtime import close_db, init_db, platform_zone, redis_settings
+from services.settlement import enqueue_drains, pending_queues, settle_batch
 from workers.publish import publisher
 
 log = logging.getLogger("rebate.worker")
+LOCK_TIMEOUT = 10  # seconds; renewed after every batch, so only a dead holder lets it lapse
 
-
-def drain_job_id(queue_id: str) -> str:
-    return f"drain:{queue_id}"
-
-
-async def enqueue_drains(redis: Any, queues: list[str], tick: str | None = None) -> None:
-    """One drain job per queue; arq refuses a second with the same id while one is queued or
-    running. The sweeper passes its tick, so a job stuck with a killed worker cannot block it."""
-    for q in queues:
-        job_id = drain_job_id(q) if tick is None else f"{drain_job_id(q)}:sweep:{tick}"
-        await redis.enqueue_job("drain_queue", q, _job_id=job_id)
+async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
+    """arq job: settle every pending item of one queue, batch after batch, under its lock."""
+    redis: Redis = ctx["redis"]
+    lock = redis.lock(f"rebate:lock:{queue_id}", timeout=LOCK_TIMEOUT, blocking_timeout=0.2)
+    if not await lock.acquire():
+        return 0  # the holder drains what is pending; the sweeper catches a late arrival
+    settled = 0
+    try:
+        while done := await settle_batch(queue_id, ctx.get("publish")):
+            settled += done
+            await lock.reacquire()
+        return settled
+    finally:
+        try:
+            await lock.release()
+        except Exception:
+            log.warning("lock of %s expired before release", queue_id)
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
@@ -39,11 +51,6 @@ async def sweep(ctx: dict[str, Any]) -> int:
 async def union_queue_daily(ctx: dict[str, Any]) -> bool:
     """UQ-3 at the configured local time: record the day's settlement once (its key is the day)
     and let the union queue's drain job run it after what came before it."""
-    from services.catalog import load_settings
-    from services.intake import record
-    from services.replay import daily_settlement_event
-    from services.runtime import platform_zone
-
     settings = await load_settings("union_queue")
     now = datetime.now(UTC)
     hour, minute = settings.settlement_hour_minute
@@ -53,6 +60,13 @@ async def union_queue_daily(ctx: dict[str, Any]) -> bool:
     ticket = await record(daily_settlement_event(now), now)
     await enqueue_drains(ctx["redis"], ticket.queues)
     return not ticket.duplicate
+
+
+async def queue_rebate_reset(ctx: dict[str, Any]) -> int:
+    """arq cron (every minute): record the resets that are due (QR-16) and enqueue their queues."""
+    tickets = await run_due_resets(datetime.now(UTC))
+    await enqueue_drains(ctx["redis"], sorted({q for t in tickets for q in t.queues}))
+    return len(tickets)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -69,7 +83,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(sweep, second=set(range(0, 60, 2)), run_at_startup=True),
         cron(union_queue_daily, second=0),
-        cron("workers.queue_rebate.queue_rebate_reset", second=0),  # QR-16 at its configured schedule
+        cron(queue_rebate_reset, second=0),  # QR-16 at its configured schedule
     ]
     on_startup = startup
     on_shutdown = shutdown

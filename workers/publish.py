@@ -8,20 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-PREFIX = "rebate:payouts"
-
-
-def channel(kind: str, ident: str) -> str:
-    """kind is one of member, queue, store, cashier."""
-    return f"{PREFIX}:{kind}:{ident}"
-
-
-def payout_channels(queue_id: str, member: str) -> list[str]:
-    out = [channel("queue", queue_id), channel("member", member)]
-    parts = queue_id.split(":")
-    if len(parts) == 3 and parts[1] in ("STORE", "CASHIER"):
-        out.append(channel("store", parts[2]))
-    return out
+from services.payouts import payout_channels
 
 
 def publisher(redis: Redis):  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from api.orders.types import (
 from api.permissions import IsStaff
 from domain.errors import DomainError, ErrorCode
 from services import intake
-from workers.main import enqueue_drains
+from services.settlement import enqueue_drains
 
 log = logging.getLogger("rebate.api")
 MAX_EVENTS = 1000

@@ -14,7 +14,7 @@ from api.errors import coded
 from api.permissions import CanWatchPayouts
 from api.scalars import Money
 from domain.errors import ErrorCode
-from workers.publish import channel
+from services.payouts import channel
 
 
 @strawberry.type(description="A payout to a member from a queue's settlement.")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import workers.queue_rebate as worker
+import services.queue_rebate as worker
 from api.auth import sign_member_token, sign_merchant_token
 from api.view import RebateGraphQL
 from services import queries

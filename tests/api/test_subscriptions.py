@@ -18,10 +18,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from api.auth import sign_member_token
+from services.payouts import channel
+from services.settlement import settle_batch
 from tests.api.conftest import ADMIN, SECRET, TEST_REDIS_URL
 from tests.api.scenario import ORDER_PAID, QR1_SETTINGS, SET_SETTINGS, UPSERT_MEMBER, UPSERT_PRODUCT, paid_order
-from workers.drain import settle_batch
-from workers.publish import channel, publisher
+from workers.publish import publisher
 
 with warnings.catch_warnings():  # starlette 1.x asks for httpx2, which this project does not use
     warnings.simplefilter("ignore")

@@ -135,10 +135,10 @@ async def test_products_may_opt_out_of_the_per_order_models():
 
 
 async def test_uq3_a_settlement_cut_off_between_chunks_resumes_and_pays_nothing_twice(monkeypatch):
-    import workers.union_queue
-    from workers.drain import settle_batch
+    import services.union_queue
+    from services.settlement import settle_batch
 
-    monkeypatch.setattr(workers.union_queue, "CHUNK", 2)
+    monkeypatch.setattr(services.union_queue, "CHUNK", 2)
     replay = Replay()
     await play(replay, clock("2026-03-01T10:00:00+08:00"), uq_settings(), *(member(m) for m in "ABCDE"), product("P1"),
                *(order(f"o{m}", m, "100.00", profit="100.00") for m in "ABCDE"))  # pool 5 × 60 = 300: pays two of 110 each

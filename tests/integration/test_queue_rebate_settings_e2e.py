@@ -2,7 +2,7 @@
 actions as events, settled by the worker, read back from the `replay --json` state, on SQLite and
 PostgreSQL. Amounts are hand-checked; every scenario also checks the zero-sum ledger (C-5).
 
-Random sources are scripted (C-10): `workers.queue_rebate.RANDOM` is replaced by `scripted(...)`,
+Random sources are scripted (C-10): `services.queue_rebate.RANDOM` is replaced by `scripted(...)`,
 which hands out the listed values in order and checks each is below the asked bound.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tortoise import connections
 
-import workers.queue_rebate as worker
+import services.queue_rebate as worker
 from domain.errors import DomainError, ErrorCode
 from services import actions, catalog, intake, queries
 from services.replay import Replay, settle_all
@@ -43,6 +43,7 @@ from tests.integration.scenario import (
     store,
     wallet,
 )
+from workers.main import queue_rebate_reset
 
 pytestmark = pytest.mark.usefixtures("db")
 RESET = run("queue_rebate.reset")
@@ -453,7 +454,7 @@ async def test_qr16_a_large_reset_streams_in_chunks_before_later_events(monkeypa
 
 
 async def test_qr16_the_cron_job_records_the_due_reset_and_enqueues_its_queue():
-    """`cron("workers.queue_rebate.queue_rebate_reset", second=0)` runs on the wall clock: armed in 2020, a run is due."""
+    """`cron(queue_rebate_reset, second=0)` (workers.main) runs on the wall clock: armed in 2020, a run is due."""
     replay = Replay()
     await play_on(replay, clock("2020-01-01T10:00:00+08:00"), qr_settings(reset={"enabled": True}), member("A"), product("P1"), paid("a", "A", ("P1", "100.00")))
 
@@ -464,9 +465,9 @@ async def test_qr16_the_cron_job_records_the_due_reset_and_enqueues_its_queue():
             self.jobs.append((*args, kwargs.get("_job_id")))
 
     redis = Redis()
-    assert await worker.queue_rebate_reset({"redis": redis}) == 1
+    assert await queue_rebate_reset({"redis": redis}) == 1
     assert redis.jobs == [("drain_queue", "qr:MALL", "drain:qr:MALL")]
-    assert await worker.queue_rebate_reset({"redis": redis}) == 0  # the same due run is recorded once
+    assert await queue_rebate_reset({"redis": redis}) == 0  # the same due run is recorded once
     await settle_all()
     r = await play_on(replay)
     assert ent(r, "a:0")["status"] == "CLEARED" and r["zero_sum"]

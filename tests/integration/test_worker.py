@@ -19,10 +19,9 @@ from redis.asyncio import Redis
 from services import intake, queries
 from services.replay import Replay, settle_all
 from services.runtime import redis_pool
+from services.settlement import enqueue_drains, pending_queues, settle_batch
 from store.models import Transfer
 from tests.integration.scenario import member, paid, product, qr_settings
-from workers.drain import pending_queues, settle_batch
-from workers.main import enqueue_drains
 
 pytestmark = pytest.mark.usefixtures("db")
 NOW = datetime(2026, 1, 1, 2, tzinfo=UTC)

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from domain import order_dividend as od
 from domain.errors import DomainError
-from domain.money import from_fen, to_fen
-from services.catalog import load_settings
-from store.sql import execute_many, fetch
-from workers.batch import Batch, Item
-from workers.drain import handles
-from workers.per_order import OrderFacts, order_facts
-
-COLUMNS = "id, key, member_id, position, paid_fen, total_fen, received_fen, status"
-
-
-def _entry(r: dict[str, Any]) -> od.DividendEntry:
-    return od.DividendEntry(
-        key=r["key"], member=r["member_id"], position=int(r["position"]), amount=from_fen(int(r["paid_fen"])),
-        cap=from_fen(int(r["total_fen"])), received=from_fen(int(r["received_fen"])), status=od.Status(r["status"]), db_id=int(r["id"]),
-    )
+from services.batch import Batch, Item
+from services.model_settings import load_settings
+from services.per_order import OrderFacts, order_facts
+from store import order_dividend as store
 
 
 async def _load(batch: Batch, state: od.DividendState, status: str, count: int) -> list[od.DividendEntry]:
     after = state.waiting_loaded_upto if status == "WAITING" else 0
-    rows = await fetch(
-        batch.conn, f"SELECT {COLUMNS} FROM entitlement WHERE queue_id = 'od' AND status = ? AND position > ? ORDER BY position LIMIT ?",
-        (status, after, count),
-    )
-    return [_entry(r) for r in rows]
+    return await store.load_entries(batch.conn, status, after, count)
 
 
 async def _more(batch: Batch, state: od.DividendState, count: int) -> None:
@@ -38,7 +21,6 @@ async def _more(batch: Batch, state: od.DividendState, count: int) -> None:
     state.add_loaded(loaded, upto)
 
 
-@handles("od")
 async def settle_order_dividend(batch: Batch) -> None:
     settings: od.OrderDividendSettings = await load_settings("order_dividend", batch.conn)
     state = od.DividendState(pool=batch.pool, next_position=batch.tail + 1, db_tail=batch.tail)
@@ -70,24 +52,12 @@ async def _completed(batch: Batch, state: od.DividendState, settings: od.OrderDi
 async def _refunded(batch: Batch, state: od.DividendState, settings: od.OrderDividendSettings, o: OrderFacts) -> None:
     """A refunded order still queued leaves the queue; what it received stays (docs/order_dividend.md)."""
     if state.find(o.id) is None:
-        rows = await fetch(batch.conn, f"SELECT {COLUMNS} FROM entitlement WHERE model = 'order_dividend' AND key = ?", (o.id,))
-        if rows:
-            state.touched[o.id] = _entry(rows[0])
+        entry = await store.entry_by_order(batch.conn, o.id)
+        if entry is not None:
+            state.touched[o.id] = entry
     while isinstance(od.cancel_order(state, settings, o.id), od.NeedMore):
         await _more(batch, state, settings.slots + 8)
 
 
 async def _persist(batch: Batch, state: od.DividendState) -> None:
-    now = max(i.occurred_at for i in batch.items)
-    touched = list(state.touched.values())
-    await execute_many(
-        batch.conn,
-        "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, "
-        "ratio, ratio_source, paid_fen, boost_fen, lottery_source, scope_key, created_at) "
-        "VALUES (?, 'order_dividend', 'od', ?, ?, ?, 0, ?, ?, ?, TRUE, '0', 'order_dividend.free_ratio', ?, 0, '', '', ?)",
-        [(e.key, e.position, e.member, e.key, to_fen(e.cap), to_fen(e.received), e.status.value, to_fen(e.amount), now) for e in touched if e.db_id is None],
-    )
-    await execute_many(
-        batch.conn, "UPDATE entitlement SET received_fen = ?, status = ? WHERE id = ?",
-        [(to_fen(e.received), e.status.value, e.db_id) for e in touched if e.db_id is not None],
-    )
+    await store.save_entries(batch.conn, state.touched.values(), max(i.occurred_at for i in batch.items))

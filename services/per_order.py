@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.money import from_fen
-from store.sql import fetch
-from workers.batch import Batch
+from services.batch import Batch
+from store.orders import line_amounts, orders_with_referrers
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +40,8 @@ async def order_facts(batch: Batch) -> dict[str, OrderFacts]:
     ids = sorted({str(i.payload["order"]) for i in batch.items if "order" in i.payload})
     if not ids:
         return {}
-    marks = ", ".join("?" for _ in ids)
-    rows = await fetch(
-        batch.conn,
-        f'SELECT o.id AS id, o.member_id AS member_id, o.amount_fen AS amount_fen, o.profit_fen AS profit_fen, m.referrer_id AS referrer_id '
-        f'FROM "order" o JOIN member m ON m.id = o.member_id WHERE o.id IN ({marks})',
-        ids,
-    )
-    lines: dict[str, list[tuple[str | None, Decimal]]] = {}
-    for r in await fetch(batch.conn, f'SELECT order_id, product_id, paid_fen FROM order_line WHERE order_id IN ({marks}) ORDER BY order_id, "index"', ids):
-        lines.setdefault(r["order_id"], []).append((r["product_id"], from_fen(int(r["paid_fen"]))))
+    rows = await orders_with_referrers(batch.conn, ids)
+    lines = await line_amounts(batch.conn, ids)
     return {
         r["id"]: OrderFacts(r["id"], r["member_id"], r["referrer_id"], from_fen(int(r["amount_fen"])),
                             from_fen(int(r["profit_fen"])) if r["profit_fen"] is not None else None, tuple(lines.get(r["id"], ())))

@@ -7,10 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
 from domain.ledger import Asset, Posting
+from store.db import Connection
 from store.ledger import balances
+
+
+class FenceLost(Exception):
+    """Another writer advanced the queue since this batch read it: nothing may be written."""
 
 
 @dataclass(slots=True)
@@ -26,7 +29,7 @@ class Item:
 
 @dataclass(slots=True)
 class Batch:
-    conn: BaseDBAsyncClient
+    conn: Connection
     queue_id: str
     head: int
     tail: int

@@ -1,0 +1,80 @@
+"""Members, stores, cashiers, products and the models' settings rows (M-1..M-4, QR-19, QR-20)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from store.db import Connection
+from store.models import Cashier, Member, ModelSettings, Product, Store
+
+
+async def referrer_of(conn: Connection, member: str) -> tuple[bool, str | None]:
+    """Whether the member exists, and whom it names as its referrer."""
+    row = await Member.get_or_none(id=member).using_db(conn).only("id", "referrer_id")
+    return (row is not None, row.referrer_id if row is not None else None)
+
+
+async def phone_taken(conn: Connection, phone: str, other_than: str) -> bool:
+    return await Member.filter(phone=phone).exclude(id=other_than).using_db(conn).exists()
+
+
+async def save_member(conn: Connection, id: str, fields: Mapping[str, Any]) -> Member:
+    """Create the member, or update it: a None value keeps the stored one, except for the referrer
+    and the level, which are set as given."""
+    member = await Member.get_or_none(id=id).using_db(conn)
+    if member is None:
+        return await Member.create(id=id, using_db=conn, **fields)
+    for name, value in fields.items():
+        if value is not None or name in ("referrer_id", "level"):
+            setattr(member, name, value)
+    await member.save(using_db=conn)
+    return member
+
+
+async def member_exists(id: str) -> bool:
+    return await Member.exists(id=id)
+
+
+async def store_exists(id: str) -> bool:
+    return await Store.exists(id=id)
+
+
+async def save_store(id: str, recruiter: str | None, name: str | None, settings: Mapping[str, Any]) -> Store:
+    store, _ = await Store.update_or_create(id=id, defaults={"recruiter_id": recruiter, "name": name, "queue_rebate": settings})
+    return store
+
+
+async def save_cashier(id: str, store: str, settings: Mapping[str, Any]) -> Cashier:
+    cashier, _ = await Cashier.update_or_create(id=id, defaults={"store_id": store, "queue_rebate": settings})
+    return cashier
+
+
+async def save_product(id: str, source: str, store: str | None, listed: bool, settings: Mapping[str, Any]) -> Product:
+    product, _ = await Product.update_or_create(id=id, defaults={"source": source, "store_id": store, "listed": listed, "queue_rebate": settings})
+    return product
+
+
+async def set_products_enabled(conn: Connection, sources: Iterable[str], enabled: bool) -> int:
+    """QR-19: `queue_rebate.enabled` of every product of these sources (other settings kept)."""
+    changed = 0
+    for product in await Product.filter(source__in=list(sources)).using_db(conn):
+        product.queue_rebate = {**product.queue_rebate, "enabled": enabled}
+        await product.save(using_db=conn, update_fields=["queue_rebate"])
+        changed += 1
+    return changed
+
+
+async def settings_row(model: str, conn: Connection | None = None) -> ModelSettings | None:
+    """A model's stored settings row (None: never set)."""
+    query = ModelSettings.get_or_none(model=model)
+    return await (query.using_db(conn) if conn is not None else query)
+
+
+async def save_settings(conn: Connection, row: ModelSettings | None, model: str, values: Mapping[str, Any]) -> ModelSettings:
+    """Store a model's settings values as a new version."""
+    if row is None:
+        return await ModelSettings.create(model=model, values=dict(values), version=1, using_db=conn)
+    row.values, row.version = dict(values), row.version + 1
+    await row.save(using_db=conn)
+    return row

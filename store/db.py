@@ -1,0 +1,83 @@
+"""The database as the layers above see it: open and close it, a connection, a writing
+transaction, and the errors a caller may handle. Nothing outside `store/` imports tortoise."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
+from tortoise.transactions import in_transaction
+
+from store.config import tortoise_config
+from store.sql import claim_writer, dialect
+
+Connection = BaseDBAsyncClient
+__all__ = ["Connection", "IntegrityError", "close", "default", "is_busy", "is_race", "open", "ping", "repeatable_read", "writing"]
+
+
+async def open(url: str | None = None, migrate: bool = False) -> None:
+    """Open the connections; with `migrate`, apply pending migrations first (the run command)."""
+    config = tortoise_config(url)
+    if migrate:
+        from tortoise.migrations.api import migrate as apply
+
+        await apply(config=config)
+    # tortoise 1.x binds its context to the calling task; servers handle requests in other tasks,
+    # so this process-wide context is the fallback every task sees (closed again by close).
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+
+
+async def close() -> None:
+    """Close the connections and forget tortoise's per-connection-name query cache, so a process
+    that opens another database next (tests, `rebate replay`) gets that dialect's SQL."""
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    await Tortoise.close_connections()
+    EXECUTOR_CACHE.clear()
+
+
+def default() -> Connection:
+    """The process's connection (outside a transaction)."""
+    return connections.get("default")
+
+
+async def ping() -> None:
+    """One round trip (the health check)."""
+    await default().execute_query("SELECT 1")
+
+
+@asynccontextmanager
+async def writing() -> AsyncIterator[Connection]:
+    """A transaction that will write: on SQLite it takes the write lock first (`claim_writer`)."""
+    async with in_transaction() as conn:
+        await claim_writer(conn)
+        yield conn
+
+
+async def repeatable_read(conn: Connection) -> None:
+    """On PostgreSQL, run the rest of this (just begun) transaction as one snapshot."""
+    if dialect(conn) == "postgres":
+        await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked / busy": the transaction may simply be run again."""
+    return isinstance(exc, (OperationalError, TransactionManagementError)) and ("locked" in str(exc) or "busy" in str(exc).lower())
+
+
+RETRY_STATES = {"40P01", "40001"}  # PostgreSQL deadlock detected, serialization failure
+
+
+def is_race(exc: BaseException | None) -> bool:
+    """A race with a concurrent writer (a unique key committed first, a deadlock, a serialization
+    failure) that running the transaction again on a fresh snapshot resolves."""
+    if isinstance(exc, IntegrityError):
+        return True
+    while exc is not None:
+        if getattr(exc, "sqlstate", None) in RETRY_STATES:
+            return True
+        exc = exc.__cause__
+    return False

@@ -1,0 +1,133 @@
+"""Intake's set-based reads and writes (`services.intake_bulk` holds the snapshot, `services.intake`
+the rules): a few queries read what a call's events reference, multi-row statements write the
+accepted events, orders, lines, per-day spend (QR-11), queues and inbox items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from store.db import Connection
+from store.inbox import INSERT_ITEM
+from store.sql import dialect, execute_many, fetch
+
+CHUNK = 500  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQL parameter limits)
+UPSERT_SPEND = (
+    "INSERT INTO member_spend_day (member_id, scope, day, amount_fen) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (member_id, scope, day) DO UPDATE SET amount_fen = member_spend_day.amount_fen + excluded.amount_fen"
+)
+
+
+async def locked_orders(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The orders an event would change, locked (PostgreSQL) in id order."""
+    lock = " ORDER BY id FOR UPDATE" if dialect(conn) == "postgres" else " ORDER BY id"
+    return await _select_in(conn, 'SELECT id, status, completed_at, member_id, channel, store_id FROM "order" WHERE id', sorted(ids), lock)
+
+
+async def order_lines(conn: Connection, order_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The lines of these orders with their queue, refund flag, paid fen and product source."""
+    return await _select_in(
+        conn, 'SELECT l.order_id, l."index", l.queue_id, l.refunded, l.paid_fen, p.source FROM order_line l '
+        "LEFT JOIN product p ON p.id = l.product_id WHERE l.order_id", sorted(order_ids),
+    )
+
+
+# The snapshot's lookups by id, one UNION ALL branch each (all columns text, so the branches
+# agree on both databases): kind, then up to five values.
+_LOOKUPS: list[tuple[str, str]] = [
+    ("keys", "SELECT 'event' AS t, key AS a, digest AS b, type AS c, CAST(id AS TEXT) AS d, NULL AS e FROM event WHERE key"),
+    ("members", "SELECT 'member' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, NULL AS e FROM member WHERE id"),
+    ("paid_orders", 'SELECT \'order\' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, NULL AS e FROM "order" WHERE id'),
+    ("products", "SELECT 'product' AS t, id AS a, source AS b, store_id AS c, CAST(listed AS TEXT) AS d, CAST(queue_rebate AS TEXT) AS e FROM product WHERE id"),
+    ("stores", "SELECT 'store' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, CAST(queue_rebate AS TEXT) AS e FROM store WHERE id"),
+    ("cashiers", "SELECT 'cashier' AS t, id AS a, store_id AS b, NULL AS c, NULL AS d, CAST(queue_rebate AS TEXT) AS e FROM cashier WHERE id"),
+]
+_SETTINGS_LOOKUP = 'SELECT \'settings\' AS t, model AS a, NULL AS b, NULL AS c, NULL AS d, CAST("values" AS TEXT) AS e FROM model_settings'
+
+
+async def lookup(conn: Connection, ids: Mapping[str, Iterable[str]]) -> list[dict[str, Any]]:
+    """Every id lookup of the snapshot (`ids` by kind: keys, members, paid_orders, products,
+    stores, cashiers) and the model settings, as rows (t, a, b, c, d, e), in as few round trips as
+    the parameter limit allows (one for a small call): branches of at most CHUNK ids, joined
+    while their ids fit in CHUNK."""
+    branches: list[tuple[str, Sequence[str]]] = [(_SETTINGS_LOOKUP, [])]
+    for name, head in _LOOKUPS:
+        for chunk in _chunks(sorted(ids.get(name, ())), CHUNK):
+            branches.append((f"{head} IN ({', '.join('?' for _ in chunk)})", chunk))
+    rows: list[dict[str, Any]] = []
+    while branches:
+        sql, params = [], []
+        while branches and (not sql or len(params) + len(branches[0][1]) <= CHUNK):
+            text, values = branches.pop(0)
+            sql.append(text)
+            params += values
+        rows += await fetch(conn, " UNION ALL ".join(sql), params)
+    return rows
+
+
+async def insert_events(conn: Connection, events: Sequence[tuple[str, str, str, str]], occurred_at: datetime, created_at: datetime) -> dict[str, int]:
+    """Events (key, digest, type, encoded payload); returns their ids by key."""
+    ids: dict[str, int] = {}
+    for chunk in _chunks(events, CHUNK):
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+        params = [v for e in chunk for v in (*e, occurred_at, created_at)]
+        rows = await fetch(conn, f"INSERT INTO event (key, digest, type, payload, occurred_at, created_at) VALUES {marks} RETURNING id, key", params)
+        ids.update({r["key"]: int(r["id"]) for r in rows})
+    return ids
+
+
+async def insert_orders(conn: Connection, orders: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]]) -> None:
+    """New orders (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status,
+    paid_at, completed_at, refunded_at) and their lines (order_id, index, product_id, quantity,
+    paid_fen, deduction_fen, queue_id, refunded)."""
+    await execute_many(
+        conn, 'INSERT INTO "order" (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status, paid_at, completed_at, refunded_at) '
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", orders,
+    )
+    await execute_many(
+        conn, 'INSERT INTO order_line (order_id, "index", product_id, quantity, paid_fen, deduction_fen, queue_id, refunded, extracted, cancelled) '
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, FALSE)", lines,
+    )
+
+
+async def update_orders(conn: Connection, completed: Sequence[Sequence[Any]], refunded: Sequence[Sequence[Any]], refunded_lines: Sequence[Sequence[Any]]) -> None:
+    """Stored orders completed (status, completed_at, id) or refunded (status, refunded_at, id),
+    and stored lines refunded (order_id, index)."""
+    await execute_many(conn, 'UPDATE "order" SET status = ?, completed_at = ? WHERE id = ?', completed)
+    await execute_many(conn, 'UPDATE "order" SET status = ?, refunded_at = ? WHERE id = ?', refunded)
+    await execute_many(conn, 'UPDATE order_line SET refunded = TRUE WHERE order_id = ? AND "index" = ?', refunded_lines)
+
+
+async def add_spend(conn: Connection, rows: Sequence[tuple[str, str, str, int]]) -> None:
+    """QR-11: add (member, scope, local day, fen) to the per-day completed spend; callers pass the
+    rows in key order so that concurrent writers never deadlock."""
+    await execute_many(conn, UPSERT_SPEND, rows)
+
+
+async def ensure_queues(conn: Connection, queues: Mapping[str, str]) -> None:
+    """Create the missing queue rows (id → model). Only missing ones are inserted: ON CONFLICT on a
+    row that a settlement batch is updating would wait for that batch to commit."""
+    known = {r["id"] for r in await _select_in(conn, "SELECT id FROM queue WHERE id", list(queues))}
+    await execute_many(
+        conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES (?, ?, 1, 0, 0, 0, '{}', CURRENT_TIMESTAMP) "
+        "ON CONFLICT (id) DO NOTHING", [(q, model) for q, model in sorted(queues.items()) if q not in known],
+    )
+
+
+async def add_inbox_items(conn: Connection, items: Sequence[tuple[str, int]]) -> None:
+    """PENDING inbox items (queue_id, event_id)."""
+    await execute_many(conn, INSERT_ITEM, items)
+
+
+async def _select_in(conn: Connection, head: str, values: Iterable[str], tail: str = "") -> list[dict[str, Any]]:
+    """`head IN (values) tail`, chunked; nothing to look up, no query."""
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(list(values), CHUNK):
+        out += await fetch(conn, f"{head} IN ({', '.join('?' for _ in chunk)}){tail}", chunk)
+    return out
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,69 @@
+"""工会排队 persistence: the union queue's entitlements (UQ-1..UQ-4); the daily settlement's
+progress lives in `store.jobs`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from domain import union_queue as uq
+from domain.money import from_fen, to_fen
+from store.db import Connection
+from store.sql import execute_many, fetch
+
+COLUMNS = "id, key, member_id, order_id, position, total_fen, received_fen, boost_fen, status"
+
+
+def _entitlement(r: dict[str, Any]) -> uq.UEntitlement:
+    return uq.UEntitlement(
+        key=r["key"], member=r["member_id"], order=r["order_id"], position=int(r["position"]), total=from_fen(int(r["total_fen"])),
+        received=from_fen(int(r["received_fen"])), boost=from_fen(int(r["boost_fen"])), status=uq.Status(r["status"]), db_id=int(r["id"]),
+    )
+
+
+async def _select(conn: Connection, where: str, params: tuple[Any, ...]) -> list[uq.UEntitlement]:
+    rows = await fetch(conn, f"SELECT {COLUMNS} FROM entitlement WHERE queue_id = 'uq' AND {where}", params)
+    return [_entitlement(r) for r in rows]
+
+
+async def by_order(conn: Connection, order: str) -> list[uq.UEntitlement]:
+    """The order's entitlement (keyed by the order id), if it joined."""
+    return await _select(conn, "model = 'union_queue' AND key = ?", (order,))
+
+
+async def oldest_waiting(conn: Connection, member: str) -> list[uq.UEntitlement]:
+    """The member's WAITING entitlement nearest the head (UQ-2: a referrer's to accelerate)."""
+    return await _select(conn, "member_id = ? AND status = 'WAITING' ORDER BY position LIMIT 1", (member,))
+
+
+async def boosted_waiting(conn: Connection) -> list[uq.UEntitlement]:
+    """WAITING entitlements with an unpaid boost, in position order (UQ-3 pays them first)."""
+    return await _select(conn, "boost_fen > 0 AND status = 'WAITING' ORDER BY position", ())
+
+
+async def waiting_after(conn: Connection, cursor: int, count: int) -> list[uq.UEntitlement]:
+    """The next `count` WAITING entitlements after position `cursor` (a daily settlement's chunk)."""
+    return await _select(conn, "status = 'WAITING' AND position > ? ORDER BY position LIMIT ?", (cursor, count))
+
+
+async def waiting_head(conn: Connection, from_position: int) -> int | None:
+    """The lowest WAITING position at or after `from_position` (None: nobody waits there)."""
+    rows = await fetch(conn, "SELECT MIN(position) AS head FROM entitlement WHERE queue_id = 'uq' AND status = 'WAITING' AND position >= ?", (from_position,))
+    return int(rows[0]["head"]) if rows and rows[0]["head"] is not None else None
+
+
+async def save_entitlements(conn: Connection, touched: Iterable[uq.UEntitlement], now: datetime) -> None:
+    """Insert the batch's new entitlements, update the changed ones."""
+    touched = list(touched)
+    await execute_many(
+        conn,
+        "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, "
+        "ratio, ratio_source, paid_fen, boost_fen, lottery_source, scope_key, created_at) "
+        "VALUES (?, 'union_queue', 'uq', ?, ?, ?, 0, ?, ?, ?, TRUE, '0', 'union_queue.quota_ratio', 0, ?, '', '', ?)",
+        [(e.key, e.position, e.member, e.order, to_fen(e.total), to_fen(e.received), e.status.value, to_fen(e.boost), now) for e in touched if e.db_id is None],
+    )
+    await execute_many(
+        conn, "UPDATE entitlement SET received_fen = ?, boost_fen = ?, status = ? WHERE id = ?",
+        [(to_fen(e.received), to_fen(e.boost), e.status.value, e.db_id) for e in touched if e.db_id is not None],
+    )
