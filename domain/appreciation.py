@@ -31,19 +31,22 @@ stopped between two exits: load those holders and call `continue_exits()` before
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from fractions import Fraction
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import PlainValidator, WithJsonSchema
+from pydantic.dataclasses import dataclass as settings_dataclass
 
 from domain.appreciation_holders import Holder, HolderIndex, NeedHolders
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import Asset, Posting, Wallet, member_account, platform_account, pool_account, transfer
-from domain.money import HUNDRED, ZERO, apply_ratio, floor_exact, parse_amount, round_exact
-from domain.settings import Reader
+from domain.money import HUNDRED, ZERO, apply_ratio, floor_exact, parse_amount, parse_ratio, round_exact
+from domain.settings import SETTINGS_CONFIG, Flag, Ids, checked, parse_settings, refusal
 
 MODEL = "appreciation"
 POOL_ID = "ca"
@@ -59,61 +62,60 @@ class ContributionBase(str, Enum):
     PROFIT = "PROFIT"
 
 
-@dataclass(frozen=True, slots=True)
+def _bounded(low: Decimal, high: Decimal | None, low_open: bool, high_open: bool, bound: str) -> Callable[[Any], Decimal]:
+    """A ratio field within (low, high] / [low, high) …: INVALID_RATIO outside, as C-8 says."""
+
+    def check(value: Any) -> Decimal:
+        ratio = checked(parse_ratio, value)
+        above = ratio > low if low_open else ratio >= low
+        below = high is None or (ratio < high if high_open else ratio <= high)
+        if not (above and below):
+            raise refusal(f"must be {bound}: {value}", ErrorCode.INVALID_RATIO)
+        return ratio
+
+    return check
+
+
+def _ratio_schema(bound: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,4})?$", "description": f"a percentage, {bound}"})
+
+
+def _price(value: Any) -> Decimal:
+    price = checked(parse_amount, value)
+    if price <= 0:
+        raise refusal(f"must be greater than 0: {value}", ErrorCode.INVALID_AMOUNT)
+    return price
+
+
+ContributionRatio = Annotated[Decimal, PlainValidator(_bounded(ZERO, HUNDRED, True, False, "0 < ratio ≤ 100")), _ratio_schema("0 < ratio ≤ 100")]
+RetentionRatio = Annotated[Decimal, PlainValidator(_bounded(ZERO, HUNDRED, False, True, "0 ≤ ratio < 100")), _ratio_schema("0 ≤ ratio < 100")]
+ExitMultiple = Annotated[Decimal, PlainValidator(_bounded(Decimal(1), None, True, False, "greater than 1")), _ratio_schema("a multiple greater than 1")]
+Price = Annotated[Decimal, PlainValidator(_price), WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "description": "a price > 0"})]
+
+
+@settings_dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class AppreciationSettings:
     """消费增值 platform settings (CA-1..CA-6, DR-7); off until enabled (C-11). Validated on creation."""
 
-    enabled: bool = False
+    enabled: Flag = False
     contribution_base: ContributionBase = ContributionBase.AMOUNT
-    contribution_ratio: Decimal = Decimal(30)
-    mint_ratio: Decimal = Decimal(70)
-    retention_ratio: Decimal = Decimal(20)
-    exit_multiple: Decimal = Decimal(3)
-    initial_price: Decimal = Decimal("1.00")
-    excluded_products: frozenset[str] = frozenset()  # products whose lines take no part (their orders still may)
-    compliance_override: bool = False
-
-    def __post_init__(self) -> None:
-        _within("contribution_ratio", self.contribution_ratio, self.contribution_ratio > 0 and self.contribution_ratio <= HUNDRED, "0 < ratio ≤ 100")
-        _within("mint_ratio", self.mint_ratio, self.mint_ratio > 0 and self.mint_ratio <= HUNDRED, "0 < ratio ≤ 100")
-        _within("retention_ratio", self.retention_ratio, self.retention_ratio >= 0 and self.retention_ratio < HUNDRED, "0 ≤ ratio < 100")
-        _within("exit_multiple", self.exit_multiple, self.exit_multiple > 1, "greater than 1")
-        if self.initial_price <= 0:
-            raise DomainError(ErrorCode.INVALID_AMOUNT, f"initial_price must be greater than 0: {self.initial_price}", "initial_price")
+    contribution_ratio: ContributionRatio = Decimal(30)
+    mint_ratio: ContributionRatio = Decimal(70)
+    retention_ratio: RetentionRatio = Decimal(20)
+    exit_multiple: ExitMultiple = Decimal(3)
+    initial_price: Price = Decimal("1.00")
+    excluded_products: Ids = frozenset()  # products whose lines take no part (their orders still may)
+    compliance_override: Flag = False
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: AppreciationSettings | None = None) -> AppreciationSettings:
         """Validate `values` over `base` (a partial update keeps the fields it leaves out); C-8."""
-        b = base or cls()
-        r = Reader(values)
-        settings = cls(
-            enabled=bool(r.flag("enabled", b.enabled)),
-            contribution_base=r.choice("contribution_base", ContributionBase, b.contribution_base),
-            contribution_ratio=_given(r.ratio("contribution_ratio", b.contribution_ratio)),
-            mint_ratio=_given(r.ratio("mint_ratio", b.mint_ratio)),
-            retention_ratio=_given(r.ratio("retention_ratio", b.retention_ratio)),
-            exit_multiple=_given(r.ratio("exit_multiple", b.exit_multiple)),
-            initial_price=_given(r.amount("initial_price", b.initial_price)),
-            excluded_products=r.names("excluded_products", b.excluded_products),
-            compliance_override=bool(r.flag("compliance_override", b.compliance_override)),
-        )
-        r.finish()
-        return settings
+        return parse_settings(cls, values, base=base)
 
     @property
     def static_return(self) -> Decimal:
         """DR-7: what a member is returned at the forced exit, in % of its spend (exit_multiple × 100)."""
         return self.exit_multiple * HUNDRED
-
-
-def _given(value: Decimal | None) -> Decimal:
-    assert value is not None, "a default is always given"
-    return value
-
-
-def _within(name: str, value: Decimal, ok: bool, bound: str) -> None:
-    if not ok:
-        raise DomainError(ErrorCode.INVALID_RATIO, f"{name} must be {bound}: {value}", name)
 
 
 @dataclass(frozen=True, slots=True)

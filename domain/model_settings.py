@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from pydantic.json_schema import models_json_schema
 
+from domain.appreciation import AppreciationSettings
 from domain.order_dividend import OrderDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
@@ -31,6 +32,7 @@ MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "queue_rebate": PluginSettings,
     "order_dividend": OrderDividendSettings,
     "union_queue": UnionQueueSettings,
+    "appreciation": AppreciationSettings,
 }
 """Model name → its platform settings; a model is off until its settings enable it (C-11)."""
 
