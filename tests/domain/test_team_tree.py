@@ -38,13 +38,18 @@ def team_performance(parents: list[int | None], spend: list[int]) -> list[int]:
     return team
 
 
+@st.composite
+def scored_forests(draw: st.DrawFn) -> tuple[list[int | None], list[int], dict[str, TeamNode]]:
+    """A random forest with each member's team performance (its descendants' spend)."""
+    parents = draw(forest)
+    spend = draw(st.lists(st.integers(0, 9), min_size=len(parents), max_size=len(parents)))
+    return parents, team_performance(parents, spend), build(parents)
+
+
 @given(st.data())
 @settings(max_examples=300)
 def test_pd4_jump_search_finds_the_first_ancestor_whose_team_performance_reaches_x(data: st.DataObject) -> None:
-    parents = data.draw(forest)
-    spend = data.draw(st.lists(st.integers(0, 9), min_size=len(parents), max_size=len(parents)))
-    team = team_performance(parents, spend)
-    nodes = build(parents)
+    parents, team, nodes = data.draw(scored_forests())
     x = data.draw(st.integers(0, max(team) + 1))
     for i in range(len(parents)):
         naive = next((m for m in [f"m{i}", *chain_of(nodes, f"m{i}")] if team[int(m[1:])] >= x), None)
@@ -69,10 +74,7 @@ def test_pd4_jump_search_on_a_10000_deep_chain_reads_o_log_depth_nodes() -> None
 @given(st.data())
 @settings(max_examples=200)
 def test_pd4_walk_with_jump_lookup_equals_walk_over_the_explicit_chain(data: st.DataObject) -> None:
-    parents = data.draw(forest)
-    spend = data.draw(st.lists(st.integers(0, 9), min_size=len(parents), max_size=len(parents)))
-    team = team_performance(parents, spend)
-    nodes = build(parents)
+    _, team, nodes = data.draw(scored_forests())
 
     def level(node: TeamNode) -> int:
         return min(7, team[int(node.member[1:])] // 4)
