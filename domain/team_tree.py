@@ -5,17 +5,18 @@ when it joins in O(1) from its referrer's: "the nearest ancestor whose team perf
 (team performance never falls going up a chain) is then found in O(log depth) node reads.
 Team totals are folded lazily: each order, refund or new member is one delta row; a batched
 fold pushes a chunk of deltas up the union of their ancestor paths (`fold_up`, deepest first,
-state per open parent), so a chunk writes each touched ancestor once, not once per order.
+state per open parent), so a chunk writes each touched ancestor once, not once per order;
+`walk_in_sequence` gives a chunk's orders the levels exactly as they stood before each (DR-2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.errors import DomainError, ErrorCode
-from domain.level_difference import FirstAtOrAbove, Rung
+from domain.level_difference import Award, FirstAtOrAbove, Rung
 from domain.money import ZERO
 
 
@@ -116,3 +117,64 @@ def fold_up(path: Iterable[TeamDelta]) -> Iterator[TeamChange]:
             open_[d.parent] = (d.depth - 1, up_size + size + d.size, up_performance + performance + d.performance)
     if open_:
         raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"referrers never fed: {', '.join(sorted(open_)[:5])}", "parent")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDelta:
+    """A completed order (amount > 0) or a refund (amount < 0) of `member`, in the fold's sequence."""
+
+    member: str
+    amount: Decimal
+
+
+Walk = Callable[[FirstAtOrAbove], list[Award]]
+
+
+def walk_in_sequence(
+    orders: Sequence[OrderDelta], nodes: Mapping[str, TeamNode], performance: Mapping[str, Decimal], level_of: Callable[[Decimal], int], walk: Walk
+) -> tuple[list[list[Award]], dict[str, Decimal]]:
+    """DR-2/DR-3 for a chunk of orders, each with the levels as they stood just before it, exactly.
+
+    `nodes` holds the chunk's members and all their ancestors, `performance` their team
+    performance before the chunk. A run of same-sign orders that moves no ancestor across a
+    threshold is walked with the levels at its start; one that does is halved until the crossing
+    order stands alone. Returns each order's awards (none for refunds) and the performance after.
+    """
+    current = dict(performance)
+    awards: list[list[Award]] = [[] for _ in orders]
+
+    def level(node: TeamNode) -> int:
+        return level_of(current.get(node.member, ZERO))
+
+    def settle(lo: int, hi: int) -> None:
+        changes = {c.member: c.performance for c in fold_up(_paths(orders[lo:hi], nodes))}
+        signs = {o.amount > 0 for o in orders[lo:hi] if o.amount}
+        crossed = any(level_of(current.get(m, ZERO)) != level_of(current.get(m, ZERO) + d) for m, d in changes.items())
+        if hi - lo > 1 and (len(signs) > 1 or crossed):
+            mid = (lo + hi) // 2
+            settle(lo, mid)
+            settle(mid, hi)
+            return
+        for i in range(lo, hi):
+            if orders[i].amount > 0:
+                awards[i] = walk(level_lookup(nodes[orders[i].member], level, nodes.__getitem__))
+        for m, d in changes.items():
+            current[m] = current.get(m, ZERO) + d
+
+    if orders:
+        settle(0, len(orders))
+    return awards, current
+
+
+def _paths(orders: Sequence[OrderDelta], nodes: Mapping[str, TeamNode]) -> list[TeamDelta]:
+    """The union of the orders' members and their ancestors, deepest first, with each member's own sum."""
+    own: dict[str, Decimal] = {}
+    for o in orders:
+        own[o.member] = own.get(o.member, ZERO) + o.amount
+    seen: set[str] = set()
+    for member in own:
+        node: TeamNode | None = nodes[member]
+        while node is not None and node.member not in seen:
+            seen.add(node.member)
+            node = nodes[node.parent] if node.parent is not None else None
+    return sorted((TeamDelta(m, nodes[m].parent, nodes[m].depth, 0, own.get(m, ZERO)) for m in seen), key=lambda d: -d.depth)

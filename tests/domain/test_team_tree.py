@@ -5,8 +5,8 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.level_difference import scan_lookup, walk
-from domain.team_tree import TeamDelta, TeamNode, first_at_or_above, fold_up, join, level_lookup
+from domain.level_difference import Award, FirstAtOrAbove, scan_lookup, walk
+from domain.team_tree import OrderDelta, TeamDelta, TeamNode, first_at_or_above, fold_up, join, level_lookup, walk_in_sequence
 
 RATIOS = tuple(D(r) for r in (10, 20, 26, 32, 38, 44, 50))
 
@@ -98,3 +98,39 @@ def test_pd8_fold_up_adds_every_delta_to_each_ancestor_once(data: st.DataObject)
             size, performance = expected.get(a, (0, D(0)))
             expected[a] = (size + own[m][0], performance + own[m][1])
     assert folded == {a: v for a, v in expected.items() if v != (0, 0)}
+
+
+THRESHOLDS = (D(5), D(12), D(20), D(40))
+
+
+def level_of(performance: D) -> int:
+    return sum(1 for t in THRESHOLDS if t <= performance)
+
+
+def seed_walk(lookup: FirstAtOrAbove) -> list[Award]:
+    return walk(RATIOS[:4], D(3), lookup)
+
+
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_dr2_orders_of_a_chunk_see_the_levels_as_they_stood_just_before_each(data: st.DataObject) -> None:
+    _, team, nodes = data.draw(scored_forests())
+    members = list(nodes)
+    orders: list[OrderDelta] = []
+    for _ in range(data.draw(st.integers(0, 25))):
+        refundable = [o for o in orders if o.amount > 0 and OrderDelta(o.member, -o.amount) not in orders]
+        if refundable and data.draw(st.booleans()):
+            refunded = data.draw(st.sampled_from(refundable))
+            orders.append(OrderDelta(refunded.member, -refunded.amount))
+        else:
+            orders.append(OrderDelta(data.draw(st.sampled_from(members)), D(data.draw(st.integers(1, 15)))))
+    start = {m: D(team[int(m[1:])]) for m in members}
+    got, after = walk_in_sequence(orders, nodes, start, level_of, seed_walk)
+    current = dict(start)
+    for i, o in enumerate(orders):
+        chain = chain_of(nodes, o.member)
+        expected = seed_walk(scan_lookup([(m, level_of(current[m])) for m in chain])) if o.amount > 0 else []
+        assert got[i] == expected, i
+        for m in chain:
+            current[m] += o.amount
+    assert after == current
