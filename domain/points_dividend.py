@@ -207,8 +207,8 @@ def _released(plan: Plan, amount: Decimal, day: str, static: Decimal) -> Plan:
 def _settle(day: str, m: ReleaseMember, static: _Static, exact: Accelerations) -> MemberRelease:
     """PD-9 (3)-(4): round each kind once, cap the total at the plans' remaining points, draw oldest first."""
     rounded = Accelerations(m.member, round_half_up(exact.share), round_half_up(exact.team), round_half_up(exact.same_level))
-    if static.already_released:
-        return MemberRelease(m.member, static.amount, exact, rounded, Accelerations(m.member), static.plans, (), True)
+    if static.already_released or exact.is_zero:
+        return MemberRelease(m.member, static.amount, exact, rounded, Accelerations(m.member), static.plans, static.postings, static.already_released)
     room = sum((p.remaining for p in static.plans if p.status is PlanStatus.ACTIVE), ZERO)
     paid: list[Decimal] = []
     for amount in (rounded.share, rounded.team, rounded.same_level):

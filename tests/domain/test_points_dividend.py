@@ -123,6 +123,11 @@ def test_pd2_3000_then_9000_release_144_a_day_then_108_once_the_first_ends() -> 
     assert released[208] == D(108) + D(12) and released[209] == D(108)
 
 
+def test_pd2_plan_points_and_daily_amount_are_each_rounded_half_up_once() -> None:
+    opened = plan("o", "A", "3333.33")
+    assert (opened.total, opened.daily) == (D("8333.33"), D("40.00"))  # 8333.325 and 39.99996
+
+
 def test_pd2_static_release_books_points_and_settles_the_promise() -> None:
     result = run([ReleaseMember("A", None, 0, 0, (plan("o1", "A", "3000"),))])["A"]
     assert result.postings == (

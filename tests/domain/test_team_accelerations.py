@@ -8,7 +8,8 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.points_dividend import Plan, ReleaseMember, daily_release, daily_release_reference
+from domain.ledger import Asset
+from domain.points_dividend import Plan, ReleaseMember, daily_release, daily_release_reference, plans_account
 from domain.points_dividend_settings import PointsDividendSettings, TeamTier
 from domain.team_accelerations import AccelerationRules, ReleaseSource, aggregate_accelerations, naive_accelerations
 
@@ -74,7 +75,14 @@ def test_pd9_streamed_daily_release_equals_reference_with_random_plans(data: st.
             released = min(total, data.draw(amounts))
             plans.append(Plan(f"{source.member}:{k}", source.member, k, total, "t", total, data.draw(amounts), released=released))
         members.append(ReleaseMember(source.member, source.parent, source.depth, source.level, tuple(plans)))
-    assert list(daily_release("d", members, s)) == daily_release_reference("d", members, s)
+    results = list(daily_release("d", members, s))
+    assert results == daily_release_reference("d", members, s)
+    for m, r in zip(members, results, strict=True):  # what the plans gave equals what the member got, and the promise shrank by it
+        gained = sum((p.released for p in r.plans), D(0)) - sum((p.released for p in m.plans), D(0))
+        to_wallet = sum((p.amount for p in r.postings if p.asset is Asset.POINTS and p.target == f"member:{m.member}:POINTS"), D(0))
+        from_plans = sum((p.amount for p in r.postings if p.asset is Asset.ENTITLEMENT and p.source == plans_account(m.member)), D(0))
+        assert gained == to_wallet == from_plans == r.static + r.paid.share + r.paid.team + r.paid.same_level or r.already_released
+        assert all(p.released <= p.total for p in r.plans)
 
 
 def test_pd9_pass_over_100000_members_with_a_10000_deep_chain_is_linear() -> None:
