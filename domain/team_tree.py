@@ -77,13 +77,15 @@ def level_lookup(source: TeamNode, level_of: Callable[[TeamNode], int], node_of:
 
 @dataclass(frozen=True, slots=True)
 class TeamDelta:
-    """A member on the fold's path, deepest first: its own change (new member: size 1; order: its amount)."""
+    """A member on the fold's path, deepest first: its own change (new member: size 1; order: its amount,
+    `points` the part of it paid with points, PD-8)."""
 
     member: str
     parent: str | None
     depth: int
     size: int = 0
     performance: Decimal = ZERO
+    points: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class TeamChange:
     member: str
     size: int
     performance: Decimal
+    points: Decimal = ZERO
 
 
 def fold_up(path: Iterable[TeamDelta]) -> Iterator[TeamChange]:
@@ -101,20 +104,20 @@ def fold_up(path: Iterable[TeamDelta]) -> Iterator[TeamChange]:
     Fed deepest first (the union of the ancestor paths of a chunk of deltas), it keeps sums only
     for referrers not yet fed and yields a member's change as soon as it is fed.
     """
-    open_: dict[str, tuple[int, int, Decimal]] = {}
+    open_: dict[str, tuple[int, int, Decimal, Decimal]] = {}
     last_depth: int | None = None
     for d in path:
         if last_depth is not None and d.depth > last_depth:
             raise DomainError(ErrorCode.INVALID_INPUT, f"members must be fed deepest first: depth {d.depth} after {last_depth}", "depth")
         last_depth = d.depth
-        depth, size, performance = open_.pop(d.member, (d.depth, 0, ZERO))
+        depth, size, performance, points = open_.pop(d.member, (d.depth, 0, ZERO, ZERO))
         if depth != d.depth:
             raise DomainError(ErrorCode.INVALID_INPUT, f"member {d.member} fed at depth {d.depth}, its referrals say {depth}", "depth")
-        if size or performance:
-            yield TeamChange(d.member, size, performance)
+        if size or performance or points:
+            yield TeamChange(d.member, size, performance, points)
         if d.parent is not None:
-            _, up_size, up_performance = open_.get(d.parent, (d.depth - 1, 0, ZERO))
-            open_[d.parent] = (d.depth - 1, up_size + size + d.size, up_performance + performance + d.performance)
+            _, up_size, up_performance, up_points = open_.get(d.parent, (d.depth - 1, 0, ZERO, ZERO))
+            open_[d.parent] = (d.depth - 1, up_size + size + d.size, up_performance + performance + d.performance, up_points + points + d.points)
     if open_:
         raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"referrers never fed: {', '.join(sorted(open_)[:5])}", "parent")
 

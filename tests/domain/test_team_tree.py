@@ -89,15 +89,15 @@ def test_pd4_walk_with_jump_lookup_equals_walk_over_the_explicit_chain(data: st.
 def test_pd8_fold_up_adds_every_delta_to_each_ancestor_once(data: st.DataObject) -> None:
     parents = data.draw(forest)
     nodes = build(parents)
-    own = {m: (data.draw(st.integers(0, 1)), D(data.draw(st.integers(-500, 5000))) / 100) for m in nodes}
+    own = {m: (data.draw(st.integers(0, 1)), D(data.draw(st.integers(-500, 5000))) / 100, D(data.draw(st.integers(0, 99))) / 100) for m in nodes}
     path = sorted((TeamDelta(m, n.parent, n.depth, *own[m]) for m, n in nodes.items()), key=lambda d: -d.depth)
-    folded = {c.member: (c.size, c.performance) for c in fold_up(path)}
-    expected: dict[str, tuple[int, D]] = {}
+    folded = {c.member: (c.size, c.performance, c.points) for c in fold_up(path)}
+    expected: dict[str, tuple[int, D, D]] = {}
     for m in nodes:
         for a in chain_of(nodes, m):
-            size, performance = expected.get(a, (0, D(0)))
-            expected[a] = (size + own[m][0], performance + own[m][1])
-    assert folded == {a: v for a, v in expected.items() if v != (0, 0)}
+            size, performance, points = expected.get(a, (0, D(0), D(0)))
+            expected[a] = (size + own[m][0], performance + own[m][1], points + own[m][2])
+    assert folded == {a: v for a, v in expected.items() if v != (0, 0, 0)}
 
 
 THRESHOLDS = (D(5), D(12), D(20), D(40))
