@@ -1,4 +1,4 @@
-"""太阳线 team tree of unlimited depth (SPEC M-1, PD-4, PD-8, PD-10, DR-2): the math of ADR 0005.
+"""太阳线 team tree of unlimited depth (SPEC M-1, PD-4, PD-8, PD-10, DR-2): the math of ADR 0006.
 
 Each member keeps `depth` and one skew-binary *jump* pointer (Myers' jump pointers), set once
 when it joins in O(1) from its referrer's: "the nearest ancestor whose team performance ≥ X"

@@ -1,4 +1,4 @@
-"""Team tree math of ADR 0005: jump-pointer search for the first ancestor at or above a tier, lazy folding of team totals."""
+"""Team tree math of ADR 0006: jump-pointer search for the first ancestor at or above a tier, lazy folding of team totals."""
 
 from decimal import Decimal as D
 
