@@ -148,3 +148,8 @@ def test_ctrl_c_on_run_piped_to_tee_ends_every_process(start):
     wait_for(lambda: healthy(run.port), 90, "the API's /healthz")
     run.stop(signal.SIGINT, group=True)
     assert_nothing_left(run)
+
+
+def test_run_rebate_calls_the_cli_of_the_project():
+    result = subprocess.run(["./run", "rebate", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "check-ledger" in result.stdout, result.stderr
