@@ -26,9 +26,10 @@ DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 PREFIX = "rebate_bench_"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, redis: bool = False) -> None:
     parser.add_argument("--database", metavar="URL", help="use this existing database (it is WIPED) instead of a new one dropped after the run")
-    parser.add_argument("--redis", metavar="URL", help="use this Redis database (it is FLUSHED) instead of a private redis-server")
+    if redis:
+        parser.add_argument("--redis", metavar="URL", help="use this Redis database (it is FLUSHED) instead of a private redis-server")
 
 
 def bench_server() -> str:
@@ -132,7 +133,7 @@ async def bench_environment(args: argparse.Namespace, redis: bool = False) -> As
     try:
         if not redis:
             yield url
-        elif args.redis:
+        elif getattr(args, "redis", None):
             from redis.asyncio import Redis
 
             os.environ["REDIS_URL"] = args.redis

@@ -3,10 +3,12 @@
     .venv/bin/python -m bench.ratio [--database URL]
 
 It works on a database of its own (created on the server of BENCH_POSTGRES_URL or DATABASE_URL,
-dropped after); --database names an existing one to WIPE instead (bench/common.py). A product with member-level ratios, cumulative
-tiers (30 d / 60 d windows), a lottery, limits and random return; member M0 has N prior
-completed orders (and their per-day spend row, all on one day), either older than every window
-(history) or inside the 60-day window; then 300 new orders of M0 are settled and the per-order cost is printed for N = 1 000 and 100 000.
+dropped after); --database names an existing one to WIPE instead (bench/common.py).
+
+A product with member-level ratios, cumulative tiers (30 d / 60 d windows), a lottery, limits
+and random return; member M0 has N prior completed orders (and their per-day spend row, all on
+one day), either older than every window (history) or inside the 60-day window; then 300 new
+orders of M0 are settled and the per-order cost is printed for N = 1 000 and 100 000.
 """
 
 from __future__ import annotations

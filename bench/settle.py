@@ -176,7 +176,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=5000)
     parser.add_argument("--ahead", type=int, nargs=2, default=[1_000, 100_000])
-    add_arguments(parser)
+    add_arguments(parser, redis=True)
     args = parser.parse_args()
     async with bench_environment(args, redis=True):
         await figures(args)
