@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from api import graphiql
 from api.auth import AuthConfig, is_production
 from api.schema import schema
 from api.view import RebateGraphQL
@@ -58,7 +59,7 @@ def create_app(migrate: bool = False) -> Starlette:
     origins = [o.strip() for o in os.environ.get("REBATE_WS_ORIGINS", "").split(",") if o.strip()]
     graphql = RebateGraphQL(schema, ide=not is_production(), ws_origins=origins)
     app = Starlette(
-        routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics)],
+        routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes()],
         lifespan=_lifespan(migrate),
     )
     app.state.auth = AuthConfig.from_env()

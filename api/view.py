@@ -7,11 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api import graphiql
 from api.auth import AuthConfig
 from api.context import Context, Loaders
 
@@ -29,6 +31,10 @@ class RebateGraphQL(GraphQL):
             max_subscriptions_per_connection=20,
             allowed_origins=ws_origins,
         )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the app's own vendored assets (api/graphiql.py), never from a CDN."""
+        return graphiql.render(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         auth: AuthConfig = request.app.state.auth

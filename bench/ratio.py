@@ -1,15 +1,19 @@
 """Resolving a reward ratio does not scan a member's history (issue: QR-10/QR-11 with all settings on).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python -m bench.ratio
+    .venv/bin/python -m bench.ratio [--database URL]
 
-WARNING: it wipes the database it is given. A product with member-level ratios, cumulative
-tiers (30 d / 60 d windows), a lottery, limits and random return; member M0 has N prior
-completed orders (and their per-day spend row, all on one day), either older than every window
-(history) or inside the 60-day window; then 300 new orders of M0 are settled and the per-order cost is printed for N = 1 000 and 100 000.
+It works on a database of its own (created on the server of BENCH_POSTGRES_URL or DATABASE_URL,
+dropped after); --database names an existing one to WIPE instead (bench/common.py).
+
+A product with member-level ratios, cumulative tiers (30 d / 60 d windows), a lottery, limits
+and random return; member M0 has N prior completed orders (and their per-day spend row, all on
+one day), either older than every window (history) or inside the 60-day window; then 300 new
+orders of M0 are settled and the per-order cost is printed for N = 1 000 and 100 000.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import time
@@ -19,10 +23,10 @@ from rich.console import Console
 from rich.table import Table
 from tortoise import connections
 
-from bench.common import fresh_database
+from bench.common import add_arguments, bench_environment, fresh_database
 from services import intake
 from services.replay import Replay, settle_all
-from services.runtime import close_db, platform_zone
+from services.runtime import platform_zone
 from store.sql import execute_many
 
 NOW = datetime(2026, 6, 1, 2, tzinfo=UTC)
@@ -65,7 +69,13 @@ async def per_order(prior: int, in_window: bool, orders: int = 300) -> float:
 
 
 async def main() -> None:
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    async with bench_environment(parser.parse_args()):
+        await figures()
+
+
+async def figures() -> None:
     table = Table("member's prior completed orders", "where", "ms per settled order", title="Ratio resolution with every setting on")
     for in_window in (False, True):
         costs = {}
@@ -73,7 +83,6 @@ async def main() -> None:
             costs[prior] = await per_order(prior, in_window)
             table.add_row(f"{prior:,}", "inside the 60-day window" if in_window else "older than every window", f"{costs[prior] * 1000:.2f}")
         table.add_row("ratio 100 000 / 1 000", "", f"{costs[100_000] / costs[1_000]:.2f}")
-    await close_db()
     console.print(table)
 
 

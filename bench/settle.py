@@ -1,9 +1,10 @@
 """Settlement benchmark (a script, not a test): prints figures and ratios.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/9 \
-        .venv/bin/python -m bench.settle [--orders 5000] [--lines 1]
+    .venv/bin/python -m bench.settle [--orders 5000] [--ahead 1000 100000] [--database URL] [--redis URL]
 
-WARNING: it wipes the database it is given. Figures:
+It works on a database of its own (created on the server of BENCH_POSTGRES_URL or DATABASE_URL,
+dropped after) and a private redis-server; --database / --redis name existing ones to WIPE
+instead (bench/common.py). Figures:
   0. intake only (no worker running): orders/s recorded by concurrent clients, one per call and
      50 per call (`record` / `record_many`, what the mutations call);
   1. end to end, one hot queue: orders reported through the intake service (what the mutations
@@ -24,15 +25,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 from tortoise import connections
 
-from bench.common import fresh_database
+from bench.common import add_arguments, bench_environment, free_port, fresh_database
 from services import intake
 from services.replay import Replay, settle_all
-from services.runtime import close_db, init_db, redis_pool
+from services.runtime import redis_pool
 from services.settlement import enqueue_drains, pending_queues
 from store.sql import execute, execute_many
 
@@ -143,7 +143,7 @@ async def graphql_wallet_rps(seconds: float = 5.0) -> float | None:
         from api.app import create_app  # noqa: F401
     except ImportError:
         return None
-    port = 8765
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"])
     try:
         query = {"query": '{ member(id: "M1") { id wallets { cash points } } }'}
@@ -175,11 +175,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=5000)
     parser.add_argument("--ahead", type=int, nargs=2, default=[1_000, 100_000])
+    add_arguments(parser, redis=True)
     args = parser.parse_args()
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-    await Redis.from_url(os.environ["REDIS_URL"]).flushdb()
-    await init_db(os.environ["DATABASE_URL"], migrate=True)
+    async with bench_environment(args, redis=True):
+        await figures(args)
+
+
+async def figures(args: argparse.Namespace) -> None:
     table = Table("figure", "value", title=f"Settlement benchmark on {os.environ['DATABASE_URL'].split(':')[0]}")
     console.print("0. intake only, one hot queue, 1-line orders, no worker running")
     table.add_row("intake only, 1 per call (8 clients), orders/s", f"{await intake_only(args.orders, 8, 1):,.0f}")
@@ -205,7 +207,6 @@ async def main() -> None:
         table.add_row("GraphQL wallet query, requests/s (16 clients)", "API not built" if rps is None else f"{rps:,.0f}")
     except AssertionError as exc:
         table.add_row("GraphQL wallet query", f"failed: {str(exc)[:80]}")
-    await close_db()
     console.print(table)
 
 

@@ -1,8 +1,9 @@
 """Union queue daily settlement at scale (a script, not a test; issue: 1 000 000 WAITING).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_uq .venv/bin/python -m bench.union_queue [--waiting 1000000]
+    .venv/bin/python -m bench.union_queue [--waiting 1000000] [--database URL]
 
-WARNING: it wipes the database it is given. It inserts N WAITING union-queue entitlements of
+It works on a database of its own (created on the server of BENCH_POSTGRES_URL or DATABASE_URL,
+dropped after); --database names an existing one to WIPE instead (bench/common.py). It inserts N WAITING union-queue entitlements of
 100.00 each with a pool that pays half of them, runs the day's settlement through the same
 batch job the worker runs (streamed in chunks, one fenced transaction each), and prints the time,
 the chunks, the peak memory of the process, and that a second run of the same day pays nothing.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import time
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from tortoise import connections
 
-from bench.common import fresh_database
+from bench.common import add_arguments, bench_environment, fresh_database
 from domain.ledger import Asset, transfer
 from domain.money import from_fen
 from domain.union_queue import FUNDING, LIABILITY, POOL, PROMISED
@@ -28,7 +28,6 @@ from services import queries
 from services.catalog import set_settings
 from services.intake import record
 from services.replay import daily_settlement_event, settle_all
-from services.runtime import close_db
 from services.union_queue import CHUNK
 from store.ledger import write_postings
 from store.sql import execute, execute_many, fetch
@@ -67,12 +66,17 @@ async def completed() -> int:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--waiting", type=int, default=1_000_000)
+    add_arguments(parser)
     args = parser.parse_args()
-    url = os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_uq")
-    await fresh_database(url)
+    async with bench_environment(args) as url:
+        await fresh_database(url)
+        await settle_day(args.waiting)
+
+
+async def settle_day(waiting: int) -> None:
     t0 = time.perf_counter()
-    await seed(args.waiting)
-    console.print(f"seeded {args.waiting:,} WAITING entitlements in {time.perf_counter() - t0:.1f}s")
+    await seed(waiting)
+    console.print(f"seeded {waiting:,} WAITING entitlements in {time.perf_counter() - t0:.1f}s")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     await record(daily_settlement_event(NOW), NOW)
@@ -84,11 +88,10 @@ async def main() -> None:
     await record(daily_settlement_event(NOW), NOW)
     await settle_all()
     again = await completed()
-    console.print(f"daily settlement: {paid:,} of {args.waiting:,} paid in {elapsed:.1f}s ({paid / elapsed:,.0f}/s), "
+    console.print(f"daily settlement: {paid:,} of {waiting:,} paid in {elapsed:.1f}s ({paid / elapsed:,.0f}/s), "
                   f"chunks of {CHUNK:,}, pool left {pools['uq']}")
     console.print(f"peak RSS {rss_before / 1024:.0f} MiB after seeding, {rss_after / 1024:.0f} MiB after the settlement; "
                   f"same day again: {again - paid} more paid; zero-sum: {await queries.is_zero_sum()}")
-    await close_db()
 
 
 if __name__ == "__main__":

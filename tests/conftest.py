@@ -6,11 +6,12 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 import pytest
 from tortoise import connections
 
+from bench.common import create_database, drop_database
 from services.runtime import close_db, init_db
 
 # The PostgreSQL server the tests use. The run creates a database of its own on it
@@ -30,8 +31,23 @@ def reachable(url: str) -> bool:
         return False
 
 
+def servers_line() -> str:
+    """Which servers this run uses, in one line."""
+    postgres = "" if reachable(POSTGRES_SERVER) else ", NOT reachable: its tests are skipped (fail under CI)"
+    redis = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    return (f"test servers: PostgreSQL {_server_label()} (databases rebate_test_{RUN_ID}_*, created and dropped by this run{postgres}); "
+            f"Redis {redis.hostname}:{redis.port or 6379}; SQLite files under pytest's tmp dir")
+
+
 def pytest_report_header() -> str:
-    return f"databases: SQLite files under pytest's tmp dir; PostgreSQL {_server_label()} (database rebate_test_{RUN_ID}_*, created and dropped by this run)"
+    return servers_line()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """-q (the project's default) hides the report header: print the servers line anyway."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and session.config.get_verbosity() < 0:
+        reporter.write_line(servers_line())
 
 
 def _server_label() -> str:
@@ -48,34 +64,16 @@ def postgres_or_skip() -> str:
     pytest.skip(f"PostgreSQL is not reachable at {_server_label()} (set TEST_POSTGRES_URL)")
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
 async def create_postgres_database(server: str, suffix: str) -> str:
     """A new, empty database of this run on `server`; returns its URL."""
-    import asyncpg
-
-    name = f"rebate_test_{RUN_ID}_{suffix}"
-    conn = await asyncpg.connect(_asyncpg_dsn(server))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunparse(urlparse(server)._replace(path=f"/{name}"))
+    return await create_database(server, f"rebate_test_{RUN_ID}_{suffix}")
 
 
 async def drop_postgres_database(server: str, url: str) -> None:
     """Drop a database this run created (and only such a one)."""
-    import asyncpg
-
     name = urlparse(url).path.lstrip("/")
     assert name.startswith(f"rebate_test_{RUN_ID}_"), f"refusing to drop {name!r}: not created by this run"
-    conn = await asyncpg.connect(_asyncpg_dsn(server))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_database(server, url)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
