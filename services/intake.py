@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
-from domain.money import parse_amount, to_fen
+from domain.money import check_deduction, parse_amount, to_fen
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, ProductInfo, Source, queue_for
 from services import intake_bulk
 from services.intake_bulk import NewOrder, OrderState, Snapshot
@@ -234,11 +234,10 @@ def _lines(raw: Any, channel: Channel) -> list[dict[str, Any]]:
         quantity = ln.get("quantity", 1)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise DomainError(ErrorCode.INVALID_INPUT, "quantity must be a whole number >= 1", f"lines.{i}.quantity")
-        lines.append({
-            "product": product, "quantity": quantity,
-            "paid": parse_amount(ln.get("paid"), f"lines.{i}.paid"),
-            "deduction": parse_amount(ln.get("deduction") or "0", f"lines.{i}.deduction"),
-        })
+        paid = parse_amount(ln.get("paid"), f"lines.{i}.paid")
+        deduction = parse_amount(ln.get("deduction") or "0", f"lines.{i}.deduction")
+        check_deduction(paid, deduction, f"lines.{i}.deduction")
+        lines.append({"product": product, "quantity": quantity, "paid": paid, "deduction": deduction})
     return lines
 
 
