@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -51,4 +54,28 @@ class RebateGraphQL(GraphQL):
         if principal is None:
             raise ConnectionRejectionError({"message": "authentication required"})
         context.principal = principal
+        if principal.expires_at is not None:
+            _close_on_expiry(context.request, principal.expires_at)
         return {"role": principal.role.value}
+
+
+EXPIRED_CLOSE_CODE = 4403
+_WATCH_STEP = 30.0  # seconds: how often a long-lived connection's watcher looks whether it is still open
+_watchers: set[asyncio.Task[None]] = set()
+
+
+def _close_on_expiry(websocket: WebSocket, expires_at: int) -> None:
+    """A token's connection closes (4403) when the token expires; its subscriptions end with it."""
+    task = asyncio.get_running_loop().create_task(_expire(websocket, expires_at))
+    _watchers.add(task)
+    task.add_done_callback(_watchers.discard)
+
+
+async def _expire(websocket: WebSocket, expires_at: int) -> None:
+    while (left := expires_at - time.time()) > 0:
+        if websocket.application_state is WebSocketState.DISCONNECTED:
+            return
+        await asyncio.sleep(min(left, _WATCH_STEP))
+    if websocket.application_state is not WebSocketState.DISCONNECTED and websocket.client_state is not WebSocketState.DISCONNECTED:
+        with contextlib.suppress(RuntimeError, OSError):
+            await websocket.close(code=EXPIRED_CLOSE_CODE, reason="token expired")

@@ -17,8 +17,7 @@ import redis
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
-from api.auth import sign_member_token
-from tests.api.conftest import ADMIN, SECRET, TEST_REDIS_URL
+from tests.api.conftest import ADMIN, TEST_REDIS_URL, member_token
 from tests.api.scenario import ORDER_PAID, QR1_SETTINGS, SET_SETTINGS, UPSERT_MEMBER, UPSERT_PRODUCT, paid_order
 from workers.drain import settle_batch
 from workers.publish import channel, publisher
@@ -84,7 +83,7 @@ def test_the_legacy_graphql_ws_protocol_is_refused(client, payload):
 
 def test_a_member_may_not_watch_another_member(client):
     with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
-        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {sign_member_token('A', secret=SECRET.encode())}"}})
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {member_token('A')}"}})
         assert ws.receive_json()["type"] == "connection_ack"
         ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": PAYOUTS, "variables": {"m": "B"}}})
         message = ws.receive_json()
@@ -133,3 +132,22 @@ def test_cross_origin_browsers_need_an_allowed_origin(env, monkeypatch):
         with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS], headers={"origin": "https://merchant.example"}) as ws:
             ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {ADMIN}"}})
             assert ws.receive_json()["type"] == "connection_ack"
+
+
+def test_an_expired_token_is_refused_at_connection_init(client):
+    with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {member_token('A', 1, now=time.time() - 5)}"}})
+        assert closed_with(ws) == 4403
+
+
+def test_a_subscription_ends_when_its_token_expires_while_connected(client):
+    member = f"ws-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {member_token(member, 2)}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": PAYOUTS, "variables": {"m": member}}})
+        wait_for_subscribers(channel("member", member))
+        assert closed_with(ws) == 4403
+    assert 1 <= time.monotonic() - started < 4
+    wait_for_subscribers(channel("member", member), count=0)  # the Redis subscription ends with the connection
