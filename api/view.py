@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
@@ -17,6 +19,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import AuthConfig
 from api.context import Context, Loaders
+from api.limits import RefusedMessage, decode_message
 
 
 class RebateGraphQL(GraphQL):
@@ -32,6 +35,22 @@ class RebateGraphQL(GraphQL):
             max_subscriptions_per_connection=20,
             allowed_origins=ws_origins,
         )
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON message (HTTP bodies and WebSocket messages) within api/limits.py's bounds."""
+        return decode_message(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """An HTTP body: a JSON object within the bounds, else 400 naming the rule."""
+        try:
+            value = self.decode_json(data)
+        except RefusedMessage as refused:
+            raise HTTPException(400, refused.reason) from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(value, dict):
+            raise HTTPException(400, "the request body must be a JSON object with a query")
+        return value
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         auth: AuthConfig = request.app.state.auth
