@@ -151,3 +151,16 @@ def test_a_subscription_ends_when_its_token_expires_while_connected(client):
         assert closed_with(ws) == 4403
     assert 1 <= time.monotonic() - started < 4
     wait_for_subscribers(channel("member", member), count=0)  # the Redis subscription ends with the connection
+
+
+@pytest.mark.parametrize("value", ["Bearer m.A.².abc", "Bearer " + "x" * 1000, 5, None])  # longer strings are refused as a message (4400)
+def test_malformed_tokens_at_connection_init_are_closed(client, value):
+    with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": value}})
+        assert closed_with(ws) == 4403
+
+
+def test_a_websocket_message_nested_too_deep_closes_the_connection(client):
+    with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
+        ws.send_text('{"type": "connection_init", "payload": ' + "[" * 5000 + "]" * 5000 + "}")
+        assert closed_with(ws) == 4400
