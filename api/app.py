@@ -9,13 +9,15 @@ from contextlib import asynccontextmanager
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api import graphiql
 from api.auth import AuthConfig, is_production
-from api.schema import schema
+from api.limits import BodyLimit, max_body
+from api.schema import build_schema, schema
 from api.view import RebateGraphQL
 from services.runtime import close_db, init_db, ping_db, redis_pool
 
@@ -54,12 +56,15 @@ async def metrics(request: Request) -> Response:
 
 
 def create_app(migrate: bool = False) -> Starlette:
-    """GraphiQL is on unless REBATE_ENV=production; `migrate` applies pending migrations at startup.
+    """GraphiQL, introspection and field suggestions are on unless REBATE_ENV=production; `migrate`
+    applies pending migrations at startup; REBATE_MAX_BODY bounds request bodies (api/limits.py).
     REBATE_WS_ORIGINS lists the browser origins (e.g. merchant portals) allowed to open the WebSocket."""
     origins = [o.strip() for o in os.environ.get("REBATE_WS_ORIGINS", "").split(",") if o.strip()]
-    graphql = RebateGraphQL(schema, ide=not is_production(), ws_origins=origins)
+    production = is_production()
+    graphql = RebateGraphQL(build_schema(production=True) if production else schema, ide=not production, ws_origins=origins)
     app = Starlette(
         routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes()],
+        middleware=[Middleware(BodyLimit, limit=max_body())],
         lifespan=_lifespan(migrate),
     )
     app.state.auth = AuthConfig.from_env()

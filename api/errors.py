@@ -48,3 +48,10 @@ def user_error(exc: DomainError, camel: bool = True, prefix: str | None = None) 
 def coded(code: DomainErrorCode, message: str) -> GraphQLError:
     """A top-level error for queries, with `extensions.code` (never masked)."""
     return GraphQLError(message, extensions={"code": code.value})
+
+
+def check_lengths(**fields: tuple[str | None, int]) -> None:
+    """Text fields within their column widths: `nickname=(value, 128)`; the first too long is INVALID_INPUT."""
+    for name, (value, longest) in fields.items():
+        if value is not None and len(value) > longest:
+            raise DomainError(DomainErrorCode.INVALID_INPUT, f"{name} must be at most {longest} characters", name)

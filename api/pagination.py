@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -12,6 +13,8 @@ from domain.errors import ErrorCode
 
 T = TypeVar("T")
 DEFAULT_PAGE = 50
+MAX_ROW_NUMBER = 2**63 - 1
+_ROW_NUMBER = re.compile(r"[0-9]{1,19}")
 MAX_PAGE = 200
 
 
@@ -36,13 +39,22 @@ def page_size(first: int | None) -> int:
     return size
 
 
+def row_number(text: str) -> int | None:
+    """A position or a row id as sent: ASCII digits fitting a BIGINT column (below 2^63); else None."""
+    if not _ROW_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= MAX_ROW_NUMBER else None
+
+
 def int_cursor(after: str | None) -> int:
     """A cursor that is a position or an id (non-negative integer)."""
     if after is None:
         return 0
-    if not after.isdigit():
-        raise coded(ErrorCode.INVALID_INPUT, f"after is not a cursor of this list: {after!r}")
-    return int(after)
+    number = row_number(after)
+    if number is None:
+        raise coded(ErrorCode.INVALID_INPUT, "after is not a cursor of this list")
+    return number
 
 
 def page(rows: Sequence[T], size: int, cursor_of: Callable[[T], str]) -> Connection[T]:

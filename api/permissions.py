@@ -17,7 +17,7 @@ from domain.errors import ErrorCode
 
 def _caller(info: Info) -> Principal:
     principal = info.context.principal
-    if principal is None:
+    if principal is None or principal.expired(info.context.now().timestamp()):
         raise StrawberryGraphQLError("authentication required: send Authorization: Bearer <token>", extensions={"code": ErrorCode.UNAUTHENTICATED.value})
     return principal
 

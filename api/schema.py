@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from starlette.websockets import WebSocket
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
@@ -15,6 +16,7 @@ from strawberry.types.graphql import OperationType
 
 from api.catalog import resolvers as catalog
 from api.ledger import resolvers as ledger
+from api.limits import TextLiteralRule
 from api.members import resolvers as members
 from api.metrics import OperationMetrics
 from api.orders import resolvers as orders
@@ -47,16 +49,20 @@ class SubscriptionsOverWebSocket(SchemaExtension):
 # The depth and alias limiters are validation rules, and the rules are part of ValidationCache's
 # key: a limiter built per request brings new rule classes and never hits the cache. So the rules
 # are built once here and every request's extension adds the same ones.
-LIMIT_RULES = [*QueryDepthLimiter(max_depth=10).validation_rules, *MaxAliasesLimiter(max_alias_count=30).validation_rules]
-EXTENSIONS = [
-    lambda: AddValidationRules(LIMIT_RULES),
-    lambda: MaxTokensLimiter(max_token_count=2000),
-    lambda: ParserCache(maxsize=512),
-    lambda: ValidationCache(maxsize=512),
-    lambda: MaskErrors(should_mask_error=is_unexpected),
-    SubscriptionsOverWebSocket,
-    OperationMetrics,
-]
+LIMIT_RULES = [*QueryDepthLimiter(max_depth=10).validation_rules, *MaxAliasesLimiter(max_alias_count=30).validation_rules, TextLiteralRule]
+PRODUCTION_RULES = [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
+
+
+def _extensions(rules: list[type[ASTValidationRule]]) -> list[Any]:
+    return [
+        lambda: AddValidationRules(rules),
+        lambda: MaxTokensLimiter(max_token_count=2000),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: MaskErrors(should_mask_error=is_unexpected),
+        SubscriptionsOverWebSocket,
+        OperationMetrics,
+    ]
 
 
 class RebateSchema(strawberry.Schema):
@@ -66,10 +72,15 @@ class RebateSchema(strawberry.Schema):
         super().process_errors([e for e in errors if is_unexpected(e)], execution_context)  # type: ignore[arg-type]
 
 
-schema = RebateSchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=payouts.Subscription,
-    extensions=EXTENSIONS,
-    config=StrawberryConfig(scalar_map=SCALARS),
-)
+def build_schema(production: bool = False) -> RebateSchema:
+    """The schema; in production without introspection and without "did you mean" suggestions."""
+    return RebateSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=payouts.Subscription,
+        extensions=_extensions(PRODUCTION_RULES if production else LIMIT_RULES),
+        config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production),
+    )
+
+
+schema = build_schema()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -16,6 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api import graphiql
 from api.auth import AuthConfig
 from api.context import Context, Loaders
+from api.limits import RefusedMessage, decode_message
 
 
 class RebateGraphQL(GraphQL):
@@ -35,6 +41,21 @@ class RebateGraphQL(GraphQL):
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the app's own vendored assets (api/graphiql.py), never from a CDN."""
         return graphiql.render(request)
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON message (HTTP bodies and WebSocket messages) within api/limits.py's bounds."""
+        return decode_message(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """An HTTP body: a JSON object within the bounds, else 400 naming the rule."""
+        try:
+            value = self.decode_json(data)
+        except RefusedMessage as refused:
+            raise HTTPException(400, refused.reason) from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(value, dict):
+            raise HTTPException(400, "the request body must be a JSON object with a query")
+        return value
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         auth: AuthConfig = request.app.state.auth
@@ -57,4 +78,28 @@ class RebateGraphQL(GraphQL):
         if principal is None:
             raise ConnectionRejectionError({"message": "authentication required"})
         context.principal = principal
+        if principal.expires_at is not None:
+            _close_on_expiry(context.request, principal.expires_at)
         return {"role": principal.role.value}
+
+
+EXPIRED_CLOSE_CODE = 4403
+_WATCH_STEP = 30.0  # seconds: how often a long-lived connection's watcher looks whether it is still open
+_watchers: set[asyncio.Task[None]] = set()
+
+
+def _close_on_expiry(websocket: WebSocket, expires_at: int) -> None:
+    """A token's connection closes (4403) when the token expires; its subscriptions end with it."""
+    task = asyncio.get_running_loop().create_task(_expire(websocket, expires_at))
+    _watchers.add(task)
+    task.add_done_callback(_watchers.discard)
+
+
+async def _expire(websocket: WebSocket, expires_at: int) -> None:
+    while (left := expires_at - time.time()) > 0:
+        if websocket.application_state is WebSocketState.DISCONNECTED:
+            return
+        await asyncio.sleep(min(left, _WATCH_STEP))
+    if websocket.application_state is not WebSocketState.DISCONNECTED and websocket.client_state is not WebSocketState.DISCONNECTED:
+        with contextlib.suppress(RuntimeError, OSError):
+            await websocket.close(code=EXPIRED_CLOSE_CODE, reason="token expired")

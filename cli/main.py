@@ -101,5 +101,23 @@ def check_ledger() -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def token(
+    kind: str = typer.Argument(..., metavar="member|merchant", help="member: that member's own data; merchant: that store's queues and payouts"),
+    subject: str = typer.Argument(..., help="the member id, or the store id"),
+    ttl: str = typer.Option("1h", "--ttl", help="lifetime: seconds, or with a unit s, m, h, d (e.g. 15m, 1h, 7d)"),
+) -> None:
+    """Issue a member or merchant token (a JWT signed with REBATE_JWT_ACTIVE_KID's key) and print it."""
+    from services.tokens import Audience, issue_token, parse_ttl
+
+    try:
+        audience = Audience(kind)
+        sys.stdout.write(issue_token(audience, subject, parse_ttl(ttl)) + "\n")
+    except (ValueError, RuntimeError) as exc:
+        message = f"{kind!r} is not member or merchant" if kind not in tuple(Audience) else str(exc)
+        console.print(f"[red]{message}[/red]")
+        raise typer.Exit(2) from None
+
+
 def main() -> None:
     app()

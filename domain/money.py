@@ -6,6 +6,7 @@ up to 4 decimal places. In the database an amount is an integer number of fen.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -17,37 +18,79 @@ RATIO_STEP = Decimal("0.0001")
 HUNDRED = Decimal(100)
 
 
+# Intake bounds (C-8). Amounts are stored as int64 fen: the largest amount times the largest ratio
+# is 10^15 fen, 9 000 times below 2^63, so sums over many lines and ratios applied to them still fit.
+MAX_AMOUNT = Decimal("1000000000000.00")
+"""The largest amount accepted anywhere (10^12 CNY, points, love value or coupons)."""
+MAX_RATIO = Decimal("1000")
+"""The largest ratio accepted anywhere: 1000 %."""
+_AMOUNT_TEXT = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,2})?")
+_RATIO_TEXT = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,4})?")
+
+
 def parse_amount(text: str | Decimal | int, field: str = "amount", allow_negative: bool = False) -> Decimal:
-    """A decimal string with at most 2 decimal places (C-1); never a float."""
-    value = _parse_decimal(text, field)
+    """An amount (C-1): plain ASCII digits with at most 2 decimal places, never a float, at most
+    MAX_AMOUNT. Exponents, NaN, Infinity, non-ASCII digits, underscores and spaces are INVALID_AMOUNT."""
+    value = _parse_decimal(text, field, _AMOUNT_TEXT, ErrorCode.INVALID_AMOUNT, "a decimal with at most 2 decimal places")
     if value != value.quantize(CENT):
         raise DomainError(ErrorCode.INVALID_AMOUNT, f"{field} has more than 2 decimal places: {text}", field)
     if value < 0 and not allow_negative:
         raise DomainError(ErrorCode.NEGATIVE_AMOUNT, f"{field} must not be negative: {text}", field)
+    if abs(value) > MAX_AMOUNT:
+        raise DomainError(ErrorCode.INVALID_AMOUNT, f"{field} exceeds the maximum amount {MAX_AMOUNT}: {text}", field)
     return value.quantize(CENT)
 
 
 def parse_ratio(text: str | Decimal | int, field: str = "ratio", maximum: Decimal | None = None) -> Decimal:
-    """A percentage (C-2): 130 means 130 %, at most 4 decimal places, never negative."""
-    value = _parse_decimal(text, field)
+    """A percentage (C-2): 130 means 130 %, at most 4 decimal places, never negative, at most
+    `maximum` and never above MAX_RATIO. Same text rules as amounts, refused as INVALID_RATIO."""
+    value = _parse_decimal(text, field, _RATIO_TEXT, ErrorCode.INVALID_RATIO, "a percentage with at most 4 decimal places")
     if value != value.quantize(RATIO_STEP):
         raise DomainError(ErrorCode.INVALID_RATIO, f"{field} has more than 4 decimal places: {text}", field)
-    if value < 0 or (maximum is not None and value > maximum):
-        bound = f"0..{maximum}" if maximum is not None else ">= 0"
-        raise DomainError(ErrorCode.INVALID_RATIO, f"{field} must be within {bound}: {text}", field)
+    bound = MAX_RATIO if maximum is None else min(maximum, MAX_RATIO)
+    if value < 0 or value > bound:
+        raise DomainError(ErrorCode.INVALID_RATIO, f"{field} must be within 0..{bound}: {text}", field)
     return value.quantize(RATIO_STEP)
 
 
-def _parse_decimal(text: str | Decimal | int, field: str) -> Decimal:
+def check_deduction(paid: Decimal, deduction: Decimal, field: str = "deduction") -> None:
+    """A line's deduction cannot exceed what the line was paid (C-8)."""
+    if deduction > paid:
+        raise DomainError(ErrorCode.INVALID_AMOUNT, f"{field} {deduction} exceeds the line's paid amount {paid}", field)
+
+
+def _shown(text: object) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 40 else f"{shown[:37]}..."
+
+
+def _parse_decimal(text: str | Decimal | int, field: str, grammar: re.Pattern[str], code: ErrorCode, form: str) -> Decimal:
     if isinstance(text, float) or isinstance(text, bool):
         raise DomainError(ErrorCode.MALFORMED_DECIMAL, f"{field} must be a decimal string, not {type(text).__name__}", field)
+    if isinstance(text, str):
+        if grammar.fullmatch(text):
+            return Decimal(text)
+        if not _is_decimal(text):
+            raise DomainError(ErrorCode.MALFORMED_DECIMAL, f"{field} is not a decimal: {_shown(text)}", field)
+        raise DomainError(code, f"{field} must be {form} in plain ASCII digits: {_shown(text)}", field)
+    if isinstance(text, int):
+        text = Decimal(text)
+    if not isinstance(text, Decimal):
+        raise DomainError(ErrorCode.MALFORMED_DECIMAL, f"{field} is not a decimal: {_shown(text)}", field)
+    if not text.is_finite():
+        raise DomainError(code, f"{field} is not a finite decimal: {text}", field)
+    return text
+
+
+def _is_decimal(text: str) -> bool:
+    """Whether Python's Decimal reads it at all (then a stricter rule refuses it with a code of its own)."""
+    if len(text) > 100:
+        return True
     try:
-        value = Decimal(text)
-    except (InvalidOperation, TypeError, ValueError):
-        raise DomainError(ErrorCode.MALFORMED_DECIMAL, f"{field} is not a decimal: {text!r}", field) from None
-    if not value.is_finite():
-        raise DomainError(ErrorCode.MALFORMED_DECIMAL, f"{field} is not a finite decimal: {text!r}", field)
-    return value
+        Decimal(text)
+    except (InvalidOperation, ValueError):
+        return False
+    return True
 
 
 def apply_ratio(amount: Decimal, ratio: Decimal) -> Decimal:

@@ -22,12 +22,13 @@ from decimal import Decimal
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
-from domain.money import parse_amount, to_fen
+from domain.money import check_deduction, parse_amount, to_fen
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, queue_for
 from services import intake_bulk
 from services.intake_bulk import NewOrder, OrderState, Snapshot
 
 PER_ORDER_MODELS = ("order_dividend", "union_queue")  # settle on completion, one queue each
+MAX_QUANTITY = 1_000_000  # a line's quantity (C-8): fits the int32 column with room
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
 _PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq"}
 
@@ -215,13 +216,12 @@ def _lines(raw: Any, channel: Channel) -> list[dict[str, Any]]:
         if product is None and channel is not Channel.CASHIER:
             raise DomainError(ErrorCode.INVALID_INPUT, "a mall or store line needs its product", f"lines.{i}.product")
         quantity = ln.get("quantity", 1)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise DomainError(ErrorCode.INVALID_INPUT, "quantity must be a whole number >= 1", f"lines.{i}.quantity")
-        lines.append({
-            "product": product, "quantity": quantity,
-            "paid": parse_amount(ln.get("paid"), f"lines.{i}.paid"),
-            "deduction": parse_amount(ln.get("deduction") or "0", f"lines.{i}.deduction"),
-        })
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+            raise DomainError(ErrorCode.INVALID_INPUT, f"quantity must be a whole number within 1..{MAX_QUANTITY}", f"lines.{i}.quantity")
+        paid = parse_amount(ln.get("paid"), f"lines.{i}.paid")
+        deduction = parse_amount(ln.get("deduction") or "0", f"lines.{i}.deduction")
+        check_deduction(paid, deduction, f"lines.{i}.deduction")
+        lines.append({"product": product, "quantity": quantity, "paid": paid, "deduction": deduction})
     return lines
 
 

@@ -16,7 +16,7 @@ from api.catalog.types import (
     StoreInput,
     StorePayload,
 )
-from api.errors import UserError, user_error
+from api.errors import UserError, check_lengths, user_error
 from api.permissions import IsStaff
 from api.queue_rebate.settings import EntityQueueRebateInput, settings_values
 from domain.errors import DomainError
@@ -36,6 +36,7 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsStaff], description="M-3: create or update a store and its QR-20 settings (replaced whole).")
     async def upsert_store(self, input: StoreInput) -> StorePayload:
         try:
+            check_lengths(name=(input.name, 128))
             row = await catalog.upsert_store(str(input.id), recruiter=input.recruiter, name=input.name, queue_rebate=settings_values(input.queue_rebate))
         except DomainError as exc:
             return StorePayload(store=None, errors=[_error(exc, input.queue_rebate)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.context import Info
-from api.errors import user_error
+from api.errors import check_lengths, user_error
 from api.members.types import Member, MemberInput, MemberPayload
 from api.permissions import CanReadMember, IsStaff
 from domain.errors import DomainError
@@ -25,6 +25,7 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsStaff], description="M-1: create or update a member; a referrer cycle is refused.")
     async def upsert_member(self, input: MemberInput) -> MemberPayload:
         try:
+            check_lengths(level=(input.level, 64), phone=(input.phone, 32), nickname=(input.nickname, 128), avatar=(input.avatar, 512))
             row = await catalog.upsert_member(
                 str(input.id),
                 referrer=input.referrer,

@@ -20,6 +20,7 @@ from api.orders.types import (
     ReportOrdersPayload,
     Ticket,
 )
+from api.pagination import row_number
 from api.permissions import IsStaff
 from domain.errors import DomainError, ErrorCode
 from services import intake
@@ -53,9 +54,10 @@ async def report(info: Info, event: Mapping[str, Any]) -> OrderEventPayload:
 class Query:
     @strawberry.field(permission_classes=[IsStaff], description="I-2: a recorded event's settlement status and postings.")
     async def ticket(self, info: Info, id: strawberry.ID) -> Ticket | None:
-        if not str(id).isdigit():
+        number = row_number(str(id))
+        if number is None:
             return None
-        row = await info.context.loaders.tickets.load(int(id))
+        row = await info.context.loaders.tickets.load(number)
         return Ticket(id=strawberry.ID(str(row["id"])), key=row["key"], type=row["type"], duplicate=False) if row else None
 
 

@@ -14,7 +14,7 @@ from api.context import Info
 from api.errors import coded, user_error
 from api.orders.resolvers import _enqueue
 from api.orders.types import Ticket
-from api.pagination import Connection, int_cursor, page, page_size
+from api.pagination import Connection, int_cursor, page, page_size, row_number
 from api.permissions import CanReadEntitlements, CanReadQueueProgress, IsAdmin, IsAuthenticated, IsStaff, IsStaffOrMember, IsStaffOrMerchant
 from api.queue_rebate.settings import QueueRebateSettings
 from api.queue_rebate.types import (
@@ -41,9 +41,10 @@ def _queue_cursor(after: str | None) -> tuple[str, int]:
     if after is None:
         return ("", 0)
     queue, sep, position = after.rpartition("@")
-    if not sep or not position.isdigit():
-        raise coded(ErrorCode.INVALID_INPUT, f"after is not a cursor of this list: {after!r}")
-    return (queue, int(position))
+    number = row_number(position) if sep else None
+    if number is None:
+        raise coded(ErrorCode.INVALID_INPUT, "after is not a cursor of this list")
+    return (queue, number)
 
 
 async def _with_decisions(rows: Sequence[EntitlementView]) -> list[Entitlement]:
@@ -138,7 +139,7 @@ class Query:
         "QR-18 display settings hide set to null; staff and the queue's merchant see everything.",
     )
     async def queue_progress(self, info: Info, queue: str, after: str | None = None, first: int | None = None) -> QueueProgress | None:
-        size = page_size(first)
+        size, position = page_size(first), int_cursor(after)
         caller = info.context.principal
         assert caller is not None  # the permission class refused anonymous callers
         full = caller.is_staff or caller.owns_queue(queue)
@@ -148,7 +149,7 @@ class Query:
         if not full and row["model"] != MODEL:
             raise coded(ErrorCode.FORBIDDEN, "not allowed for this caller")
         plugin, _ = await _plugin()
-        rows = await queries.entitlements(queue=queue, status="WAITING", after_position=int_cursor(after), limit=size + 1)
+        rows = await queries.entitlements(queue=queue, status="WAITING", after_position=position, limit=size + 1)
         paged = page(rows, size, lambda e: str(e.position))
         ids = list(dict.fromkeys(e.member for e in paged.items))
         profiles = dict(zip(ids, await info.context.loaders.members.load_many(ids), strict=True))

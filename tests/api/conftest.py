@@ -17,8 +17,19 @@ import pytest
 
 from api.app import create_app
 from services.runtime import DEFAULT_REDIS_URL
+from services.tokens import Audience, TokenKeys
 
-ADMIN, INTEGRATION, SECRET = "test-admin-key", "test-integration-key", "test-secret"
+ADMIN, INTEGRATION, SECRET = "test-admin-key", "test-integration-key", "test-secret-of-at-least-32-bytes"
+KEYS = TokenKeys.single(SECRET)
+
+
+def member_token(member: str, ttl: int = 600, now: float | None = None) -> str:
+    """A member token signed with the tests' key (REBATE_SECRET)."""
+    return KEYS.issue(Audience.MEMBER, member, ttl, now)
+
+
+def merchant_token(store: str, ttl: int = 600, now: float | None = None) -> str:
+    return KEYS.issue(Audience.MERCHANT, store, ttl, now)
 
 
 def _own_db(url: str, db: int = 15) -> str:
@@ -55,7 +66,7 @@ class GQL:
         self.http = http
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None, token: str | None = ADMIN) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"Authorization": f"Bearer {token}".encode()} if token else {}  # UTF-8 bytes: tampered tokens may be non-ASCII
         response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
         assert response.status_code == 200, response.text
         return response.json()

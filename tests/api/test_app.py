@@ -58,4 +58,4 @@ async def test_depth_aliases_and_tokens_are_limited(gql):
     tokens = "{ " + " ".join("pools { name }" for _ in range(700)) + " }"
     assert "token" in (await gql(tokens))["errors"][0]["message"].lower()
     # no type nests deeper than 10 yet (introspection is exempt), so check the depth rule is in place
-    assert [r.__name__ for r in LIMIT_RULES] == ["DepthLimitValidator", "MaxAliasesValidator"]
+    assert [r.__name__ for r in LIMIT_RULES] == ["DepthLimitValidator", "MaxAliasesValidator", "TextLiteralRule"]

@@ -1,21 +1,19 @@
-"""I-3: API keys and signed member / merchant tokens; out-of-scope reads are FORBIDDEN."""
+"""I-3: API keys and member / merchant JWTs; out-of-scope reads are FORBIDDEN."""
 
 from __future__ import annotations
 
 import time
 
+import jwt
 import pytest
 
-from api.auth import DEV_API_KEYS, AuthConfig, Principal, Role, sign_member_token, sign_merchant_token
+from api.auth import DEV_API_KEYS, AuthConfig, Principal, Role
 from api.permissions import CanWatchPayouts
-from tests.api.conftest import INTEGRATION, SECRET
+from services.tokens import Audience, TokenKeys, issue_token, parse_ttl
+from tests.api.conftest import INTEGRATION, KEYS, SECRET, member_token, merchant_token
 from tests.api.scenario import ENTITLEMENTS, UPSERT_MEMBER, UPSERT_STORE, WALLETS, ok, seed_qr1
 
-KEY = SECRET.encode()
-
-
-def member_token(member: str, ttl: int = 600) -> str:
-    return sign_member_token(member, ttl, secret=KEY)
+OTHER = TokenKeys.single("another-secret-of-at-least-32-bytes")
 
 
 def code(body: dict) -> str:
@@ -27,7 +25,28 @@ async def test_no_token_is_unauthenticated(gql):
     assert body["data"] == {"member": None} and code(body) == "UNAUTHENTICATED"
 
 
-@pytest.mark.parametrize("token", ["nope", "m.A.9999999999.deadbeef", sign_member_token("A", -5, secret=KEY), sign_member_token("A", 600, secret=b"other")])
+def _forged(claims: dict, secret: str = SECRET, **headers: str) -> str:
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": "default", **headers})
+
+
+FAR = int(time.time()) + 3600
+BAD_TOKENS = [
+    "nope",
+    "m.A.9999999999.deadbeef",
+    "m.A.².abc",
+    member_token("A", 1, now=time.time() - 10),
+    OTHER.issue(Audience.MEMBER, "A", 600),
+    member_token("A")[:-2] + "xx",
+    _forged({"sub": "A", "aud": "member", "exp": FAR}, kid="unknown"),
+    _forged({"sub": "A", "aud": "admin", "exp": FAR}),
+    _forged({"sub": "A", "exp": FAR}),
+    _forged({"sub": "A", "aud": "member"}),
+    _forged({"aud": "member", "exp": FAR}),
+    jwt.encode({"sub": "A", "aud": "member", "exp": FAR}, "", algorithm="none", headers={"kid": "default"}),
+]
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS)
 async def test_unknown_tampered_or_expired_tokens_are_unauthenticated(gql, token):
     assert code(await gql(WALLETS, {"id": "A"}, token=token)) == "UNAUTHENTICATED"
 
@@ -48,7 +67,7 @@ async def test_member_reads_only_its_own_wallets_and_entitlements(gql):
 async def test_members_and_merchants_cannot_mutate(gql):
     variables = {"input": {"id": "X"}}
     assert code(await gql(UPSERT_MEMBER, variables, token=member_token("A"))) == "FORBIDDEN"
-    assert code(await gql(UPSERT_MEMBER, variables, token=sign_merchant_token("S1", secret=KEY))) == "FORBIDDEN"
+    assert code(await gql(UPSERT_MEMBER, variables, token=merchant_token("S1"))) == "FORBIDDEN"
     assert code(await gql(UPSERT_MEMBER, variables, token=None)) == "UNAUTHENTICATED"
     assert (await ok(gql, UPSERT_MEMBER, "upsertMember", variables))["member"]["id"] == "X"
 
@@ -73,43 +92,76 @@ async def test_merchant_sees_only_its_store_queues(gql):
     line = [{"product": "SP1", "paid": "50.00"}]
     await ok(gql, paid, "reportOrderPaid", {"i": {"key": "s1", "order": "s1", "member": "A", "channel": "STORE_ONLINE", "store": "S1", "lines": line}})
     await ok(gql, paid, "reportOrderPaid", {"i": {"key": "m1", "order": "m1", "member": "A", "lines": [{"product": "P1", "paid": "50.00"}]}})
-    merchant = sign_merchant_token("S1", secret=KEY)
+    merchant = merchant_token("S1")
     queues = await gql.data("{ queues { id } }", token=merchant)
     assert queues == {"queues": [{"id": "qr:STORE:S1"}]}
     progress = "query($q: String!) { queueProgress(queue: $q) { queue { id } } }"
     assert (await gql.data(progress, {"q": "qr:STORE:S1"}, token=merchant))["queueProgress"]["queue"]["id"] == "qr:STORE:S1"
     assert code(await gql(progress, {"q": "qr:MALL"}, token=merchant)) == "FORBIDDEN"
-    assert code(await gql(progress, {"q": "qr:STORE:S1"}, token=sign_merchant_token("S2", secret=KEY))) == "FORBIDDEN"
+    assert code(await gql(progress, {"q": "qr:STORE:S1"}, token=merchant_token("S2"))) == "FORBIDDEN"
     assert code(await gql(WALLETS, {"id": "A"}, token=merchant)) == "FORBIDDEN"
     assert code(await gql("{ queues { id } }", token=member_token("A"))) == "FORBIDDEN"
 
 
-def test_tokens_round_trip_and_carry_their_subject():
-    config = AuthConfig({}, KEY)
+def test_tokens_are_jwts_that_round_trip_and_carry_their_subject():
+    config = AuthConfig({}, KEYS)
     now = time.time()
-    assert config.authenticate(f"Bearer {sign_member_token('a.b', 60, secret=KEY, now=now)}", now) == Principal(Role.MEMBER, "a.b")
-    assert config.authenticate(f"bearer {sign_merchant_token('S1', 60, secret=KEY, now=now)}", now) == Principal(Role.MERCHANT, "S1")
-    assert config.authenticate(f"Bearer {sign_member_token('A', 60, secret=KEY, now=now)}", now + 61) is None
+    token = member_token("a.b", 60, now=now)
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "kid": "default", "typ": "JWT"}
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="member")
+    assert (claims["sub"], claims["aud"], claims["exp"]) == ("a.b", "member", int(now) + 60)
+    assert config.authenticate(f"Bearer {token}", now) == Principal(Role.MEMBER, "a.b", int(now) + 60)
+    assert config.authenticate(f"bearer {merchant_token('S1', 60, now=now)}", now) == Principal(Role.MERCHANT, "S1", int(now) + 60)
+    assert config.authenticate(f"Bearer {token}", int(now) + 60) is None
     assert config.authenticate("Basic abc", now) is None and config.authenticate(None, now) is None
+    assert config.authenticate("Bearer " + "x" * 100_000, now) is None
+
+
+def test_keys_rotate_old_and_new_verify_only_the_active_signs():
+    old_secret, new_secret = "old-secret-of-at-least-32-bytes!", "new-secret-of-at-least-32-bytes!"
+    before = TokenKeys.from_env({"REBATE_JWT_KEYS": f"k1:{old_secret}"})
+    during = TokenKeys.from_env({"REBATE_JWT_KEYS": f"k1:{old_secret},k2:{new_secret}", "REBATE_JWT_ACTIVE_KID": "k2"})
+    after = TokenKeys.from_env({"REBATE_JWT_KEYS": f"k2:{new_secret}"})
+    assert before is not None and during is not None and after is not None
+    old_token, new_token = before.issue(Audience.MEMBER, "A", 600), during.issue(Audience.MEMBER, "A", 600)
+    assert jwt.get_unverified_header(new_token)["kid"] == "k2"
+    assert during.verify(old_token) is not None and during.verify(new_token) is not None
+    assert after.verify(old_token) is None and after.verify(new_token) is not None
+    with pytest.raises(ValueError, match="ACTIVE_KID"):
+        TokenKeys.from_env({"REBATE_JWT_KEYS": f"k1:{old_secret},k2:{new_secret}"})
+    with pytest.raises(ValueError, match="ACTIVE_KID"):
+        TokenKeys.from_env({"REBATE_JWT_KEYS": f"k1:{old_secret}", "REBATE_JWT_ACTIVE_KID": "k9"})
+    with pytest.raises(ValueError, match="32 bytes"):
+        TokenKeys.from_env({"REBATE_JWT_KEYS": "k1:short"})
+
+
+def test_rebate_secret_is_the_single_key_and_ttls_parse():
+    keys = TokenKeys.from_env({"REBATE_SECRET": SECRET})
+    assert keys == KEYS
+    assert KEYS.verify(issue_token(Audience.MERCHANT, "S1", 60, {"REBATE_SECRET": SECRET})) is not None
+    assert [parse_ttl(t) for t in ("90", "90s", "15m", "1h", "7d")] == [90, 90, 900, 3600, 604800]
+    for bad in ("0", "-1", "1w", "1.5h", ""):
+        with pytest.raises(ValueError):
+            parse_ttl(bad)
+    with pytest.raises(ValueError):
+        KEYS.issue(Audience.MEMBER, "has space", 60)
 
 
 def test_env_defaults_only_outside_production():
     dev = AuthConfig.from_env({"REBATE_ENV": "development"})
-    assert dev.authenticate("Bearer dev-admin") == Principal(Role.ADMIN) and dev.secret
+    assert dev.authenticate("Bearer dev-admin") == Principal(Role.ADMIN) and dev.tokens
     assert DEV_API_KEYS.startswith("dev-admin:")
     prod = AuthConfig.from_env({"REBATE_ENV": "production"})
-    assert prod.api_keys == {} and prod.secret is None and prod.authenticate("Bearer dev-admin") is None
+    assert prod.api_keys == {} and prod.tokens is None and prod.authenticate("Bearer dev-admin") is None
     keys = AuthConfig.from_env({"REBATE_ENV": "production", "REBATE_API_KEYS": "k:1:ADMIN, k2:INTEGRATION"}).api_keys
     assert keys == {"k:1": Role.ADMIN, "k2": Role.INTEGRATION}
     with pytest.raises(ValueError):
         AuthConfig.from_env({"REBATE_API_KEYS": "k:ROOT"})
 
 
-def test_production_without_a_secret_cannot_sign(monkeypatch):
-    monkeypatch.setenv("REBATE_ENV", "production")
-    monkeypatch.delenv("REBATE_SECRET", raising=False)
+def test_production_without_a_key_cannot_issue():
     with pytest.raises(RuntimeError):
-        sign_member_token("A")
+        issue_token(Audience.MEMBER, "A", 60, {"REBATE_ENV": "production"})
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ async def refused(gql, mutation: str, name: str, variables: dict) -> dict:
     return error
 
 
-BAD_AMOUNTS = [("-1.00", "NEGATIVE_AMOUNT"), ("12.345", "INVALID_AMOUNT"), ("abc", "MALFORMED_DECIMAL"), ("NaN", "MALFORMED_DECIMAL")]
+BAD_AMOUNTS = [("-1.00", "NEGATIVE_AMOUNT"), ("12.345", "INVALID_AMOUNT"), ("abc", "MALFORMED_DECIMAL"), ("NaN", "INVALID_AMOUNT")]
 
 
 @pytest.mark.parametrize(("paid", "expected"), BAD_AMOUNTS)
@@ -84,3 +84,57 @@ async def test_bulk_events_must_be_objects(gql):
     results = (await gql.data(bulk, {"e": [1, {"type": "nope", "key": "k"}]}))["reportOrders"]["results"]
     assert [r["errors"] for r in results] == [[{"code": "INVALID_INPUT", "field": "events.0"}], [{"code": "INVALID_INPUT", "field": "events.1.type"}]]
     assert await Event.all().count() == 0
+
+
+INTAKE_REFUSALS = [
+    ({"paid": "50000000000000000.00"}, "INVALID_AMOUNT", "lines.0.paid"),
+    ({"paid": "1e20"}, "INVALID_AMOUNT", "lines.0.paid"),
+    ({"paid": "Infinity"}, "INVALID_AMOUNT", "lines.0.paid"),
+    ({"paid": "１００.００"}, "INVALID_AMOUNT", "lines.0.paid"),
+    ({"paid": "1_000.00"}, "INVALID_AMOUNT", "lines.0.paid"),
+    ({"paid": " 100.00"}, "INVALID_AMOUNT", "lines.0.paid"),
+    ({"paid": "100.001"}, "INVALID_AMOUNT", "lines.0.paid"),
+    ({"deduction": "1e3"}, "INVALID_AMOUNT", "lines.0.deduction"),
+    ({"deduction": "100.01"}, "INVALID_AMOUNT", "lines.0.deduction"),
+    ({"quantity": 2**40}, "INVALID_INPUT", "lines.0.quantity"),
+]
+
+
+def _order_with(line: dict) -> dict:
+    order = paid_order("o1", "A")
+    order["lines"] = [{**order["lines"][0], **line}]
+    return order
+
+
+@pytest.mark.parametrize(("line", "expected", "field"), INTAKE_REFUSALS[:-1])  # a GraphQL Int is 32 bits already
+async def test_c8_intake_bounds_refuse_the_order_and_write_nothing(gql, line, expected, field):
+    await seed_qr1(gql)
+    error = await refused(gql, ORDER_PAID, "reportOrderPaid", {"input": _order_with(line)})
+    assert (error["code"], error["field"]) == (expected, field)
+
+
+@pytest.mark.parametrize(("line", "expected", "field"), INTAKE_REFUSALS)
+async def test_c8_bulk_intake_bounds_refuse_the_event_and_write_nothing(gql, line, expected, field):
+    await seed_qr1(gql)
+    before = await counts()
+    bulk = "mutation($e: [JSON!]!) { reportOrders(events: $e) { results { ticket { id } errors { code field } } } }"
+    results = (await gql.data(bulk, {"e": [{"type": "order.paid", **_order_with(line)}]}))["reportOrders"]["results"]
+    assert results == [{"ticket": None, "errors": [{"code": expected, "field": f"events.0.{field}"}]}]
+    assert await counts() == before
+
+
+async def test_c8_a_ratio_above_1000_percent_is_refused_in_settings(gql):
+    error = await refused(gql, SET_SETTINGS, "setSettings", {"model": "queue_rebate", "values": {"enabled": True, "reward_ratio": "1000.01"}})
+    assert (error["code"], error["field"]) == ("INVALID_RATIO", "values.reward_ratio")
+    product = {"id": "P9", "source": "SELF_OPERATED", "queueRebate": {"rewardRatio": "1e3"}}
+    error = await refused(gql, UPSERT_PRODUCT, "upsertProduct", {"input": product})
+    assert (error["code"], error["field"]) == ("INVALID_RATIO", "queueRebate.rewardRatio")
+
+
+async def test_c8_a_refund_of_a_line_above_2_63_is_refused(gql):
+    await seed_qr1(gql)
+    await ok(gql, ORDER_PAID, "reportOrderPaid", {"input": paid_order("o1", "A")})
+    bulk = "mutation($e: [JSON!]!) { reportOrders(events: $e) { results { ticket { id } errors { code field } } } }"
+    event = {"type": "order.refunded", "key": "o1:refunded", "order": "o1", "line": 2**64}
+    results = (await gql.data(bulk, {"e": [event]}))["reportOrders"]["results"]
+    assert results == [{"ticket": None, "errors": [{"code": "INVALID_INPUT", "field": "events.0.line"}]}]

@@ -12,15 +12,13 @@ from typing import Any
 import pytest
 
 import services.queue_rebate as worker
-from api.auth import sign_member_token, sign_merchant_token
 from api.view import RebateGraphQL
 from services import queries
 from services.replay import settle_all
 from store.models import Product
-from tests.api.conftest import INTEGRATION, SECRET
+from tests.api.conftest import INTEGRATION, member_token, merchant_token
 from tests.api.scenario import ENTITLEMENTS, ORDER_PAID, QR1_SETTINGS, SET_SETTINGS, UPSERT_MEMBER, WALLETS, ok, paid_order
 
-KEY = SECRET.encode()
 SETTINGS_FIELDS = """enabled extractionRatio rewardRatio memberLevelRatios { level ratio } cumulativeTiers { windowDays threshold ratio }
   lottery { mode ratios min max } rewardPeriods { start end weekdays } maxPerMemberPerDay maxPerMemberTotal
   randomReturn { enabled cashCount pointsCount }"""
@@ -55,10 +53,6 @@ PLUGIN = """{ queueRebateSettings { version enabled extractionRatio rewardRatio 
   showQueueProgress showCumulative showPendingCount showMemberInfo showPendingAmount } }"""
 EXCHANGE_ON = {"exchange_enabled": True, "exchange_to": ["POINTS", "LOVE_VALUE"], "exchange_ratio": "150"}
 HIDE_ALL = {"show_queue_progress": False, "show_cumulative": False, "show_pending_count": False, "show_member_info": False, "show_pending_amount": False}
-
-
-def member_token(member: str) -> str:
-    return sign_member_token(member, 600, secret=KEY)
 
 
 async def act(gql, mutation: str, name: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
@@ -277,7 +271,7 @@ async def test_members_act_only_on_their_own_entitlements_staff_on_any(gql, monk
     assert theirs == {"ticket": None, "errors": [{"code": "FORBIDDEN", "field": "entitlement", "message": theirs["errors"][0]["message"]}]}
     swap = (await gql.data(EXCHANGE, {"input": {"key": "x1", "entitlement": "oA:0", "to": "POINTS"}}, token=member_token("B")))["exchangeEntitlement"]
     assert swap["ticket"] is None and [(e["code"], e["field"]) for e in swap["errors"]] == [("FORBIDDEN", "entitlement")]
-    assert code(await gql(DRAW, {"input": {"key": "d2", "entitlement": "oA:0"}}, token=sign_merchant_token("S1", secret=KEY))) == "FORBIDDEN"
+    assert code(await gql(DRAW, {"input": {"key": "d2", "entitlement": "oA:0"}}, token=merchant_token("S1"))) == "FORBIDDEN"
     assert code(await gql(DRAW, {"input": {"key": "d2", "entitlement": "oA:0"}}, token=None)) == "UNAUTHENTICATED"
     missing = (await gql.data(DRAW, {"input": {"key": "d3", "entitlement": "nope:0"}}, token=member_token("A")))["drawLottery"]
     assert [(e["code"], e["field"]) for e in missing["errors"]] == [("UNKNOWN_ENTITLEMENT", "entitlement")]
@@ -350,7 +344,7 @@ async def test_qr18_who_may_read_queue_progress(gql):
     line = [{"product": "SP1", "paid": "50.00"}]
     await ok(gql, ORDER_PAID, "reportOrderPaid", {"input": {"key": "s1", "order": "s1", "member": "A", "channel": "STORE_ONLINE", "store": "S1", "lines": line}})
     await settle_all()
-    merchant = (await gql.data(PROGRESS, {"q": "qr:STORE:S1"}, token=sign_merchant_token("S1", secret=KEY)))["queueProgress"]
+    merchant = (await gql.data(PROGRESS, {"q": "qr:STORE:S1"}, token=merchant_token("S1")))["queueProgress"]
     assert merchant["waiting"]["items"][0]["position"] == 1 and merchant["pendingCount"] == 1  # its own store's queue: everything
     member = (await gql.data(PROGRESS, {"q": "qr:STORE:S1"}, token=member_token("B")))["queueProgress"]
     assert member["waiting"]["items"][0]["position"] is None and member["pendingCount"] is None

@@ -17,10 +17,9 @@ import redis
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
-from api.auth import sign_member_token
 from services.payouts import channel
 from services.settlement import settle_batch
-from tests.api.conftest import ADMIN, SECRET, TEST_REDIS_URL
+from tests.api.conftest import ADMIN, TEST_REDIS_URL, member_token
 from tests.api.scenario import ORDER_PAID, QR1_SETTINGS, SET_SETTINGS, UPSERT_MEMBER, UPSERT_PRODUCT, paid_order
 from workers.publish import publisher
 
@@ -85,7 +84,7 @@ def test_the_legacy_graphql_ws_protocol_is_refused(client, payload):
 
 def test_a_member_may_not_watch_another_member(client):
     with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
-        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {sign_member_token('A', secret=SECRET.encode())}"}})
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {member_token('A')}"}})
         assert ws.receive_json()["type"] == "connection_ack"
         ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": PAYOUTS, "variables": {"m": "B"}}})
         message = ws.receive_json()
@@ -134,3 +133,35 @@ def test_cross_origin_browsers_need_an_allowed_origin(env, monkeypatch):
         with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS], headers={"origin": "https://merchant.example"}) as ws:
             ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {ADMIN}"}})
             assert ws.receive_json()["type"] == "connection_ack"
+
+
+def test_an_expired_token_is_refused_at_connection_init(client):
+    with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {member_token('A', 1, now=time.time() - 5)}"}})
+        assert closed_with(ws) == 4403
+
+
+def test_a_subscription_ends_when_its_token_expires_while_connected(client):
+    member = f"ws-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {member_token(member, 2)}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": PAYOUTS, "variables": {"m": member}}})
+        wait_for_subscribers(channel("member", member))
+        assert closed_with(ws) == 4403
+    assert 1 <= time.monotonic() - started < 4
+    wait_for_subscribers(channel("member", member), count=0)  # the Redis subscription ends with the connection
+
+
+@pytest.mark.parametrize("value", ["Bearer m.A.².abc", "Bearer " + "x" * 1000, 5, None])  # longer strings are refused as a message (4400)
+def test_malformed_tokens_at_connection_init_are_closed(client, value):
+    with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": value}})
+        assert closed_with(ws) == 4403
+
+
+def test_a_websocket_message_nested_too_deep_closes_the_connection(client):
+    with client.websocket_connect("/graphql", subprotocols=[TRANSPORT_WS]) as ws:
+        ws.send_text('{"type": "connection_init", "payload": ' + "[" * 5000 + "]" * 5000 + "}")
+        assert closed_with(ws) == 4400
