@@ -8,37 +8,79 @@ same-level %. Defaults are seed 003's tables.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, model_validator
+from pydantic.dataclasses import dataclass
 
 from domain.errors import DomainError, ErrorCode
-from domain.money import HUNDRED, ZERO, parse_amount, parse_ratio, round_half_up
-from domain.settings import Reader
+from domain.money import HUNDRED, ZERO, round_half_up
+from domain.settings import SETTINGS_CONFIG, Amount, DisplayName, Flag, Ids, Percent, Ratio, TimeOfDay, parse_settings, refusal
 from domain.team_accelerations import AccelerationRules
 
 DEFAULT_MAX_GENERATIONS = 3  # the compliance guard's default `max_referral_generations` (DR-7)
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class PlanTier:
     """A single order of at least `threshold` opens a plan of `amount × multiplier` points (PD-1)."""
 
-    name: str
-    threshold: Decimal
-    multiplier: Decimal
+    name: DisplayName
+    threshold: Amount
+    multiplier: Ratio
+
+    @model_validator(mode="after")
+    def _positive(self) -> PlanTier:
+        if self.threshold <= 0 or self.multiplier <= 0:
+            raise refusal("and multiplier must be greater than 0", at=("threshold",))
+        return self
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class TeamTier:
     """A member whose team performance is at least `performance` earns `ratio` % level difference (PD-4)."""
 
-    name: str
-    performance: Decimal
-    ratio: Decimal
+    name: DisplayName
+    performance: Amount
+    ratio: Percent
+
+    @model_validator(mode="after")
+    def _positive(self) -> TeamTier:
+        if self.performance <= 0 or self.ratio <= 0:
+            raise refusal("and ratio must be greater than 0", at=("performance",))
+        return self
+
+
+def _plan_tiers_ascending(tiers: tuple[PlanTier, ...]) -> tuple[PlanTier, ...]:
+    if not tiers:
+        raise refusal("must list at least one tier")
+    _unique_names([t.name for t in tiers])
+    for i in range(1, len(tiers)):
+        if tiers[i].threshold <= tiers[i - 1].threshold:
+            raise refusal("must be greater than the previous tier's (ascending)", at=(i, "threshold"))
+    return tiers
+
+
+def _team_tiers_ascending(tiers: tuple[TeamTier, ...]) -> tuple[TeamTier, ...]:
+    _unique_names([t.name for t in tiers])
+    for i in range(1, len(tiers)):
+        if tiers[i].performance <= tiers[i - 1].performance or tiers[i].ratio <= tiers[i - 1].ratio:
+            raise refusal("and ratio must both be greater than the previous tier's (ascending)", at=(i, "performance"))
+    return tiers
+
+
+def _unique_names(names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise refusal("must be a unique name", at=(i, "name"))
+        seen.add(name)
+
+
+PlanTiers = Annotated[tuple[PlanTier, ...], AfterValidator(_plan_tiers_ascending)]
+TeamTiers = Annotated[tuple[TeamTier, ...], AfterValidator(_team_tiers_ascending)]
 
 
 DEFAULT_TIERS = (
@@ -58,42 +100,31 @@ DEFAULT_TEAM_TIERS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, config=SETTINGS_CONFIG)
 class PointsDividendSettings:
     """积分分红 platform settings; off until enabled (C-11)."""
 
-    enabled: bool = False
-    tiers: tuple[PlanTier, ...] = DEFAULT_TIERS
-    release_ratio: Decimal = Decimal("1.2")
-    share_ratios: tuple[Decimal, ...] = (Decimal(50), Decimal(30))
-    team_tiers: tuple[TeamTier, ...] = DEFAULT_TEAM_TIERS
-    same_level_ratio: Decimal = Decimal(3)
-    release_time: str = "00:30"
-    usage_ratio: Decimal = HUNDRED  # PD-7: share of a payment that points may cover (read by the mall)
-    compliance_override: bool = False
-    excluded_products: frozenset[str] = frozenset()
+    enabled: Flag = False
+    tiers: PlanTiers = DEFAULT_TIERS
+    release_ratio: Percent = Decimal("1.2")
+    share_ratios: tuple[Percent, ...] = (Decimal(50), Decimal(30))
+    team_tiers: TeamTiers = DEFAULT_TEAM_TIERS
+    same_level_ratio: Percent = Decimal(3)
+    release_time: TimeOfDay = "00:30"
+    usage_ratio: Percent = HUNDRED  # PD-7: share of a payment that points may cover (read by the mall)
+    compliance_override: Flag = False
+    excluded_products: Ids = frozenset()
+
+    @model_validator(mode="after")
+    def _release_ratio_positive(self) -> PointsDividendSettings:
+        if self.release_ratio <= 0:
+            raise refusal("must be greater than 0", ErrorCode.INVALID_RATIO, at=("release_ratio",))
+        return self
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: PointsDividendSettings | None = None, max_generations: int | None = DEFAULT_MAX_GENERATIONS) -> PointsDividendSettings:
         """Validate `values` over `base`; `max_generations` None means the compliance guard does not enforce."""
-        b = base or cls()
-        r = Reader(values)
-        raw_tiers, raw_team, raw_shares = r.raw("tiers"), r.raw("team_tiers"), r.raw("share_ratios")
-        settings = cls(
-            enabled=bool(r.flag("enabled", b.enabled)),
-            tiers=_plan_tiers(raw_tiers) if raw_tiers is not None else b.tiers,
-            release_ratio=r.ratio("release_ratio", b.release_ratio, HUNDRED) or ZERO,
-            share_ratios=_share_ratios(raw_shares) if raw_shares is not None else b.share_ratios,
-            team_tiers=_team_tiers(raw_team) if raw_team is not None else b.team_tiers,
-            same_level_ratio=r.ratio("same_level_ratio", b.same_level_ratio, HUNDRED) or ZERO,
-            release_time=_release_time(r.text("release_time", b.release_time) or ""),
-            usage_ratio=r.ratio("usage_ratio", b.usage_ratio, HUNDRED) or ZERO,
-            compliance_override=bool(r.flag("compliance_override", b.compliance_override)),
-            excluded_products=r.names("excluded_products", b.excluded_products),
-        )
-        r.finish()
-        if settings.release_ratio <= 0:
-            raise DomainError(ErrorCode.INVALID_RATIO, "release_ratio must be greater than 0", "release_ratio")
+        settings = parse_settings(cls, values, base=base)
         limit = None if settings.compliance_override else max_generations
         if limit is not None and len(settings.share_ratios) > limit:
             raise DomainError(ErrorCode.COMPLIANCE_LIMIT, f"share_ratios has {len(settings.share_ratios)} generations, the compliance limit is {limit}", "share_ratios")
@@ -141,69 +172,3 @@ class PointsDividendSettings:
         """The daily release time of day (PD-9) in the platform time zone (C-9)."""
         hour, minute = self.release_time.split(":")
         return int(hour), int(minute)
-
-
-def _invalid(field: str, message: str) -> DomainError:
-    return DomainError(ErrorCode.INVALID_SETTINGS, f"{field} {message}", field)
-
-
-def _objects(raw: Any, field: str, keys: tuple[str, str, str]) -> list[Reader]:
-    if not isinstance(raw, list):
-        raise _invalid(field, "must be a list")
-    readers = [Reader(item, f"{field}[{i}].") for i, item in enumerate(raw)]
-    names: set[str] = set()
-    for reader in readers:
-        name = reader.text(keys[0], None)
-        if not name or name in names:
-            raise _invalid(reader.field(keys[0]), "must be a unique, non-empty name")
-        names.add(name)
-    return readers
-
-
-def _required(r: Reader, name: str) -> Any:
-    value = r.raw(name)
-    if value is None:
-        raise _invalid(r.field(name), "is required")
-    return value
-
-
-def _plan_tiers(raw: Any) -> tuple[PlanTier, ...]:
-    tiers: list[PlanTier] = []
-    for r in _objects(raw, "tiers", ("name", "threshold", "multiplier")):
-        threshold = parse_amount(_required(r, "threshold"), r.field("threshold"))
-        multiplier = parse_ratio(_required(r, "multiplier"), r.field("multiplier"))
-        r.finish()
-        if threshold <= 0 or multiplier <= 0:
-            raise _invalid(r.field("threshold"), "and multiplier must be greater than 0")
-        if tiers and threshold <= tiers[-1].threshold:
-            raise _invalid(r.field("threshold"), "must be greater than the previous tier's (ascending)")
-        tiers.append(PlanTier(str(r.values["name"]), threshold, multiplier))
-    if not tiers:
-        raise _invalid("tiers", "must list at least one tier")
-    return tuple(tiers)
-
-
-def _team_tiers(raw: Any) -> tuple[TeamTier, ...]:
-    tiers: list[TeamTier] = []
-    for r in _objects(raw, "team_tiers", ("name", "performance", "ratio")):
-        performance = parse_amount(_required(r, "performance"), r.field("performance"))
-        ratio = parse_ratio(_required(r, "ratio"), r.field("ratio"), HUNDRED)
-        r.finish()
-        if performance <= 0 or ratio <= 0:
-            raise _invalid(r.field("performance"), "and ratio must be greater than 0")
-        if tiers and (performance <= tiers[-1].performance or ratio <= tiers[-1].ratio):
-            raise _invalid(r.field("performance"), "and ratio must both be greater than the previous tier's (ascending)")
-        tiers.append(TeamTier(str(r.values["name"]), performance, ratio))
-    return tuple(tiers)
-
-
-def _share_ratios(raw: Any) -> tuple[Decimal, ...]:
-    if not isinstance(raw, list):
-        raise _invalid("share_ratios", "must be a list of percentages, one per generation")
-    return tuple(parse_ratio(value, f"share_ratios[{i}]", HUNDRED) for i, value in enumerate(raw))
-
-
-def _release_time(text: str) -> str:
-    if not _TIME.match(text):
-        raise _invalid("release_time", f"must be HH:MM (00:00..23:59): {text!r}")
-    return text
