@@ -141,15 +141,20 @@ def settle_completed_order(
     referrer: str | None,
     amount: Decimal,
 ) -> list[Posting] | NeedMore:
-    """OD-1..OD-4 for one completed order: fund, split among the ACTIVE ones, promote, then join.
+    """OD-1..OD-4 for one completed order: fill free places, fund, split among the ACTIVE ones,
+    promote, then join.
 
-    The recipients are the entries ACTIVE before this order joins; entries promoted by this
-    order's payouts (OD-3) receive from the next order on. Returns NeedMore, changing nothing,
-    when promotion needs WAITING entries that are not loaded.
+    Free ACTIVE places (after `slots` was raised) are filled first, so the entries promoted into
+    them share this order (OD-1: the first `slots` WAITING ones are ACTIVE at once). The
+    recipients are the entries ACTIVE before this order joins; entries promoted by this order's
+    payouts (OD-3) receive from the next order on. Returns NeedMore when promotion needs WAITING
+    entries that are not loaded; nothing has changed then but that filling of free places.
     """
     if not settings.enabled:
         return []
     _check_new_order(state, order_key, amount)
+    if isinstance(promote(state, settings), NeedMore):
+        return NeedMore()
     dividend = apply_ratio(amount, settings.dividend_ratio)
     referral = apply_ratio(amount, settings.referral_ratio)
     shared_referral = referral if referrer is None else ZERO

@@ -228,18 +228,22 @@ def settle_paid_line(state: QueueState, line: Line, rules: Rules) -> tuple[Entit
 
 
 def cancel(state: QueueState, e: Entitlement, rules: Rules, member_cash: Decimal) -> list[Posting]:
-    """QR-8: a refunded line's entitlement is CANCELLED; its unpaid remainder is forfeited.
+    """QR-8: a refunded line's entitlement is CANCELLED whatever its status; a WAITING one's unpaid
+    remainder is forfeited (the others owe nothing more: COMPLETED was paid in full, EXCHANGED /
+    CONVERTED / CLEARED settled their remainder already).
 
-    With `clawback_on_refund` what it received is taken back from the member's cash up to the
-    balance there, the rest recorded as the member's receivable.
+    What it received stays with the member; with `clawback_on_refund` it is taken back from the
+    member's cash up to the balance there, the rest recorded as the member's receivable. An
+    entitlement already CANCELLED changes nothing.
     """
-    if e.status is not Status.WAITING:
-        postings: list[Posting] = []
-    else:
+    if e.status is Status.CANCELLED:
+        return []
+    postings: list[Posting] = []
+    if e.status is Status.WAITING:
         postings = transfer(f"qr:{e.key}:cancel", liability_account(e.queue), PLATFORM_INCOME, e.remaining, Asset.ENTITLEMENT, "forfeit")
-        e.status = Status.CANCELLED
-        state.touched[e.key] = e
-        _advance_head(state)
+    e.status = Status.CANCELLED
+    state.touched[e.key] = e
+    _advance_head(state)
     if rules.clawback_on_refund and e.received > 0:
         taken = min(e.received, max(member_cash, ZERO))
         postings += transfer(f"qr:{e.key}:clawback", member_account(e.member, Wallet.CASH), PLATFORM_INCOME, taken, Asset.CNY, "clawback")

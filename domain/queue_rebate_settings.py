@@ -70,10 +70,12 @@ __all__ = [
     "limit_scopes",
     "lottery_at",
     "lottery_for",
+    "queue_closed",
     "queue_for",
     "random_return_for",
     "resolve_line",
     "reward_ratio_for",
+    "saved_switch",
 ]
 
 
@@ -288,6 +290,30 @@ def queue_for(ctx: LineContext, plugin: PluginSettings) -> str | None:
             return None
         return "qr:ALL_STORES" if plugin.all_stores_queue else f"qr:STORE:{store}"
     return "qr:MALL" if plugin.mall_queue else f"qr:PRODUCT:{product.id}"
+
+
+DEFAULT_ON_SOURCES = frozenset({Source.SELF_OPERATED, Source.SUPPLIER})
+
+
+def saved_switch(source: Source, given: bool | None, stored: tuple[bool | None] | None, plugin: PluginSettings) -> bool | None:
+    """QR-19 商品排队返利 (seed 001 二2: 添加新商品保存时默认开启): the `enabled` a product is saved with.
+
+    Its own switch when given. Otherwise an existing product (`stored` holds its switch) keeps
+    the one it has; a new SELF_OPERATED / SUPPLIER product gets the platform's "new products
+    default on" as its own switch, so changing that later leaves it as it is; other new products
+    get none.
+    """
+    if given is not None:
+        return given
+    if stored is not None:
+        return stored[0]
+    return plugin.new_products_default_on if source in DEFAULT_ON_SOURCES else None
+
+
+def queue_closed(queue_id: str, product: ProductInfo | None) -> bool:
+    """QR-5: the PRODUCT queue of a delisted product pays nothing more (seed 001 五: 下架了则后续永远
+    不会再奖励), not even the extraction of a line paid before the delisting (ON_COMPLETE)."""
+    return product is not None and not product.listed and queue_id == f"qr:PRODUCT:{product.id}"
 
 
 def _product_enabled(product: ProductInfo, plugin: PluginSettings) -> bool:

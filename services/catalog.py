@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
-from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source
+from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source, saved_switch
 from services.actions import arm_reset
 from services.model_settings import SETTINGS_MODELS, load_settings
 from store import catalog as rows
@@ -90,8 +90,12 @@ async def upsert_product(
         raise DomainError(ErrorCode.INVALID_INPUT, "a STORE product needs its store, other sources have none", "store")
     if store is not None and not await rows.store_exists(store):
         raise DomainError(ErrorCode.UNKNOWN_STORE, f"store {store} does not exist", "store")
-    settings = EntitySettings.parse(queue_rebate).as_values()
-    return await rows.save_product(id, kind.value, store, listed, settings)
+    parsed = EntitySettings.parse(queue_rebate)
+    async with db.writing() as conn:
+        plugin: PluginSettings = await load_settings("queue_rebate", conn)
+        enabled = saved_switch(kind, parsed.enabled, await rows.product_switch(conn, id), plugin)
+        settings = {**parsed.as_values(), **({"enabled": enabled} if enabled is not None else {})}
+        return await rows.save_product(id, kind.value, store, listed, settings, conn)
 
 
 async def bulk_enable_products(enabled: bool = True) -> int:

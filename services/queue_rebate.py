@@ -34,6 +34,7 @@ from domain.queue_rebate_settings import (
     Channel,
     LineContext,
     PluginSettings,
+    queue_closed,
     random_return_for,
     resolve_line,
 )
@@ -126,6 +127,8 @@ async def _paid(run: Settlement, item: Item) -> None:
     p, rules, window = item.payload, run.rules, run.window
     when = _utc(item.occurred_at)
     for r in run.lines.get(p["order"], []):
+        if _closed(run, r):
+            continue
         ctx = await run.facts.enrich(_context(run, p, r), when)
         line = resolve_line(ctx, run.plugin)
         entitlement, postings = await window.until_done(lambda line=line: qr.settle_paid_line(window.state, line, rules))
@@ -141,6 +144,16 @@ async def _paid(run: Settlement, item: Item) -> None:
         run.batch.post(postings, item)
         on_pay = rules.settle_on is qr.SettleOn.ON_PAY
         r.update(extraction_fen=0 if on_pay and rules.paused else to_fen(line.extraction), extracted=on_pay, _dirty=True)
+
+
+def _closed(run: Settlement, r: dict[str, Any]) -> bool:
+    """QR-5: a line of a delisted product's own queue takes no part any more: no entitlement, no
+    extraction now or later (recorded as 0, like a pause)."""
+    product = run.catalog.products.get(r["product_id"]) if r["product_id"] else None
+    if not queue_closed(run.batch.queue_id, product):
+        return False
+    r.update(extraction_fen=0, extracted=True, _dirty=True)
+    return True
 
 
 def _context(run: Settlement, p: dict[str, Any], r: dict[str, Any]) -> LineContext:
@@ -180,7 +193,7 @@ async def _completed(run: Settlement, item: Item) -> None:
             qr.mark_order_completed(window.state, e)
         if r["extracted"] or r["cancelled"] or r["extraction_fen"] is None:
             continue
-        if rules.paused:
+        if rules.paused or _closed(run, r):
             r.update(extraction_fen=0, extracted=True, _dirty=True)
             continue
         line = qr.Line(key, "", r["order_id"], int(r["index"]), from_fen(int(r["paid_fen"])), from_fen(int(r["extraction_fen"])), False, from_fen(0), "")

@@ -50,8 +50,16 @@ async def save_cashier(id: str, store: str, settings: Mapping[str, Any]) -> Cash
     return cashier
 
 
-async def save_product(id: str, source: str, store: str | None, listed: bool, settings: Mapping[str, Any]) -> Product:
-    product, _ = await Product.update_or_create(id=id, defaults={"source": source, "store_id": store, "listed": listed, "queue_rebate": settings})
+async def product_switch(conn: Connection, id: str) -> tuple[bool | None] | None:
+    """A stored product's own `queue_rebate.enabled` (in a 1-tuple), or None when there is no such product."""
+    row = await Product.get_or_none(id=id).using_db(conn).only("id", "queue_rebate")
+    return None if row is None else ((row.queue_rebate or {}).get("enabled"),)
+
+
+async def save_product(id: str, source: str, store: str | None, listed: bool, settings: Mapping[str, Any], conn: Connection | None = None) -> Product:
+    product, _ = await Product.update_or_create(
+        id=id, defaults={"source": source, "store_id": store, "listed": listed, "queue_rebate": settings}, using_db=conn
+    )
     return product
 
 

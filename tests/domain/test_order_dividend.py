@@ -254,3 +254,25 @@ def test_od_settings_defaults_partial_update_and_typed_errors():
         with pytest.raises(DomainError) as err:
             OrderDividendSettings.parse(bad)
         assert err.value.code is code, bad
+
+
+def test_od1_raised_slots_make_the_next_waiting_one_active_before_the_next_split():
+    """slots 2 → 3: A and B ACTIVE, C WAITING; D completes 600 at 40 % with referrer R.
+
+    C takes the third place at once and shares D's 240: 80.00 each to A, B and C (not 120 to A
+    and B with C promoted after the split). R receives 600 × 20 % = 120.00; the pool stays 0.00.
+    """
+    s = DividendState(active=[entry("A", "10000.00", position=1), entry("B", "10000.00", position=2)],
+                      waiting=deque([entry("C", "10000.00", Status.WAITING, position=3)]), next_position=4, waiting_loaded_upto=3, db_tail=3)
+    postings = settle(s, "D", "600", referrer="R", settings=OrderDividendSettings(enabled=True, slots=3))
+    assert [cash(postings, m) for m in "ABC"] == [D("80.00")] * 3
+    assert cash(postings, "R") == D("120.00") and s.pool == D("0.00")
+    assert [e.key for e in s.active] == ["A", "B", "C"] and [e.key for e in s.waiting] == ["D"]
+    assert s.touched["C"].status is Status.ACTIVE
+    assert_balanced(postings, s)
+
+
+def test_od1_raised_slots_need_more_when_the_waiting_ones_are_not_loaded():
+    s = DividendState(active=[entry("A", "10000.00", position=1)], next_position=3, waiting_loaded_upto=1, db_tail=2)
+    assert isinstance(settle_completed_order(s, ON, "D", "D", None, D(600)), NeedMore)
+    assert [e.key for e in s.active] == ["A"] and not s.touched

@@ -83,3 +83,27 @@ def test_qr8_cancel_forfeits_remainder_and_claws_back_up_to_cash():
     by_key = {p.key.rsplit(":", 1)[-1]: p.amount for p in postings}
     assert by_key == {"cancel": D("90.00"), "clawback": D("4.00"), "receivable": D("6.00")}
     assert a.status is Status.CANCELLED and q.head == 2
+
+
+def test_qr8_a_refunded_completed_entitlement_is_cancelled_and_keeps_its_payouts():
+    """A 100 at 100 % / 10 %: ten later lines pay A 100.00 → COMPLETED; A's line is refunded:
+    CANCELLED, nothing forfeited (its remainder is 0.00), the 100.00 stays without clawback."""
+    q, rules, out = fresh_queue(), Rules(), []
+    a, _ = settle_paid_line(q, line("oA:0", "A", "100", "10", "100"), rules)
+    for i in range(10):
+        out += settle_paid_line(q, line(f"o{i}:0", f"M{i}", "100", "10", "100"), rules)[1]
+    assert a.status is Status.COMPLETED and cash(out, "A") == D("100.00")
+    assert cancel(q, a, rules, member_cash=D("100.00")) == []
+    assert (a.status, a.received, q.touched["oA:0"].status) == (Status.CANCELLED, D("100.00"), Status.CANCELLED)
+    assert cancel(q, a, rules, member_cash=D("100.00")) == []  # a second refund changes nothing
+
+
+def test_qr8_a_refunded_completed_entitlement_with_clawback_gives_back_its_100():
+    q, out = fresh_queue(), []
+    rules = Rules(clawback_on_refund=True)
+    a, _ = settle_paid_line(q, line("oA:0", "A", "100", "10", "100"), rules)
+    for i in range(10):
+        out += settle_paid_line(q, line(f"o{i}:0", f"M{i}", "100", "10", "100"), rules)[1]
+    postings = cancel(q, a, rules, member_cash=D("70.00"))
+    by_key = {p.key.rsplit(":", 1)[-1]: p.amount for p in postings}
+    assert by_key == {"clawback": D("70.00"), "receivable": D("30.00")} and a.status is Status.CANCELLED

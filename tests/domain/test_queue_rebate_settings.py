@@ -25,6 +25,7 @@ from domain.queue_rebate_settings import (
     queue_for,
     random_return_for,
     resolve_line,
+    saved_switch,
 )
 
 NONE = EntitySettings()
@@ -391,3 +392,13 @@ def test_entity_settings_round_trip_through_json():
     assert s.reward_periods[0].weekdays == (1, 5)
     assert EntitySettings.parse({}).as_values() == {} and EntitySettings.parse(None) == NONE
     hash(s)
+
+
+def test_qr19_a_new_mall_product_saved_without_its_switch_gets_the_platform_default():
+    on, off = plugin(), plugin(new_products_default_on=False)
+    assert saved_switch(Source.SELF_OPERATED, None, None, on) is True
+    assert saved_switch(Source.SUPPLIER, None, None, off) is False
+    assert saved_switch(Source.SUPPLY_CHAIN, None, None, on) is None and saved_switch(Source.STORE, None, None, on) is None
+    assert saved_switch(Source.SELF_OPERATED, False, None, on) is False  # its own switch wins
+    assert saved_switch(Source.SELF_OPERATED, None, (True,), off) is True  # an existing product keeps its own
+    assert saved_switch(Source.SELF_OPERATED, None, (None,), on) is None

@@ -71,6 +71,17 @@ async def test_od5_f_with_referrer_pays_40_to_the_referrer_and_g_without_shares_
     assert cash(r, "R") == "360.00" and cash(r, "G") == "0.00" and r["zero_sum"]
 
 
+async def test_od1_raising_slots_2_to_3_lets_c_share_the_next_order():
+    """A, B ACTIVE and C WAITING under slots 2 (completed at 0 %); slots → 3; D completes 600:
+    240 split three ways → 80.00 each to A, B and C, R receives 120.00 (OD-1: ACTIVE at once)."""
+    r = await play(Replay(), od_settings(slots=2, dividend_ratio="0", referral_ratio="0"), member("R"), *(member(m, "R") for m in "ABCD"),
+                   product("P1"), *order("oA", "A", "1000.00"), *order("oB", "B", "1000.00"), *order("oC", "C", "1000.00"),
+                   od_settings(slots=3), order("oD", "D", "600.00"))
+    assert [cash(r, m) for m in "ABC"] == ["80.00"] * 3 and cash(r, "R") == "120.00"
+    assert [ent(r, o)["status"] for o in ("oA", "oB", "oC", "oD")] == ["ACTIVE", "ACTIVE", "ACTIVE", "WAITING"]
+    assert r["pools"]["od"] == "0.00" and r["zero_sum"]
+
+
 async def test_od3_a_capped_entry_is_done_and_the_next_waiting_becomes_active():
     r = await play(Replay(), od_settings(slots=1, referral_ratio="0"), *(member(m) for m in "ABC"), product("P1"),
                    order("oA", "A", "100.00"), order("oB", "B", "100.00"), order("oC", "C", "200.00"))

@@ -88,6 +88,23 @@ async def test_qr8_refund_with_clawback_takes_the_payouts_back():
     assert cash(r, "A") == "0.00" and ent(r, "oA:0")["received"] == "10.00" and r["zero_sum"]
 
 
+async def test_qr8_a_refunded_completed_entitlement_shows_cancelled_and_keeps_its_100():
+    """A 100 (reward 100 %, extraction 10 %); ten orders of 100 pay A 10.00 each → COMPLETED at
+    100.00; A's order is refunded: CANCELLED, A keeps 100.00 (no clawback), nothing forfeited."""
+    orders = [paid(f"o{i}", "BCDEFG"[i % 6], ("P1", "100.00")) for i in range(10)]
+    r = await play(qr_settings(), *MEMBERS, product("P1"), paid("oA", "A", ("P1", "100.00")), *orders)
+    assert ent(r, "oA:0")["status"] == "COMPLETED" and cash(r, "A") == "100.00"
+    r = await play(refunded("oA"))
+    assert ent(r, "oA:0")["status"] == "CANCELLED" and ent(r, "oA:0")["received"] == "100.00" and cash(r, "A") == "100.00"
+    assert ent(r, "o0:0")["received"] == "0.00" and r["zero_sum"]
+
+
+async def test_qr8_a_refunded_completed_entitlement_with_clawback_returns_its_100():
+    orders = [paid(f"o{i}", "BCDEFG"[i % 6], ("P1", "100.00")) for i in range(10)]
+    r = await play(qr_settings(clawback_on_refund=True), *MEMBERS, product("P1"), paid("oA", "A", ("P1", "100.00")), *orders, refunded("oA"))
+    assert ent(r, "oA:0")["status"] == "CANCELLED" and cash(r, "A") == "0.00" and r["zero_sum"]
+
+
 async def test_qr8_refunded_line_never_extracts_under_on_complete():
     r = await play(qr_settings(settle_on="ON_COMPLETE"), *MEMBERS, product("P1"), paid("oA", "A", ("P1", "100.00")),
                    paid("oB", "B", ("P1", "100.00")), refunded("oB"))
@@ -124,6 +141,31 @@ async def test_qr5_product_queues_when_the_mall_queue_is_off():
     r = await play(qr_settings(mall_queue=False), *MEMBERS, product("P1"), product("P2", source="SUPPLIER"),
                    paid("oA", "A", ("P1", "100.00")), paid("oB", "B", ("P2", "100.00")), paid("oC", "C", ("P1", "100.00")))
     assert cash(r, "A") == "10.00" and ent(r, "oB:0")["queue"] == "qr:PRODUCT:P2"
+
+
+async def test_qr5_a_delisted_products_queue_pays_nothing_more_not_even_earlier_lines_on_complete():
+    """Product queues, ON_COMPLETE, 10 %: A and B buy P1 for 100 while it is listed; P1 is
+    delisted; B's order completes: its 10.00 extraction is not taken, A stays at 0.00 (seed 001
+    五: 下架了则后续永远不会再奖励). Before the delisting the same completion paid A 10.00."""
+    before = await play(qr_settings(mall_queue=False, settle_on="ON_COMPLETE"), *MEMBERS, product("P1"),
+                        paid("oA", "A", ("P1", "100.00")), paid("oB", "B", ("P1", "100.00")), completed("oB"))
+    assert cash(before, "A") == "10.00"
+
+
+async def test_qr5_after_the_delisting_a_completion_extracts_nothing():
+    r = await play(qr_settings(mall_queue=False, settle_on="ON_COMPLETE"), *MEMBERS, product("P1"),
+                   paid("oA", "A", ("P1", "100.00")), paid("oB", "B", ("P1", "100.00")), product("P1", listed=False), completed("oB"))
+    assert cash(r, "A") == "0.00" and ent(r, "oA:0")["received"] == "0.00" and ent(r, "oA:0")["status"] == "WAITING"
+    assert r["pools"].get("qr:PRODUCT:P1", "0.00") == "0.00" and r["zero_sum"]
+    r = await play(completed("oA"))  # nor does A's own extraction pay B
+    assert cash(r, "B") == "0.00" and r["zero_sum"]
+
+
+async def test_qr5_a_delisted_product_in_the_mall_queue_still_extracts_on_complete():
+    """The MALL queue is not the product's own queue: it goes on paying (QR-5 names PRODUCT queues)."""
+    r = await play(qr_settings(settle_on="ON_COMPLETE"), *MEMBERS, product("P1"), product("P2"),
+                   paid("oA", "A", ("P2", "100.00")), paid("oB", "B", ("P1", "100.00")), product("P1", listed=False), completed("oB"))
+    assert cash(r, "A") == "10.00" and r["zero_sum"]
 
 
 STORES = [{"type": "store", "id": "S1", "recruiter": None}, {"type": "store", "id": "S2", "recruiter": None},

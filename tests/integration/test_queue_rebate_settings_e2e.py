@@ -509,18 +509,26 @@ async def test_qr18_display_settings_are_stored_and_parsed():
 
 
 def bare_product(id: str, source: str = "SELF_OPERATED", store_id: str | None = None, **qr: Any) -> dict[str, Any]:
-    """A product event without its own `enabled`: it follows 商品排队返利 (new_products_default_on)."""
+    """A product event without its own `enabled`: a new mall product gets 商品排队返利 as its own switch."""
     return {"type": "product", "id": id, "source": source, "store": store_id, "listed": True, "queue_rebate": qr}
 
 
 async def test_qr19_master_switch_and_new_products_default():
+    """P1 is saved while 商品排队返利 is on: it stores `enabled: true` and stays in when the
+    platform switch goes off; P3, saved while it is off, stays out when it goes on again.
+    Lines of 100 at 10 % / 100 %: b (P1) and c (P2) earn, b's line pays nothing (nobody ahead),
+    c pays b 10.00; d (P1) pays b 10.00 more; e (P3) earns nothing and extracts nothing."""
     replay = Replay()
-    r = await play_on(replay, qr_settings(enabled=False), *(member(m) for m in "ABCD"), bare_product("P1"), product("P2"),
-                      paid("a", "A", ("P1", "100.00")), qr_settings(enabled=True, new_products_default_on=False),
+    r = await play_on(replay, qr_settings(enabled=False), *(member(m) for m in "ABCDE"), bare_product("P1"), product("P2"),
+                      paid("a", "A", ("P1", "100.00")), qr_settings(enabled=True, new_products_default_on=False), bare_product("P3"),
                       paid("b", "B", ("P1", "100.00")), paid("c", "C", ("P2", "100.00")))
-    assert [e["key"] for e in r["entitlements"]] == ["c:0"]  # off: nothing; P1 without its own switch follows the default (off)
-    r = await play_on(replay, qr_settings(new_products_default_on=True), paid("d", "D", ("P1", "100.00")))
-    assert [e["key"] for e in r["entitlements"]] == ["c:0", "d:0"] and cash(r, "C") == "10.00" and r["zero_sum"]
+    assert [e["key"] for e in r["entitlements"]] == ["b:0", "c:0"] and cash(r, "B") == "10.00"  # a: master switch off
+    assert {p.id: p.queue_rebate.get("enabled") for p in await Product.all()} == {"P1": True, "P2": True, "P3": False}
+    r = await play_on(replay, qr_settings(new_products_default_on=True), bare_product("P1", reward_ratio="100"),
+                      paid("d", "D", ("P1", "100.00")), paid("e", "E", ("P3", "100.00")))
+    assert [e["key"] for e in r["entitlements"]] == ["b:0", "c:0", "d:0"] and cash(r, "B") == "20.00" and cash(r, "C") == "0.00"
+    assert (await Product.get(id="P1")).queue_rebate["enabled"] is True  # a re-save without it keeps its switch
+    assert r["zero_sum"]
 
 
 async def test_qr19_bulk_enable_switches_on_every_mall_product_only():
