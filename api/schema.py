@@ -24,10 +24,12 @@ from api.payouts import resolvers as payouts
 from api.queue_rebate import resolvers as queue_rebate
 from api.scalars import SCALARS
 from api.settings import resolvers as settings
+from api.tickets import resolvers as tickets
 from api.union_queue import resolvers as union_queue
 
 Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query))
 Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation))
+Subscription = merge_types("Subscription", (payouts.Subscription, tickets.Subscription))
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -77,7 +79,7 @@ def build_schema(production: bool = False) -> RebateSchema:
     return RebateSchema(
         query=Query,
         mutation=Mutation,
-        subscription=payouts.Subscription,
+        subscription=Subscription,
         extensions=_extensions(PRODUCTION_RULES if production else LIMIT_RULES),
         config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production),
     )

@@ -1,5 +1,5 @@
-"""The names of the payout channels on Redis pub/sub: the worker publishes on them (`workers.publish`),
-the API's subscriptions listen."""
+"""The names of the payout and ticket channels on Redis pub/sub: the worker publishes on them
+(`workers.publish`) after a batch commits, the API's subscriptions listen."""
 
 from __future__ import annotations
 
@@ -17,3 +17,8 @@ def payout_channels(queue_id: str, member: str) -> list[str]:
     if len(parts) == 3 and parts[1] in ("STORE", "CASHIER"):
         out.append(channel("store", parts[2]))
     return out
+
+
+def ticket_channel(event_id: int) -> str:
+    """A ticket's channel (I-2): a queue settled its part of the event; the ticket is re-read."""
+    return f"rebate:tickets:{event_id}"

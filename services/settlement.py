@@ -51,7 +51,11 @@ async def enqueue_drains(redis: Any, queues: list[str], tick: str | None = None)
         await redis.enqueue_job("drain_queue", q, _job_id=job_id)
 
 
-async def settle_batch(queue_id: str, publish: Callable[[str, list[dict[str, Any]], int], Awaitable[None]] | None = None, size: int = BATCH_SIZE) -> int:
+Publish = Callable[[str, list[dict[str, Any]], int, list[int]], Awaitable[None]]
+"""After commit: the queue, the batch's payouts, the queue's new version, the settled events (tickets)."""
+
+
+async def settle_batch(queue_id: str, publish: Publish | None = None, size: int = BATCH_SIZE) -> int:
     """One transaction: fence, load, decide, write. Returns how many items it settled (0: none pending)."""
     for attempt in range(5):
         try:
@@ -70,8 +74,8 @@ async def settle_batch(queue_id: str, publish: Callable[[str, list[dict[str, Any
         raise RuntimeError(f"queue {queue_id}: database stayed busy")
     if batch is None:
         return 0
-    if publish is not None and batch.payouts:
-        await publish(queue_id, batch.payouts, batch.version + 1)
+    if publish is not None and (batch.payouts or batch.finished):
+        await publish(queue_id, batch.payouts, batch.version + 1, sorted({i.event_id for i in batch.finished}))
     return max(len(batch.finished), 1)  # a long item (a daily settlement) that moved on counts as progress
 
 
@@ -105,4 +109,4 @@ async def _finish(conn: db.Connection, batch: Batch) -> None:
     await inbox.finish_items(conn, [i.id for i in batch.finished if i.id not in batch.failed], batch.failed)
 
 
-__all__ = ["BATCH_SIZE", "HANDLERS", "FenceLost", "Handler", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues", "settle_batch"]
+__all__ = ["BATCH_SIZE", "HANDLERS", "FenceLost", "Handler", "Publish", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues", "settle_batch"]

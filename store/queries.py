@@ -3,6 +3,7 @@ entitlements, queues, ledger, tickets, members, settings, forecasts."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -134,6 +135,23 @@ async def ticket(event_id: int) -> dict[str, Any] | None:
     }
 
 
+async def ticket_owner(event_id: int) -> tuple[str | None, str | None] | None:
+    """I-2 / I-3: the member and the store an event (ticket) concerns, from its payload or else its
+    order; None when there is no such event."""
+    rows = await fetch(_conn(), "SELECT payload FROM event WHERE id = ?", (event_id,))
+    if not rows:
+        return None
+    raw = rows[0]["payload"]
+    payload: dict[str, Any] = json.loads(raw) if isinstance(raw, str | bytes) else dict(raw or {})
+    member, store = payload.get("member"), payload.get("store")
+    order = payload.get("order")
+    if order is not None and (member is None or store is None):
+        found = await fetch(_conn(), 'SELECT member_id, store_id FROM "order" WHERE id = ?', (str(order),))
+        if found:
+            member, store = member or found[0]["member_id"], store or found[0]["store_id"]
+    return (str(member) if member is not None else None, str(store) if store is not None else None)
+
+
 @dataclass(frozen=True, slots=True)
 class MemberView:
     id: str
@@ -158,8 +176,6 @@ async def stored_settings(model: str) -> tuple[dict[str, Any], int]:
     rows = await fetch(_conn(), "SELECT \"values\" AS v, version FROM model_settings WHERE model = ?", (model,))
     if not rows:
         return {}, 0
-    import json
-
     value = rows[0]["v"]
     return (json.loads(value) if isinstance(value, (str, bytes)) else dict(value)), int(rows[0]["version"])
 

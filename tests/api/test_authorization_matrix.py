@@ -71,7 +71,7 @@ PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
 def test_every_query_and_subscription_is_in_the_matrix():
     built = graphql.build_schema(schema.as_str())
     assert {name for name, *_ in PROBES} == set(built.query_type.fields)  # type: ignore[union-attr]
-    assert set(built.subscription_type.fields) == {"payouts"}  # type: ignore[union-attr]
+    assert set(built.subscription_type.fields) == {"payouts", "ticket"}  # type: ignore[union-attr]  # ticket: tests/api/test_ticket_subscription.py
 
 
 async def _seed(gql) -> None:
