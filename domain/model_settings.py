@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self
 from pydantic.json_schema import models_json_schema
 
 from domain.appreciation import AppreciationSettings
+from domain.member_levels import MemberLevelSettings
 from domain.order_dividend import OrderDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
@@ -33,6 +34,7 @@ MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "order_dividend": OrderDividendSettings,
     "union_queue": UnionQueueSettings,
     "appreciation": AppreciationSettings,
+    "member_levels": MemberLevelSettings,  # M-2: the configured member levels
 }
 """Model name → its platform settings; a model is off until its settings enable it (C-11)."""
 

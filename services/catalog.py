@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
+from domain.member_levels import MemberLevelSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source, saved_switch
 from services.actions import arm_reset
 from services.model_settings import SETTINGS_MODELS, load_settings
@@ -33,9 +34,12 @@ async def upsert_member(
     id: str, referrer: str | None = None, level: str | None = None, phone: str | None = None,
     nickname: str | None = None, avatar: str | None = None,
 ) -> Member:
-    """M-1: referrer links form a forest; a link that would close a cycle is refused."""
+    """M-1: referrer links form a forest; a link that would close a cycle is refused. M-2: the
+    level is none or one of the configured member levels (UNKNOWN_MEMBER_LEVEL otherwise)."""
     _ident(id, "id")
     async with db.writing() as conn:
+        levels: MemberLevelSettings = await load_settings("member_levels", conn)
+        levels.check(level)
         if referrer is not None:
             _ident(referrer, "referrer")
             await _check_referrer(id, referrer, conn)

@@ -1,6 +1,6 @@
 """What a queue rebate batch knows of the world, loaded through `store.queue_rebate` and handed to
 the pure domain (QR-10, QR-11, QR-13, QR-20): the window of WAITING entitlements from the head, the
-member's level (from the member row when the line settles), completed-order totals per cumulative
+member's level (recorded on the order when it was paid, M-2), completed-order totals per cumulative
 window (a SUM over at most N per-day rows of `member_spend_day`, kept by intake), entitlement
 counts per limit scope (an indexed COUNT plus this batch's own), the payment's platform-local time
 (C-9), and the products, stores and cashiers with their settings parsed once per batch.
@@ -105,22 +105,22 @@ class Facts:
     """What the settings need to know of the world for one line (QR-10, QR-11, QR-13)."""
 
     batch: Batch
-    levels: dict[str, str | None]
+    levels: dict[str, str | None]  # order id → the member's level when it was paid (M-2)
     fresh: list[Fresh] = field(default_factory=list)
     totals: dict[tuple[str, str, int, datetime], Decimal] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, batch: Batch) -> Facts:
-        members = {i.payload["member"] for i in batch.items if i.type == "order.paid" and i.payload.get("member")}
-        return cls(batch, await store.member_levels(batch.conn, members))
+        orders = {str(i.payload["order"]) for i in batch.items if i.type == "order.paid" and i.payload.get("order")}
+        return cls(batch, await store.order_levels(batch.conn, orders))
 
     async def enrich(self, ctx: LineContext, when: datetime) -> LineContext:
-        """M-2: the member's level as its member row has it when the line settles (the worker
-        settles a paid line right after it is recorded, so this is the level at order time)."""
+        """M-2: the member's level recorded on the order when it was paid (a later change of the
+        member's level does not touch it)."""
         local = when.astimezone(platform_zone())
         totals = {days: await self.cumulative(ctx, days, when) for days in cumulative_windows(ctx)}
         counts = {scope: await self.counts(ctx, scope, local) for scope in limit_scopes(ctx).values()}
-        return replace(ctx, member_level=self.levels.get(ctx.member), cumulative_totals=totals,
+        return replace(ctx, member_level=self.levels.get(ctx.order), cumulative_totals=totals,
                        local_time=local.replace(tzinfo=None), member_counts=counts)
 
     async def cumulative(self, ctx: LineContext, days: int, when: datetime) -> Decimal:

@@ -115,6 +115,7 @@ class Order(Model):
     cashier_id = fields.CharField(max_length=64, null=True)
     profit_fen = fields.BigIntField(null=True)
     amount_fen = fields.BigIntField(default=0)
+    member_level = fields.CharField(max_length=64, null=True)  # M-2: the member's level when the order was paid
     status = fields.CharField(max_length=12, default="PAID")
     paid_at = fields.DatetimeField()
     completed_at = fields.DatetimeField(null=True)

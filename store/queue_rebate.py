@@ -12,7 +12,7 @@ from typing import Any
 from domain import queue_rebate as qr
 from domain.money import ZERO, from_fen, to_fen
 from store.db import Connection
-from store.models import Cashier, Member, Order, OrderLine, Product, Store
+from store.models import Cashier, Order, OrderLine, Product, Store
 from store.sql import execute_many, fetch
 
 ENTITLEMENT_COLUMNS = (
@@ -90,11 +90,11 @@ async def order_lines(conn: Connection, queue_id: str, orders: Iterable[str]) ->
     return out
 
 
-async def member_levels(conn: Connection, members: Iterable[str]) -> dict[str, str | None]:
-    """M-2: each member's level as its row has it now."""
-    ids = set(members)
-    rows = await Member.filter(id__in=ids).using_db(conn).values_list("id", "level") if ids else []
-    return {m: level for m, level in rows}
+async def order_levels(conn: Connection, orders: Iterable[str]) -> dict[str, str | None]:
+    """M-2: the member's level each order recorded when it was paid."""
+    ids = set(orders)
+    rows = await Order.filter(id__in=ids).using_db(conn).values_list("id", "member_level") if ids else []
+    return {o: level for o, level in rows}
 
 
 async def catalog(conn: Connection, products: Iterable[str], stores: Iterable[str], cashiers: Iterable[str]) -> tuple[dict[str, Product], dict[str, Store], dict[str, Cashier]]:
