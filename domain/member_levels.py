@@ -7,7 +7,7 @@ later change of the member's level or of this list does not change what an order
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, PlainValidator, WithJsonSchema
@@ -84,6 +84,14 @@ class MemberLevelSettings:
             known = ", ".join(self.names) or "none are configured"
             raise DomainError(ErrorCode.UNKNOWN_MEMBER_LEVEL, f"member level {level!r} is not a configured level ({known})", "level")
         return level
+
+    def check_ratios(self, ratios: Iterable[tuple[str, Any]], prefix: str = "") -> None:
+        """QR-10: member-level ratios (when enabled) name configured levels only; else
+        UNKNOWN_MEMBER_LEVEL at `<prefix>member_level_ratios.<level>`."""
+        for name, _ in ratios:
+            if self.enabled and name not in self.names:
+                known = ", ".join(self.names) or "none are configured"
+                raise DomainError(ErrorCode.UNKNOWN_MEMBER_LEVEL, f"member level {name!r} is not a configured level ({known})", f"{prefix}member_level_ratios.{name}")
 
     def as_values(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "levels": [{"name": v.name, "rank": v.rank} for v in self.levels]}

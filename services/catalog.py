@@ -66,9 +66,16 @@ async def _check_referrer(member: str, referrer: str, conn: Any) -> None:
         current = next_referrer
 
 
+async def _levels_checked(settings: EntitySettings | PluginSettings, conn: Any = None, prefix: str = "queue_rebate.") -> Any:
+    """QR-10 / M-2: member-level ratios name configured member levels (once those are enabled)."""
+    levels: MemberLevelSettings = await load_settings("member_levels", conn)
+    levels.check_ratios(settings.member_level_ratios, prefix)
+    return settings
+
+
 async def upsert_store(id: str, recruiter: str | None = None, name: str | None = None, queue_rebate: Mapping[str, Any] | None = None) -> Store:
     _ident(id, "id")
-    settings = EntitySettings.parse(queue_rebate).as_values()
+    settings = (await _levels_checked(EntitySettings.parse(queue_rebate))).as_values()
     if recruiter is not None and not await rows.member_exists(recruiter):
         raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"recruiter {recruiter} is not a member", "recruiter")
     return await rows.save_store(id, recruiter, name, settings)
@@ -76,7 +83,7 @@ async def upsert_store(id: str, recruiter: str | None = None, name: str | None =
 
 async def upsert_cashier(id: str, store: str, queue_rebate: Mapping[str, Any] | None = None) -> Cashier:
     _ident(id, "id")
-    settings = EntitySettings.parse(queue_rebate).as_values()
+    settings = (await _levels_checked(EntitySettings.parse(queue_rebate))).as_values()
     if not await rows.store_exists(store):
         raise DomainError(ErrorCode.UNKNOWN_STORE, f"store {store} does not exist", "store")
     return await rows.save_cashier(id, store, settings)
@@ -96,6 +103,7 @@ async def upsert_product(
         raise DomainError(ErrorCode.UNKNOWN_STORE, f"store {store} does not exist", "store")
     parsed = EntitySettings.parse(queue_rebate)
     async with db.writing() as conn:
+        await _levels_checked(parsed, conn)
         plugin: PluginSettings = await load_settings("queue_rebate", conn)
         enabled = saved_switch(kind, parsed.enabled, await rows.product_switch(conn, id), plugin)
         settings = {**parsed.as_values(), **({"enabled": enabled} if enabled is not None else {})}
@@ -127,6 +135,8 @@ async def set_settings(model: str, values: Mapping[str, Any], now: datetime | No
         before = row.values if row else {}
         merged = {**before, **values}
         parsed = parse(merged)
+        if model == "queue_rebate" and "member_level_ratios" in values:
+            await _levels_checked(parsed, conn, prefix="")
         if model == "queue_rebate" and parsed.reset.enabled and parsed.reset != PluginSettings.parse(before).reset:
             await arm_reset(conn, now or datetime.now(UTC))
         return await rows.save_settings(conn, row, model, merged)

@@ -41,3 +41,15 @@ async def test_m2_a_members_level_must_be_one_of_the_configured_levels():
         await catalog.upsert_member("B", level="platinum")
     assert (err.value.code, err.value.field) == (ErrorCode.UNKNOWN_MEMBER_LEVEL, "level")
     assert "B" not in {m for m in (await state())["members"]}
+
+
+async def test_qr10_member_level_ratios_must_name_configured_levels():
+    await play(LEVELS)
+    with pytest.raises(DomainError) as err:
+        await catalog.set_settings("queue_rebate", {"member_level_ratios": {"gold": "150", "vip": "200"}})
+    assert (err.value.code, err.value.field) == (ErrorCode.UNKNOWN_MEMBER_LEVEL, "member_level_ratios.vip")
+    with pytest.raises(DomainError) as err:
+        await catalog.upsert_product("P1", "SELF_OPERATED", queue_rebate={"member_level_ratios": {"vip": "200"}})
+    assert (err.value.code, err.value.field) == (ErrorCode.UNKNOWN_MEMBER_LEVEL, "queue_rebate.member_level_ratios.vip")
+    await catalog.set_settings("queue_rebate", {"member_level_ratios": {"gold": "150"}})
+    assert (await catalog.upsert_store("S1", queue_rebate={"member_level_ratios": {"bronze": "110"}})).id == "S1"
