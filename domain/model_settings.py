@@ -19,6 +19,7 @@ from domain.appreciation import AppreciationSettings
 from domain.order_dividend import OrderDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
+from domain.wallet import WalletSettings
 
 
 class SettingsClass(Protocol):
@@ -33,6 +34,7 @@ MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "order_dividend": OrderDividendSettings,
     "union_queue": UnionQueueSettings,
     "appreciation": AppreciationSettings,
+    "wallet": WalletSettings,
 }
 """Model name → its platform settings; a model is off until its settings enable it (C-11)."""
 
