@@ -25,9 +25,10 @@ from api.queue_rebate import resolvers as queue_rebate
 from api.scalars import SCALARS
 from api.settings import resolvers as settings
 from api.union_queue import resolvers as union_queue
+from api.wallet import resolvers as wallet
 
-Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query))
-Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation))
+Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, wallet.Query))
+Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation, wallet.Mutation))
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -11,7 +11,7 @@ the first result, other content is IDEMPOTENCY_CONFLICT); refusals write nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -53,11 +53,19 @@ class WithdrawalView:
     reference: str | None
 
 
+def _when(value: Any) -> Any:
+    """A stored time as an aware UTC datetime (raw SQL gives text on SQLite)."""
+    if value is None:
+        return None
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def _view(row: dict[str, Any]) -> WithdrawalView:
     return WithdrawalView(
         int(row["id"]), row["key"], row["member_id"], from_fen(int(row["amount_fen"])), from_fen(int(row["fee_fen"])), row["status"],
-        row["requested_at"], row["requested_by"], row["approved_at"], row["approved_by"], row["rejected_at"], row["rejected_by"],
-        row["paid_at"], row["paid_by"], row["reference"],
+        _when(row["requested_at"]), row["requested_by"], _when(row["approved_at"]), row["approved_by"], _when(row["rejected_at"]), row["rejected_by"],
+        _when(row["paid_at"]), row["paid_by"], row["reference"],
     )
 
 
@@ -162,7 +170,8 @@ async def transfer(key: Any, member: Any, to: Any, asset: Any, amount: Any, now:
             assert prior is not None
         elif prior["digest"] != content:
             raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, f"transfer key {key} was already used with different content", "key")
-    return GiftView(prior["key"], prior["giver_id"], prior["receiver_id"], prior["asset"], from_fen(int(prior["amount_fen"])), from_fen(int(prior["fee_fen"])), prior["created_at"])
+    return GiftView(prior["key"], prior["giver_id"], prior["receiver_id"], prior["asset"], from_fen(int(prior["amount_fen"])),
+                    from_fen(int(prior["fee_fen"])), _when(prior["created_at"]))
 
 
 async def apply_event(event: dict[str, Any], now: datetime, by: str = "replay") -> None:
