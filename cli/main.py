@@ -102,6 +102,36 @@ def check_ledger() -> None:
 
 
 @app.command()
+def liabilities(as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
+    """I-5: per queue and pool, outstanding entitlements, balances, trailing flows and the expected wait (DATABASE_URL)."""
+    from datetime import UTC, datetime
+
+    from services import liabilities as report
+    from services.runtime import close_db, init_db
+
+    async def run() -> list:  # type: ignore[type-arg]
+        await init_db()
+        try:
+            return await report.report(datetime.now(UTC))
+        finally:
+            await close_db()
+
+    rows = asyncio.run(run())
+    if as_json:
+        from dataclasses import asdict
+
+        sys.stdout.write(json.dumps([asdict(r) for r in rows], default=str, indent=1) + "\n")
+        return
+    table = Table("queue / pool", "outstanding", "unpaid", "pool", "promised 7d", "paid 7d", "promised 30d", "paid 30d", "pool in 30d", "wait (days)",
+                  title="Liabilities")
+    for r in rows:
+        f7, f30 = r.last_7_days, r.last_30_days
+        wait = "-" if r.expected_wait_days is None else str(r.expected_wait_days)
+        table.add_row(r.queue, str(r.outstanding), str(r.unpaid), str(r.pool), str(f7.promised), str(f7.paid), str(f30.promised), str(f30.paid), str(f30.pool_inflow), wait)
+    Console().print(table)
+
+
+@app.command()
 def token(
     kind: str = typer.Argument(..., metavar="member|merchant", help="member: that member's own data; merchant: that store's queues and payouts"),
     subject: str = typer.Argument(..., help="the member id, or the store id"),

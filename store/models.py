@@ -291,10 +291,10 @@ class MemberTransfer(Model):
 
 
 class LiabilityCount(Model):
-    """A queue's WAITING entitlements, kept by triggers on `entitlement` (I-5: no scan per report)."""
+    """A queue's outstanding (WAITING / ACTIVE) entitlements, kept by triggers on `entitlement` (I-5: no scan per report)."""
 
     queue_id = fields.CharField(max_length=96, primary_key=True)
-    waiting = fields.BigIntField(default=0)
+    outstanding = fields.BigIntField(default=0)
 
     class Meta:
         table = "liability_count"

@@ -3,37 +3,37 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 from tortoise.indexes import Index
 
-# I-5: a queue's WAITING entitlements are counted by triggers on `entitlement`, so the liability
+# I-5: a queue's outstanding (WAITING or ACTIVE) entitlements are counted by triggers on `entitlement`, so the liability
 # report reads one row per queue instead of counting entitlements.
 SQLITE_TRIGGERS = """
-CREATE TRIGGER entitlement_waiting_insert AFTER INSERT ON entitlement WHEN NEW.status = 'WAITING' BEGIN
-  INSERT INTO liability_count (queue_id, waiting) VALUES (NEW.queue_id, 1) ON CONFLICT (queue_id) DO UPDATE SET waiting = waiting + 1;
+CREATE TRIGGER entitlement_outstanding_insert AFTER INSERT ON entitlement WHEN NEW.status IN ('WAITING', 'ACTIVE') BEGIN
+  INSERT INTO liability_count (queue_id, outstanding) VALUES (NEW.queue_id, 1) ON CONFLICT (queue_id) DO UPDATE SET outstanding = outstanding + 1;
 END;
-CREATE TRIGGER entitlement_waiting_update AFTER UPDATE OF status, queue_id ON entitlement
-WHEN (OLD.status = 'WAITING') <> (NEW.status = 'WAITING') OR (NEW.status = 'WAITING' AND OLD.queue_id <> NEW.queue_id) BEGIN
-  UPDATE liability_count SET waiting = waiting - 1 WHERE queue_id = OLD.queue_id AND OLD.status = 'WAITING';
-  INSERT INTO liability_count (queue_id, waiting) SELECT NEW.queue_id, 1 WHERE NEW.status = 'WAITING' ON CONFLICT (queue_id) DO UPDATE SET waiting = waiting + 1;
+CREATE TRIGGER entitlement_outstanding_update AFTER UPDATE OF status, queue_id ON entitlement
+WHEN (OLD.status IN ('WAITING', 'ACTIVE')) <> (NEW.status IN ('WAITING', 'ACTIVE')) OR OLD.queue_id <> NEW.queue_id BEGIN
+  UPDATE liability_count SET outstanding = outstanding - 1 WHERE queue_id = OLD.queue_id AND OLD.status IN ('WAITING', 'ACTIVE');
+  INSERT INTO liability_count (queue_id, outstanding) SELECT NEW.queue_id, 1 WHERE NEW.status IN ('WAITING', 'ACTIVE') ON CONFLICT (queue_id) DO UPDATE SET outstanding = outstanding + 1;
 END;
-CREATE TRIGGER entitlement_waiting_delete AFTER DELETE ON entitlement WHEN OLD.status = 'WAITING' BEGIN
-  UPDATE liability_count SET waiting = waiting - 1 WHERE queue_id = OLD.queue_id;
+CREATE TRIGGER entitlement_outstanding_delete AFTER DELETE ON entitlement WHEN OLD.status IN ('WAITING', 'ACTIVE') BEGIN
+  UPDATE liability_count SET outstanding = outstanding - 1 WHERE queue_id = OLD.queue_id;
 END;
 """
 POSTGRES_TRIGGERS = """
-CREATE OR REPLACE FUNCTION entitlement_waiting_count() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION entitlement_outstanding_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'WAITING' THEN
-    UPDATE liability_count SET waiting = waiting - 1 WHERE queue_id = OLD.queue_id;
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN ('WAITING', 'ACTIVE') THEN
+    UPDATE liability_count SET outstanding = outstanding - 1 WHERE queue_id = OLD.queue_id;
   END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'WAITING' THEN
-    INSERT INTO liability_count (queue_id, waiting) VALUES (NEW.queue_id, 1)
-      ON CONFLICT (queue_id) DO UPDATE SET waiting = liability_count.waiting + 1;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status IN ('WAITING', 'ACTIVE') THEN
+    INSERT INTO liability_count (queue_id, outstanding) VALUES (NEW.queue_id, 1)
+      ON CONFLICT (queue_id) DO UPDATE SET outstanding = liability_count.outstanding + 1;
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER entitlement_waiting_count AFTER INSERT OR UPDATE OF status, queue_id OR DELETE ON entitlement
-  FOR EACH ROW EXECUTE FUNCTION entitlement_waiting_count();
+CREATE TRIGGER entitlement_outstanding_count AFTER INSERT OR UPDATE OF status, queue_id OR DELETE ON entitlement
+  FOR EACH ROW EXECUTE FUNCTION entitlement_outstanding_count();
 """
-BACKFILL = "INSERT INTO liability_count (queue_id, waiting) SELECT queue_id, COUNT(*) FROM entitlement WHERE status = 'WAITING' GROUP BY queue_id"
+BACKFILL = "INSERT INTO liability_count (queue_id, outstanding) SELECT queue_id, COUNT(*) FROM entitlement WHERE status IN ('WAITING', 'ACTIVE') GROUP BY queue_id"
 
 
 async def count_triggers(apps, schema_editor):
@@ -97,9 +97,9 @@ class Migration(migrations.Migration):
             name='LiabilityCount',
             fields=[
                 ('queue_id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=96)),
-                ('waiting', fields.BigIntField(default=0)),
+                ('outstanding', fields.BigIntField(default=0)),
             ],
-            options={'table': 'liability_count', 'app': 'rebate', 'pk_attr': 'queue_id', 'table_description': "A queue's WAITING entitlements, kept by triggers on `entitlement` (I-5: no scan per report)."},
+            options={'table': 'liability_count', 'app': 'rebate', 'pk_attr': 'queue_id', 'table_description': "A queue's outstanding (WAITING / ACTIVE) entitlements, kept by triggers on `entitlement` (I-5: no scan per report)."},
             bases=['Model'],
         ),
         ops.CreateModel(

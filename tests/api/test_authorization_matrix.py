@@ -60,6 +60,7 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("withdrawals", "query($v: ID!) { withdrawals(member: $v) { items { key member } } }", {"v": "A"}, STAFF | {"A"}),
     ("withdrawals", "query($v: ID!) { withdrawals(member: $v) { items { key member } } }", {"v": "B"}, STAFF | {"B"}),
     ("pendingWithdrawals", "{ pendingWithdrawals { items { key member } } }", {}, set()),  # ADMIN only
+    ("liabilities", "{ liabilities { queue outstanding } }", {}, STAFF),
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),

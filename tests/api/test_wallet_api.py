@@ -67,3 +67,11 @@ async def test_transfer_to_member_as_the_giver(gql):
     assert staff["transferToMember"]["errors"] == [{"code": "INVALID_INPUT", "field": "member"}]
     w = await queries.wallets(["B", "C"])
     assert (str(w["C"]["points"]), await queries.is_zero_sum()) == ("49.00", True)
+
+
+async def test_i5_liabilities_query_and_gauges(gql, http):
+    await _earn(gql)
+    [row] = (await gql.data("{ liabilities { queue outstanding unpaid pool last7Days { promised paid } expectedWaitDays } }"))["liabilities"]
+    assert row["queue"] == "qr:MALL" and (row["outstanding"], row["unpaid"], row["last7Days"]["promised"]) == (4, "370.00", "400.00")
+    text = (await http.get("/metrics")).text
+    assert 'rebate_liability_unpaid{queue="qr:MALL"} 370.0' in text and 'rebate_liability_outstanding_entitlements{queue="qr:MALL"} 4.0' in text
