@@ -72,3 +72,15 @@ def _flow(window: dict[tuple[str, str], tuple[Decimal, Decimal]], name: str) -> 
     promised, paid = window.get((f"liability:{name}", "ENTITLEMENT"), (ZERO, ZERO))
     pool_in, pool_out = window.get((f"pool:{name}", "CNY"), (ZERO, ZERO))
     return Flow(promised, paid, pool_in, pool_out)
+
+
+async def day_flow(now: datetime) -> Flow:
+    """What every liability and pool brought in and paid out on the UTC day of `now`, summed."""
+    window = _flows(await store.flows_since(now.astimezone(UTC).date().isoformat()))
+    total = [ZERO, ZERO, ZERO, ZERO]
+    for (account, asset), (inflow, outflow) in window.items():
+        at = 0 if account.startswith("liability:") and asset == "ENTITLEMENT" else 2 if account.startswith("pool:") and asset == "CNY" else None
+        if at is not None:
+            total[at] += inflow
+            total[at + 1] += outflow
+    return Flow(*total)
