@@ -43,13 +43,13 @@ class WalletSettings:
     withdrawal_minimum: Amount | None = None  # a request below it is refused
     withdrawal_daily_limit: Amount | None = None  # a member's requests of one platform-local day (C-9), rejected ones not counted
     withdrawal_fee_ratio: Percent = ZERO  # of the amount, kept by the platform when paid
-    transfer_enabled: Flag = False  # members may give points / available love value to each other
+    enabled: Flag = False  # the switch (C-11) of transfers: members may give points / available love value to each other; withdrawals are always offered
     transfer_minimum: Amount | None = None
     transfer_fee_ratio: Percent = ZERO  # of the amount given, in the same asset, to platform income
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: WalletSettings | None = None) -> WalletSettings:
-        return parse_settings(cls, values, MODEL, base=base)
+        return parse_settings(cls, values, base=base)
 
 
 class WithdrawalStatus(str, Enum):
@@ -129,7 +129,7 @@ class GiftAsset(str, Enum):
 def give(key: str, giver: str, receiver: str, asset: GiftAsset, amount: Decimal, held: Decimal, settings: WalletSettings) -> tuple[Decimal, list[Posting]]:
     """A member gives `amount` of points / available love value to another; the receiver gets it
     less the fee (`transfer_fee_ratio`, C-3), the fee goes to platform income. Returns the fee."""
-    if not settings.transfer_enabled:
+    if not settings.enabled:
         raise DomainError(ErrorCode.INVALID_INPUT, "transfers between members are not enabled in the wallet settings", "asset")
     if giver == receiver:
         raise DomainError(ErrorCode.INVALID_INPUT, "a member cannot give to itself", "to")

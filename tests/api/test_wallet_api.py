@@ -60,7 +60,7 @@ async def test_transfer_to_member_as_the_giver(gql):
     await ok(gql, "mutation($input: ExchangeEntitlementInput!) { exchangeEntitlement(input: $input) { errors { code } } }", "exchangeEntitlement",
              {"input": {"key": "x1", "entitlement": "oB:0", "to": "POINTS"}})
     await settle_all()
-    await ok(gql, SET_SETTINGS, "setSettings", {"model": "wallet", "values": {"transfer_enabled": True, "transfer_fee_ratio": "2"}})
+    await ok(gql, SET_SETTINGS, "setSettings", {"model": "wallet", "values": {"enabled": True, "transfer_fee_ratio": "2"}})
     given = await gql.data(GIVE, {"input": {"key": "g1", "to": "C", "asset": "POINTS", "amount": "50.00"}}, token=member_token("B"))
     assert given["transferToMember"]["transfer"] == {"member": "B", "to": "C", "asset": "POINTS", "amount": "50.00", "fee": "1.00"}
     staff = await gql.data(GIVE, {"input": {"key": "g2", "to": "C", "asset": "POINTS", "amount": "1.00"}}, token=ADMIN)

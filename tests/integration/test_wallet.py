@@ -102,7 +102,7 @@ async def test_transfer_of_points_with_fee_and_switch():
     with pytest.raises(DomainError) as off:
         await wallet.transfer("t1", "A", "B", "POINTS", "10.00", NOW, "A")
     assert off.value.code is ErrorCode.INVALID_INPUT
-    await play(wallet_settings(transfer_enabled=True, transfer_fee_ratio="10", transfer_minimum="1.00"))
+    await play(wallet_settings(enabled=True, transfer_fee_ratio="10", transfer_minimum="1.00"))
     gift = await wallet.transfer("t1", "A", "B", "POINTS", "50.00", NOW, "A")
     assert (gift.amount, str(gift.fee)) == (gift.amount, "5.00")
     again = await wallet.transfer("t1", "A", "B", "POINTS", "50.00", NOW, "A")
