@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -17,8 +18,10 @@ from starlette.routing import Route, WebSocketRoute
 from api import graphiql
 from api.auth import AuthConfig, is_production
 from api.limits import BodyLimit, max_body
+from api.metrics import set_liability_gauges
 from api.schema import build_schema, schema
 from api.view import RebateGraphQL
+from services import liabilities
 from services.runtime import close_db, init_db, ping_db, redis_pool
 
 log = logging.getLogger("rebate.api")
@@ -52,6 +55,10 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def metrics(request: Request) -> Response:
+    try:
+        set_liability_gauges(await liabilities.report(datetime.now(UTC)))
+    except Exception:  # the database being down must not hide the process metrics
+        log.warning("liability gauges not refreshed", exc_info=True)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

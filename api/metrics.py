@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from strawberry.extensions import SchemaExtension
 
 OPERATIONS = Histogram("rebate_graphql_operation_seconds", "GraphQL operation duration", ["type"])
 ERRORS = Counter("rebate_graphql_errors_total", "GraphQL operations that ended with top-level errors", ["type"])
+
+
+LIABILITY_OUTSTANDING = Gauge("rebate_liability_outstanding_entitlements", "I-5: entitlements still owed, per queue", ["queue"])
+LIABILITY_UNPAID = Gauge("rebate_liability_unpaid", "I-5: what the outstanding entitlements are still owed, per queue", ["queue"])
+LIABILITY_POOL = Gauge("rebate_liability_pool_balance", "I-5: the pool balance, per queue or pool", ["queue"])
+LIABILITY_PAID_7D = Gauge("rebate_liability_paid_7d", "I-5: what left the liability in the trailing 7 days", ["queue"])
+LIABILITY_WAIT = Gauge("rebate_liability_expected_wait_days", "I-5: the last WAITING entitlement's expected wait (-1: no payouts to go by)", ["queue"])
+
+
+def set_liability_gauges(rows: list[Any]) -> None:
+    """The liability report (services.liabilities.report) as gauges, refreshed on every scrape."""
+    for row in rows:
+        LIABILITY_OUTSTANDING.labels(row.queue).set(row.outstanding)
+        LIABILITY_UNPAID.labels(row.queue).set(float(row.unpaid))
+        LIABILITY_POOL.labels(row.queue).set(float(row.pool))
+        LIABILITY_PAID_7D.labels(row.queue).set(float(row.last_7_days.paid))
+        LIABILITY_WAIT.labels(row.queue).set(-1 if row.expected_wait_days is None else row.expected_wait_days)
 
 
 class OperationMetrics(SchemaExtension):

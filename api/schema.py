@@ -16,6 +16,7 @@ from strawberry.types.graphql import OperationType
 
 from api.catalog import resolvers as catalog
 from api.ledger import resolvers as ledger
+from api.liabilities import resolvers as liabilities
 from api.limits import TextLiteralRule
 from api.members import resolvers as members
 from api.metrics import OperationMetrics
@@ -26,9 +27,10 @@ from api.scalars import SCALARS
 from api.settings import resolvers as settings
 from api.tickets import resolvers as tickets
 from api.union_queue import resolvers as union_queue
+from api.wallet import resolvers as wallet
 
-Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query))
-Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation))
+Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, wallet.Query, liabilities.Query))
+Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation, wallet.Mutation))
 Subscription = merge_types("Subscription", (payouts.Subscription, tickets.Subscription))
 
 

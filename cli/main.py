@@ -102,6 +102,145 @@ def check_ledger() -> None:
 
 
 @app.command()
+def liabilities(as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
+    """I-5: per queue and pool, outstanding entitlements, balances, trailing flows and the expected wait (DATABASE_URL)."""
+    from datetime import UTC, datetime
+
+    from services import liabilities as report
+    from services.runtime import close_db, init_db
+
+    async def run() -> list:  # type: ignore[type-arg]
+        await init_db()
+        try:
+            return await report.report(datetime.now(UTC))
+        finally:
+            await close_db()
+
+    rows = asyncio.run(run())
+    if as_json:
+        from dataclasses import asdict
+
+        sys.stdout.write(json.dumps([asdict(r) for r in rows], default=str, indent=1) + "\n")
+        return
+    table = Table("queue / pool", "outstanding", "unpaid", "pool", "promised 7d", "paid 7d", "promised 30d", "paid 30d", "pool in 30d", "wait (days)",
+                  title="Liabilities")
+    for r in rows:
+        f7, f30 = r.last_7_days, r.last_30_days
+        wait = "-" if r.expected_wait_days is None else str(r.expected_wait_days)
+        table.add_row(r.queue, str(r.outstanding), str(r.unpaid), str(r.pool), str(f7.promised), str(f7.paid), str(f30.promised), str(f30.paid), str(f30.pool_inflow), wait)
+    Console().print(table)
+
+
+@app.command()
+def simulate(
+    settings: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="JSON Lines of settings and catalog events (SPEC I-6)"),
+    from_database: bool = typer.Option(False, "--from-database", help="read the current platform's settings and mall products from DATABASE_URL (read-only)"),
+    compare: Path | None = typer.Option(None, "--compare", exists=True, dir_okay=False, help="other settings to run on the same flow, side by side"),
+    days: int = typer.Option(30, "--days"),
+    orders_per_day: int = typer.Option(50, "--orders-per-day"),
+    members: int = typer.Option(200, "--members"),
+    amount: str = typer.Option("uniform:50:500", "--amount", help="fixed:X, uniform:LOW:HIGH or lognormal:MEDIAN:SIGMA"),
+    referral: str = typer.Option("none", "--referral", help="none, chain, tree:K or random:P"),
+    seed: int = typer.Option(1, "--seed", help="the same seed gives the same flow and the same results"),
+    as_json: bool = typer.Option(False, "--json", help="print the days as one JSON object"),
+    plot: Path | None = typer.Option(None, "--plot", help="write a chart (.png or .svg)"),
+) -> None:
+    """Project settings over a synthetic order flow (SPEC I-4) on temporary databases, never on real data."""
+    from domain.errors import DomainError
+    from services.simulate import FlowSpec
+
+    try:
+        flow = FlowSpec(days=days, orders_per_day=orders_per_day, members=members, amount=amount, referral=referral, seed=seed)
+        sources = [_settings_source(settings, from_database)] + ([_settings_source(compare, False)] if compare else [])
+        runs = [(name, _simulate_run(events, flow, name)) for name, events in sources]
+    except DomainError as exc:
+        console.print(f"[red]{exc.code.value}: {exc.message}[/red]")
+        raise typer.Exit(1) from None
+    if as_json:
+        result = {"flow": _flow_json(flow), "runs": [{"settings": n, "days": [d.as_json() for d in ds]} for n, ds in runs]}
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    else:
+        _print_days(runs)
+    if plot is not None:
+        from cli.plot import plot_days
+
+        plot_days(runs, plot)
+        console.print(f"chart written to {plot}")
+
+
+def _flow_json(flow: object) -> dict:  # type: ignore[type-arg]
+    from dataclasses import asdict
+
+    return asdict(flow)  # type: ignore[call-overload, no-any-return]
+
+
+def _settings_source(path: Path | None, from_database: bool) -> tuple[str, list]:  # type: ignore[type-arg]
+    from domain.errors import DomainError, ErrorCode
+
+    if from_database:
+        url = os.environ.get("DATABASE_URL")
+        if not url:
+            raise DomainError(ErrorCode.INVALID_INPUT, "--from-database needs DATABASE_URL")
+        return "current platform", asyncio.run(_snapshot(url))
+    if path is None:
+        raise DomainError(ErrorCode.INVALID_INPUT, "give a settings file or --from-database")
+    events = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if text.strip():
+            try:
+                events.append(json.loads(text))
+            except json.JSONDecodeError as exc:
+                raise DomainError(ErrorCode.INVALID_INPUT, f"{path}:{number}: not JSON: {exc.msg}") from None
+    return path.stem, events
+
+
+async def _snapshot(url: str) -> list:  # type: ignore[type-arg]
+    from services.runtime import close_db, init_db
+    from services.simulate import platform_snapshot
+
+    await init_db(url)
+    try:
+        return await platform_snapshot()
+    finally:
+        await close_db()
+
+
+def _simulate_run(events: list, flow: object, name: str) -> list:  # type: ignore[type-arg]
+    from rich.progress import Progress
+
+    from services.runtime import close_db, init_db
+    from services.simulate import simulate as run
+
+    async def go(url: str, advance: object) -> list:  # type: ignore[type-arg]
+        await init_db(url, migrate=True)
+        try:
+            return await run(events, flow, advance)  # type: ignore[arg-type]
+        finally:
+            await close_db()
+
+    with tempfile.TemporaryDirectory(prefix="rebate-simulate-") as tmp, Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"simulating {name}", total=flow.days)  # type: ignore[attr-defined]
+        return asyncio.run(go(f"sqlite://{Path(tmp) / 'simulate.sqlite3'}", lambda done: progress.update(task, completed=done)))
+
+
+def _print_days(runs: list) -> None:  # type: ignore[type-arg]
+    out = Console() if sys.stdout.isatty() else Console(width=60 + 60 * len(runs))
+    table = Table("day", title="Simulation" + (" (" + " | ".join(n for n, _ in runs) + ")" if len(runs) > 1 else f" ({runs[0][0]})"))
+    columns = ("new", "paid", "liability", "pools", "wait (d)", "net cash")
+    for name, _ in runs:
+        for c in columns:
+            table.add_column(f"{c}" if len(runs) == 1 else f"{name}: {c}", justify="right")
+    for i in range(len(runs[0][1])):
+        cells = [str(runs[0][1][i].day)]
+        for _, days in runs:
+            d = days[i]
+            cells += [str(d.new_entitlements), str(d.paid_entitlements), str(d.liability), str(sum(d.pools.values())) if d.pools else "0",
+                      "-" if d.wait_days is None else str(d.wait_days), str(d.net_cash)]
+        table.add_row(*cells)
+    out.print(table)
+
+
+@app.command()
 def token(
     kind: str = typer.Argument(..., metavar="member|merchant", help="member: that member's own data; merchant: that store's queues and payouts"),
     subject: str = typer.Argument(..., help="the member id, or the store id"),

@@ -20,6 +20,7 @@ from domain.member_levels import MemberLevelSettings
 from domain.order_dividend import OrderDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
+from domain.wallet import WalletSettings
 
 
 class SettingsClass(Protocol):
@@ -35,6 +36,7 @@ MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "union_queue": UnionQueueSettings,
     "appreciation": AppreciationSettings,
     "member_levels": MemberLevelSettings,  # M-2: the configured member levels
+    "wallet": WalletSettings,
 }
 """Model name → its platform settings; a model is off until its settings enable it (C-11)."""
 

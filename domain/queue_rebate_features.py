@@ -50,6 +50,7 @@ RandomSource = Callable[[int], int]
 
 POINTS_FUNDING = platform_account("expense:points")
 LOVE_VALUE_FUNDING = platform_account("expense:love_value")
+COUPON_FUNDING = platform_account("expense:coupon")
 LOTTERY_STEP = CENT  # RANGE lottery ratios move in 0.01 steps (QR-12)
 MAX_LEVEL_NAME = 64
 
@@ -366,6 +367,7 @@ def limit_reason(max_per_day: int | None, max_total: int | None, counts: MemberC
 class ExchangeTarget(str, Enum):
     POINTS = "POINTS"
     LOVE_VALUE = "LOVE_VALUE"
+    COUPON = "COUPON"  # 购物券
 
 
 class ExchangeConfig(Protocol):
@@ -390,7 +392,7 @@ def _exchange_targets(value: Any) -> tuple[ExchangeTarget, ...]:
         try:
             target = ExchangeTarget(item)
         except ValueError:
-            raise refusal(f"must be one of POINTS, LOVE_VALUE: {item!r}", at=(i,)) from None
+            raise refusal(f"must be one of POINTS, LOVE_VALUE, COUPON: {item!r}", at=(i,)) from None
         if target in targets:
             raise refusal(f"repeats {target.value}", at=(i,))
         targets.append(target)
@@ -409,6 +411,8 @@ def _mint(key: str, member: str, to: ExchangeTarget, amount: Decimal, frozen: bo
         return []
     if to is ExchangeTarget.POINTS:
         return [Posting(key, POINTS_FUNDING, member_account(member, Wallet.POINTS), Asset.POINTS, amount, memo)]
+    if to is ExchangeTarget.COUPON:
+        return [Posting(key, COUPON_FUNDING, member_account(member, Wallet.COUPON), Asset.COUPON, amount, memo)]
     wallet = Wallet.LOVE_VALUE_FROZEN if frozen else Wallet.LOVE_VALUE_AVAILABLE
     return [Posting(key, LOVE_VALUE_FUNDING, member_account(member, wallet), Asset.LOVE_VALUE, amount, memo)]
 
@@ -435,7 +439,7 @@ def exchange(state: QueueState | None, e: Entitlement, to: ExchangeTarget | str,
     try:
         target = ExchangeTarget(to)
     except ValueError:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"to must be one of POINTS, LOVE_VALUE: {to!r}", "to") from None
+        raise DomainError(ErrorCode.INVALID_INPUT, f"to must be one of POINTS, LOVE_VALUE, COUPON: {to!r}", "to") from None
     if not settings.exchange_enabled:
         raise DomainError(ErrorCode.INVALID_INPUT, "exchange is not enabled in the queue rebate settings", "to")
     if target not in settings.exchange_to:

@@ -109,7 +109,7 @@ def check_exchange(plugin: PluginSettings, to: Any) -> ExchangeTarget:
     try:
         target = ExchangeTarget(to)
     except ValueError:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"to must be one of POINTS, LOVE_VALUE: {to!r}", "to") from None
+        raise DomainError(ErrorCode.INVALID_INPUT, f"to must be one of POINTS, LOVE_VALUE, COUPON: {to!r}", "to") from None
     if not plugin.exchange_enabled:
         raise DomainError(ErrorCode.INVALID_INPUT, "exchange is not enabled in the queue rebate settings", "to")
     if target not in plugin.exchange_to:

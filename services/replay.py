@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen, money_str
-from services import actions, catalog, intake, queries
+from services import actions, catalog, intake, queries, wallet
 from services.runtime import platform_zone
 from services.settlement import pending_queues, settle_batch
 
@@ -69,6 +69,9 @@ class Replay:
                 raise DomainError(ErrorCode.INVALID_INPUT, f"unknown job {event.get('job')!r}; one of {', '.join(sorted(JOBS))}", "job")
             await job(self.now)
             await settle_all()
+        elif kind in wallet.EVENTS:  # M-6 withdrawals and transfers: settled at once, after what came before
+            await settle_all()
+            await wallet.apply_event(event, self.now)
         elif kind in actions.ACTIONS:
             self.tickets.append(await actions.record_action(event, self.now))
             await settle_all()
@@ -134,6 +137,8 @@ async def state() -> dict[str, Any]:
     """The `replay --json` object: members' wallets, entitlements, pools and the zero-sum check."""
     ids = await queries.member_ids()
     wallets = await queries.wallets(ids)
+    for member, amount in (await wallet.withdrawing(ids)).items():
+        wallets[member]["withdrawing"] = amount
     audit = await _audit()
     return {
         "members": {m: {k: money_str(v) for k, v in w.items() if k != "receivable" or v != 0} for m, w in wallets.items()},

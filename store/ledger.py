@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -36,7 +37,27 @@ async def write_postings(
         deltas[(p.target, p.asset.value)] += fen
     await execute_many(conn, INSERT_TRANSFER, rows)
     await execute_many(conn, UPSERT_BALANCE, [(a, s, d) for (a, s), d in sorted(deltas.items()) if d])
+    await _count_days(conn, rows, now)
     return len(rows)
+
+
+TRACKED = ("liability:", "pool:")  # I-5: the accounts whose daily inflow and outflow are kept
+UPSERT_DAY = (
+    "INSERT INTO ledger_day (account, asset, day, inflow_fen, outflow_fen, inflows) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, asset, day) DO UPDATE SET "
+    "inflow_fen = ledger_day.inflow_fen + excluded.inflow_fen, outflow_fen = ledger_day.outflow_fen + excluded.outflow_fen, inflows = ledger_day.inflows + excluded.inflows"
+)
+
+
+async def _count_days(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]], now: datetime) -> None:
+    """Per tracked account and UTC day: the amounts in, out, and how many transfers came in."""
+    day, days = now.astimezone(UTC).date().isoformat(), defaultdict(lambda: [0, 0, 0])
+    for _, source, target, asset, fen, *_ in rows:
+        if target.startswith(TRACKED):
+            entry = days[(target, asset)]
+            entry[0], entry[2] = entry[0] + fen, entry[2] + 1
+        if source.startswith(TRACKED):
+            days[(source, asset)][1] += fen
+    await execute_many(conn, UPSERT_DAY, [(a, s, day, *v) for (a, s), v in sorted(days.items())])
 
 
 async def balances(conn: BaseDBAsyncClient, accounts: list[str]) -> dict[tuple[str, str], Decimal]:

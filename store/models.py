@@ -242,3 +242,77 @@ class JobRun(Model):
     class Meta:
         table = "job_run"
         unique_together = (("job", "day"),)
+
+
+class Withdrawal(Model):
+    """提现 a cash withdrawal request (M-6) and its audit: who did each step, when, with which key."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    digest = fields.CharField(max_length=64)
+    member_id = fields.CharField(max_length=64)
+    amount_fen = fields.BigIntField()
+    fee_fen = fields.BigIntField(default=0)
+    status = fields.CharField(max_length=12)
+    day = fields.CharField(max_length=10)  # platform-local day of the request (the daily limit)
+    requested_at = fields.DatetimeField()
+    requested_by = fields.CharField(max_length=64)
+    approved_at = fields.DatetimeField(null=True)
+    approved_by = fields.CharField(max_length=64, null=True)
+    approve_key = fields.CharField(max_length=200, null=True)
+    rejected_at = fields.DatetimeField(null=True)
+    rejected_by = fields.CharField(max_length=64, null=True)
+    reject_key = fields.CharField(max_length=200, null=True)
+    paid_at = fields.DatetimeField(null=True)
+    paid_by = fields.CharField(max_length=64, null=True)
+    pay_key = fields.CharField(max_length=200, null=True)
+    reference = fields.CharField(max_length=128, null=True)  # the payment's reference
+
+    class Meta:
+        table = "withdrawal"
+        indexes = (("member_id", "day"), ("status", "id"), ("member_id", "id"))
+
+
+class MemberTransfer(Model):
+    """转赠 points or love value one member gave another, with its fee."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    digest = fields.CharField(max_length=64)
+    giver_id = fields.CharField(max_length=64, db_index=True)
+    receiver_id = fields.CharField(max_length=64)
+    asset = fields.CharField(max_length=16)
+    amount_fen = fields.BigIntField()
+    fee_fen = fields.BigIntField(default=0)
+    created_at = fields.DatetimeField()
+    created_by = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "member_transfer"
+
+
+class LiabilityCount(Model):
+    """A queue's outstanding (WAITING / ACTIVE) entitlements, kept by triggers on `entitlement` (I-5: no scan per report)."""
+
+    queue_id = fields.CharField(max_length=96, primary_key=True)
+    outstanding = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "liability_count"
+
+
+class LedgerDay(Model):
+    """Per liability / pool account and UTC day: what came in and what went out (I-5's trailing
+    inflow and payouts), kept beside the transfers."""
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.CharField(max_length=128)
+    asset = fields.CharField(max_length=16)
+    day = fields.CharField(max_length=10)
+    inflow_fen = fields.BigIntField(default=0)
+    outflow_fen = fields.BigIntField(default=0)
+    inflows = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "ledger_day"
+        unique_together = (("account", "asset", "day"),)

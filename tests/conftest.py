@@ -20,6 +20,7 @@ POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0
 RUN_ID = uuid.uuid4().hex[:12]
 TABLES = ["job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event",
           "model_settings", "product", "cashier", "store", "member"]
+TABLES += ["withdrawal", "member_transfer", "ledger_day", "liability_count"]  # wallets and the liability report
 
 
 def reachable(url: str) -> bool:

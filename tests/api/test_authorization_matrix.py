@@ -57,6 +57,10 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("unionQueueForecast", "query($v: ID!) { unionQueueForecast(member: $v) { entitlement { key member } } }", {"v": "B"}, STAFF | {"B"}),
     ("unionQueueInflow", "{ unionQueueInflow }", {}, STAFF),
     ("dividendQueue", "{ dividendQueue { active { key } } }", {}, STAFF),
+    ("withdrawals", "query($v: ID!) { withdrawals(member: $v) { items { key member } } }", {"v": "A"}, STAFF | {"A"}),
+    ("withdrawals", "query($v: ID!) { withdrawals(member: $v) { items { key member } } }", {"v": "B"}, STAFF | {"B"}),
+    ("pendingWithdrawals", "{ pendingWithdrawals { items { key member } } }", {}, set()),  # ADMIN only
+    ("liabilities", "{ liabilities { queue outstanding } }", {}, STAFF),
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),

@@ -332,7 +332,7 @@ def test_c8_bad_entity_settings_refused(values, code, field):
     [
         ({"exchange_ratio": "0"}, ErrorCode.INVALID_RATIO, "exchange_ratio"),
         ({"exchange_enabled": True, "exchange_to": []}, ErrorCode.INVALID_SETTINGS, "exchange_to"),
-        ({"exchange_to": ["COUPON"]}, ErrorCode.INVALID_SETTINGS, "exchange_to[0]"),
+        ({"exchange_to": ["CASH"]}, ErrorCode.INVALID_SETTINGS, "exchange_to[0]"),
         ({"exchange_to": ["POINTS", "POINTS"]}, ErrorCode.INVALID_SETTINGS, "exchange_to[1]"),
         ({"reset": {"enabled": True, "time": "7:00"}}, ErrorCode.INVALID_SETTINGS, "reset.time"),
         ({"reset": {"enabled": True, "schedule": "AT"}}, ErrorCode.INVALID_SETTINGS, "reset.at"),

@@ -1,0 +1,1 @@
+"""I-5 liability report area."""

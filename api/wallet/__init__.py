@@ -1,0 +1,1 @@
+"""钱包 wallets area: withdrawals, member transfers, the liability report."""

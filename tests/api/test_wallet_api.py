@@ -1,0 +1,77 @@
+"""M-6 withdrawals and member transfers through GraphQL: a member acts only for itself, the
+admin reviews the pending queue page by page; zero-sum at the end."""
+
+from __future__ import annotations
+
+from services import queries
+from services.replay import settle_all
+from tests.api.conftest import ADMIN, INTEGRATION, member_token
+from tests.api.scenario import ORDER_PAID, SET_SETTINGS, ok, paid_order, seed_qr1
+
+W = "withdrawal { key member amount fee status requestedBy approvedBy paidBy reference } errors { code field }"
+REQUEST = f"mutation($input: RequestWithdrawalInput!) {{ requestWithdrawal(input: $input) {{ {W} }} }}"
+APPROVE = f"mutation($input: ReviewWithdrawalInput!) {{ approveWithdrawal(input: $input) {{ {W} }} }}"
+REJECT = f"mutation($input: ReviewWithdrawalInput!) {{ rejectWithdrawal(input: $input) {{ {W} }} }}"
+PAY = f"mutation($input: PayWithdrawalInput!) {{ payWithdrawal(input: $input) {{ {W} }} }}"
+GIVE = "mutation($input: TransferToMemberInput!) { transferToMember(input: $input) { transfer { member to asset amount fee } errors { code field } } }"
+PENDING = "query($after: String) { pendingWithdrawals(first: 2, after: $after) { items { key } pageInfo { endCursor hasNextPage } } }"
+MINE = "query($m: ID!) { withdrawals(member: $m) { items { key member status } } }"
+
+
+async def _earn(gql) -> None:
+    await seed_qr1(gql)
+    for m in "ABCD":
+        await ok(gql, ORDER_PAID, "reportOrderPaid", {"input": paid_order(f"o{m}", m)})
+    await settle_all()  # A has 30.00 of cash
+
+
+async def test_m6_member_requests_admin_reviews_and_pays(gql):
+    await _earn(gql)
+    a = member_token("A")
+    for i in range(3):
+        body = await gql(REQUEST, {"input": {"key": f"w{i}", "amount": "5.00"}}, token=a)
+        assert body["data"]["requestWithdrawal"]["withdrawal"]["requestedBy"] == "A"
+    other = await gql(REQUEST, {"input": {"key": "wb", "member": "B", "amount": "1.00"}}, token=a)
+    assert other["data"]["requestWithdrawal"]["errors"][0]["code"] == "FORBIDDEN"
+    over = await gql(REQUEST, {"input": {"key": "wx", "amount": "15.01"}}, token=a)
+    assert over["data"]["requestWithdrawal"]["errors"] == [{"code": "INSUFFICIENT_BALANCE", "field": "amount"}]
+    first = (await gql.data(PENDING))["pendingWithdrawals"]
+    second = (await gql.data(PENDING, {"after": first["pageInfo"]["endCursor"]}))["pendingWithdrawals"]
+    assert [w["key"] for w in first["items"] + second["items"]] == ["w0", "w1", "w2"] and not second["pageInfo"]["hasNextPage"]
+    denied = await gql(APPROVE, {"input": {"withdrawal": "w0"}}, token=INTEGRATION)
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await ok(gql, APPROVE, "approveWithdrawal", {"input": {"withdrawal": "w0"}}))["withdrawal"]["approvedBy"] == "ADMIN"
+    twice = await gql.data(APPROVE, {"input": {"withdrawal": "w0"}})
+    assert twice["approveWithdrawal"]["errors"][0]["code"] == "INVALID_WITHDRAWAL_STATE"
+    paid = await ok(gql, PAY, "payWithdrawal", {"input": {"withdrawal": "w0", "reference": "BANK-7"}})
+    assert (paid["withdrawal"]["status"], paid["withdrawal"]["reference"]) == ("PAID", "BANK-7")
+    await ok(gql, REJECT, "rejectWithdrawal", {"input": {"withdrawal": "w1"}})
+    rejected = await gql.data(PAY, {"input": {"withdrawal": "w1", "reference": "X"}})
+    assert rejected["payWithdrawal"]["errors"][0]["code"] == "INVALID_WITHDRAWAL_STATE"
+    mine = (await gql.data(MINE, {"m": "A"}, token=a))["withdrawals"]["items"]
+    assert [(w["key"], w["status"]) for w in mine] == [("w0", "PAID"), ("w1", "REJECTED"), ("w2", "REQUESTED")]
+    assert (await gql(MINE, {"m": "A"}, token=member_token("B")))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await queries.wallets(["A"]))["A"]["cash"] == 20 and await queries.is_zero_sum()
+
+
+async def test_transfer_to_member_as_the_giver(gql):
+    await _earn(gql)
+    await ok(gql, SET_SETTINGS, "setSettings", {"model": "queue_rebate", "values": {"exchange_enabled": True, "exchange_to": ["POINTS"]}})
+    await ok(gql, "mutation($input: ExchangeEntitlementInput!) { exchangeEntitlement(input: $input) { errors { code } } }", "exchangeEntitlement",
+             {"input": {"key": "x1", "entitlement": "oB:0", "to": "POINTS"}})
+    await settle_all()
+    await ok(gql, SET_SETTINGS, "setSettings", {"model": "wallet", "values": {"enabled": True, "transfer_fee_ratio": "2"}})
+    given = await gql.data(GIVE, {"input": {"key": "g1", "to": "C", "asset": "POINTS", "amount": "50.00"}}, token=member_token("B"))
+    assert given["transferToMember"]["transfer"] == {"member": "B", "to": "C", "asset": "POINTS", "amount": "50.00", "fee": "1.00"}
+    staff = await gql.data(GIVE, {"input": {"key": "g2", "to": "C", "asset": "POINTS", "amount": "1.00"}}, token=ADMIN)
+    assert staff["transferToMember"]["errors"] == [{"code": "INVALID_INPUT", "field": "member"}]
+    w = await queries.wallets(["B", "C"])
+    assert (str(w["C"]["points"]), await queries.is_zero_sum()) == ("49.00", True)
+
+
+async def test_i5_liabilities_query_and_gauges(gql, http):
+    await _earn(gql)
+    [row] = (await gql.data("{ liabilities { queue outstanding unpaid pool last7Days { promised paid } expectedWaitDays } }"))["liabilities"]
+    assert row["queue"] == "qr:MALL" and (row["outstanding"], row["unpaid"], row["last7Days"]["promised"]) == (4, "370.00", "400.00")
+    text = (await http.get("/metrics")).text
+    assert 'rebate_liability_unpaid{queue="qr:MALL"} 370.0' in text and 'rebate_liability_outstanding_entitlements{queue="qr:MALL"} 4.0' in text
