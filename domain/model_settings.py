@@ -16,6 +16,8 @@ from typing import Any, Protocol, Self
 from pydantic.json_schema import models_json_schema
 
 from domain.appreciation import AppreciationSettings
+from domain.compliance import ComplianceSettings
+from domain.distribution import DistributionSettings
 from domain.order_dividend import OrderDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
@@ -33,6 +35,8 @@ MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "order_dividend": OrderDividendSettings,
     "union_queue": UnionQueueSettings,
     "appreciation": AppreciationSettings,
+    "distribution": DistributionSettings,
+    "compliance": ComplianceSettings,
 }
 """Model name → its platform settings; a model is off until its settings enable it (C-11)."""
 
