@@ -54,6 +54,14 @@ class Finding:
     limit: Decimal
     status: str
 
+    def as_values(self) -> dict[str, str]:
+        """The report row as I-7 prints it (decimals without trailing zeros: "130", "0.5")."""
+        return {"model": self.model, "setting": self.setting, "value": _plain(self.value), "limit": _plain(self.limit), "status": self.status}
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
 
 def _lottery(prefix: str, lottery: LotterySettings | None) -> Iterator[tuple[str, Decimal]]:
     if lottery is None:
@@ -94,17 +102,24 @@ def _static_returns(settings: Any) -> Iterator[tuple[str, Decimal]]:
         yield "exit_multiple", settings.static_return
 
 
-def model_findings(model: str, settings: Any, limits: ComplianceSettings, entities: Iterable[tuple[str, EntitySettings]] = ()) -> list[Finding]:
-    """The settings of one model beyond the limits; `entities` (label → settings, e.g.
-    "product:P1") are the queue rebate's per-product / store / cashier settings."""
-    status = OVERRIDDEN if getattr(settings, "compliance_override", False) else WARN
+def _status(settings: Any) -> str:
+    return OVERRIDDEN if getattr(settings, "compliance_override", False) else WARN
+
+
+def model_findings(model: str, settings: Any, limits: ComplianceSettings) -> list[Finding]:
+    """The platform settings of one model beyond the limits."""
+    status = _status(settings)
     generations = Decimal(limits.max_referral_generations)
     out = [Finding(model, name, value, generations, status) for name, value in _generations(settings) if value > generations]
-    returns = list(_static_returns(settings))
-    for label, entity in entities:
-        returns += queue_rebate_returns(entity, f"{label}.")
-    out += [Finding(model, name, value, limits.max_static_return, status) for name, value in returns if value > limits.max_static_return]
-    return out
+    return out + [Finding(model, name, value, limits.max_static_return, status) for name, value in _static_returns(settings) if value > limits.max_static_return]
+
+
+def entity_findings(plugin: PluginSettings, entities: Iterable[tuple[str, EntitySettings]], limits: ComplianceSettings) -> list[Finding]:
+    """The queue rebate's per-product / store / cashier settings (labelled "product:P1" …) beyond
+    the static-return limit; the plugin's `compliance_override` covers them."""
+    status = _status(plugin)
+    returns = [r for label, entity in entities for r in queue_rebate_returns(entity, f"{label}.")]
+    return [Finding("queue_rebate", name, value, limits.max_static_return, status) for name, value in returns if value > limits.max_static_return]
 
 
 def findings(models: Mapping[str, Any], limits: ComplianceSettings, entities: Iterable[tuple[str, EntitySettings]] = ()) -> list[Finding]:
@@ -112,7 +127,9 @@ def findings(models: Mapping[str, Any], limits: ComplianceSettings, entities: It
     out: list[Finding] = []
     for model, settings in models.items():
         if model != MODEL:
-            out += model_findings(model, settings, limits, entities if isinstance(settings, PluginSettings) else ())
+            out += model_findings(model, settings, limits)
+        if isinstance(settings, PluginSettings):
+            out += entity_findings(settings, entities, limits)
     return out
 
 

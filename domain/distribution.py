@@ -267,3 +267,21 @@ def period_ended(day: date, period: Period) -> str | None:
     """The period that ended just before `day` when `day` opens a new one (the cron's run), else None."""
     before = day - timedelta(days=1)
     return period_key(before, period) if period_key(before, period) != period_key(day, period) else None
+
+
+def is_period_key(text: str) -> bool:
+    """Whether `text` names a period as `period_key` writes it (a day, an ISO week or a month)."""
+    return any(_first_day(text, kind) is not None for kind in Period)
+
+
+def _first_day(text: str, kind: Period) -> date | None:
+    try:
+        if kind is Period.DAILY:
+            day = date.fromisoformat(text)
+        elif kind is Period.MONTHLY:
+            day = date.fromisoformat(f"{text}-01")
+        else:
+            day = date.fromisocalendar(int(text[:4]), int(text[6:]), 1)
+    except ValueError:
+        return None
+    return day if period_key(day, kind) == text else None

@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.distribution import check_region
 from domain.errors import DomainError, ErrorCode
 from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source
+from services import compliance
 from services.actions import arm_reset
 from services.model_settings import SETTINGS_MODELS, load_settings
 from store import catalog as rows
@@ -62,17 +64,28 @@ async def _check_referrer(member: str, referrer: str, conn: Any) -> None:
         current = next_referrer
 
 
-async def upsert_store(id: str, recruiter: str | None = None, name: str | None = None, queue_rebate: Mapping[str, Any] | None = None) -> Store:
+async def upsert_store(
+    id: str, recruiter: str | None = None, name: str | None = None, queue_rebate: Mapping[str, Any] | None = None, region: str | None = None
+) -> Store:
     _ident(id, "id")
-    settings = EntitySettings.parse(queue_rebate).as_values()
+    settings = await _entity_settings(f"store:{id}", queue_rebate)
+    if region is not None:
+        check_region(region)
     if recruiter is not None and not await rows.member_exists(recruiter):
         raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"recruiter {recruiter} is not a member", "recruiter")
-    return await rows.save_store(id, recruiter, name, settings)
+    return await rows.save_store(id, recruiter, name, settings, region)
+
+
+async def _entity_settings(label: str, values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A product's, store's or cashier's queue-rebate settings, within the compliance guard (DR-7)."""
+    settings = EntitySettings.parse(values)
+    await compliance.check_entity(db.default(), label, settings)
+    return settings.as_values()
 
 
 async def upsert_cashier(id: str, store: str, queue_rebate: Mapping[str, Any] | None = None) -> Cashier:
     _ident(id, "id")
-    settings = EntitySettings.parse(queue_rebate).as_values()
+    settings = await _entity_settings(f"cashier:{id}", queue_rebate)
     if not await rows.store_exists(store):
         raise DomainError(ErrorCode.UNKNOWN_STORE, f"store {store} does not exist", "store")
     return await rows.save_cashier(id, store, settings)
@@ -90,7 +103,7 @@ async def upsert_product(
         raise DomainError(ErrorCode.INVALID_INPUT, "a STORE product needs its store, other sources have none", "store")
     if store is not None and not await rows.store_exists(store):
         raise DomainError(ErrorCode.UNKNOWN_STORE, f"store {store} does not exist", "store")
-    settings = EntitySettings.parse(queue_rebate).as_values()
+    settings = await _entity_settings(f"product:{id}", queue_rebate)
     return await rows.save_product(id, kind.value, store, listed, settings)
 
 
@@ -119,6 +132,7 @@ async def set_settings(model: str, values: Mapping[str, Any], now: datetime | No
         before = row.values if row else {}
         merged = {**before, **values}
         parsed = parse(merged)
+        await compliance.check(conn, model, parsed)
         if model == "queue_rebate" and parsed.reset.enabled and parsed.reset != PluginSettings.parse(before).reset:
             await arm_reset(conn, now or datetime.now(UTC))
         return await rows.save_settings(conn, row, model, merged)
