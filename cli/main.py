@@ -102,6 +102,29 @@ def check_ledger() -> None:
 
 
 @app.command()
+def compliance(as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON.")) -> None:
+    """DR-7: every setting of an enabled model beyond the compliance limits (WARN or OVERRIDDEN)."""
+    from services import compliance as guard
+    from services.runtime import close_db, init_db
+
+    async def run() -> list[dict[str, str]]:
+        await init_db()
+        try:
+            return [f.as_values() for f in await guard.report()]
+        finally:
+            await close_db()
+
+    rows = asyncio.run(run())
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table("model", "setting", "value", "limit", "status", title="Compliance (DR-7)")
+    for r in rows:
+        table.add_row(r["model"], r["setting"], r["value"], r["limit"], f"[yellow]{r['status']}[/]" if r["status"] == "WARN" else r["status"])
+    Console().print(table if rows else "every setting is within the compliance limits")
+
+
+@app.command()
 def token(
     kind: str = typer.Argument(..., metavar="member|merchant", help="member: that member's own data; merchant: that store's queues and payouts"),
     subject: str = typer.Argument(..., help="the member id, or the store id"),

@@ -37,7 +37,7 @@ SHAREHOLDER_POOL = pool_account("dr:shareholder")
 MAX_REGION = 128
 
 
-class Period(str, Enum):
+class ShareholderPeriod(str, Enum):
     DAILY = "DAILY"
     WEEKLY = "WEEKLY"
     MONTHLY = "MONTHLY"
@@ -94,7 +94,7 @@ class DistributionSettings:
     recruit_ratio: Percent = Decimal("0.5")
     agent_ratios: AgentRatios = AgentRatios()
     shareholder_ratio: Percent = Decimal(1)
-    shareholder_period: Period = Period.MONTHLY
+    shareholder_period: ShareholderPeriod = ShareholderPeriod.MONTHLY
     excluded_products: Ids = frozenset()
     compliance_override: Flag = False
 
@@ -253,17 +253,17 @@ def dividend_postings(period: str, dividend: Dividend) -> list[Posting]:
     return out
 
 
-def period_key(day: date, period: Period) -> str:
+def period_key(day: date, period: ShareholderPeriod) -> str:
     """The shareholder period a platform-local day belongs to: 2026-01-05, 2026-W02, 2026-01."""
-    if period is Period.DAILY:
+    if period is ShareholderPeriod.DAILY:
         return day.isoformat()
-    if period is Period.WEEKLY:
+    if period is ShareholderPeriod.WEEKLY:
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{day.year}-{day.month:02d}"
 
 
-def period_ended(day: date, period: Period) -> str | None:
+def period_ended(day: date, period: ShareholderPeriod) -> str | None:
     """The period that ended just before `day` when `day` opens a new one (the cron's run), else None."""
     before = day - timedelta(days=1)
     return period_key(before, period) if period_key(before, period) != period_key(day, period) else None
@@ -271,14 +271,14 @@ def period_ended(day: date, period: Period) -> str | None:
 
 def is_period_key(text: str) -> bool:
     """Whether `text` names a period as `period_key` writes it (a day, an ISO week or a month)."""
-    return any(_first_day(text, kind) is not None for kind in Period)
+    return any(_first_day(text, kind) is not None for kind in ShareholderPeriod)
 
 
-def _first_day(text: str, kind: Period) -> date | None:
+def _first_day(text: str, kind: ShareholderPeriod) -> date | None:
     try:
-        if kind is Period.DAILY:
+        if kind is ShareholderPeriod.DAILY:
             day = date.fromisoformat(text)
-        elif kind is Period.MONTHLY:
+        elif kind is ShareholderPeriod.MONTHLY:
             day = date.fromisoformat(f"{text}-01")
         else:
             day = date.fromisocalendar(int(text[:4]), int(text[6:]), 1)

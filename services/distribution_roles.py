@@ -9,12 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from domain import distribution as dr
+from domain.distribution import is_period_key
 from domain.errors import DomainError, ErrorCode
 from services.model_settings import load_settings
 from services.runtime import platform_zone
 from store import catalog as rows
 from store import db
 from store import distribution as store
+
+__all__ = ["agents", "assign_agent", "due_dividend_event", "earnings", "is_period_key", "set_shareholder", "shareholder_dividend_event", "shareholders", "team_tiers"]
 
 
 async def assign_agent(member: str | None, level: str, region: str) -> None:

@@ -104,7 +104,7 @@ async def save_shareholder(conn: Connection, member: str, weight: Decimal) -> No
     """Set a shareholder's weight; 0 removes it."""
     await execute(conn, "DELETE FROM distribution_shareholder WHERE member_id = ?", (member,))
     if weight > 0:
-        await execute(conn, "INSERT INTO distribution_shareholder (member_id, weight) VALUES (?, ?)", (member, str(weight)))
+        await execute(conn, "INSERT INTO distribution_shareholder (member_id, weight) VALUES (?, ?)", (member, format(weight.normalize(), "f")))
 
 
 async def shareholders(conn: Connection) -> dict[str, Decimal]:

@@ -57,6 +57,13 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("unionQueueForecast", "query($v: ID!) { unionQueueForecast(member: $v) { entitlement { key member } } }", {"v": "B"}, STAFF | {"B"}),
     ("unionQueueInflow", "{ unionQueueInflow }", {}, STAFF),
     ("dividendQueue", "{ dividendQueue { active { key } } }", {}, STAFF),
+    ("distributionSettings", "{ distributionSettings { enabled } }", {}, STAFF),
+    ("distributionAgents", "{ distributionAgents { member } }", {}, STAFF),
+    ("shareholders", "{ shareholders { member } }", {}, STAFF),
+    ("distributionEarnings", "query($v: ID!) { distributionEarnings(member: $v) { kind amount } }", {"v": "A"}, STAFF | {"A"}),
+    ("distributionEarnings", "query($v: ID!) { distributionEarnings(member: $v) { kind amount } }", {"v": "B"}, STAFF | {"B"}),
+    ("distributionTotals", "{ distributionTotals { kind } }", {}, STAFF),
+    ("complianceReport", "{ complianceReport { model } }", {}, STAFF),
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),

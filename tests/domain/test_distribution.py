@@ -11,9 +11,9 @@ from domain.distribution import (
     AgentLevel,
     DistributionSettings,
     OrderFacts,
-    Period,
     Reward,
     RewardKind,
+    ShareholderPeriod,
     dividend_postings,
     order_rewards,
     period_ended,
@@ -129,12 +129,12 @@ def test_dr8_reversal_takes_the_cash_there_and_books_the_rest_as_receivable():
 
 
 def test_periods():
-    assert period_key(date(2026, 1, 5), Period.WEEKLY) == "2026-W02"
-    assert period_key(date(2026, 1, 5), Period.MONTHLY) == "2026-01"
-    assert period_ended(date(2026, 2, 1), Period.MONTHLY) == "2026-01"
-    assert period_ended(date(2026, 2, 2), Period.MONTHLY) is None
-    assert period_ended(date(2026, 1, 5), Period.WEEKLY) == "2026-W01"
-    assert period_ended(date(2026, 1, 5), Period.DAILY) == "2026-01-04"
+    assert period_key(date(2026, 1, 5), ShareholderPeriod.WEEKLY) == "2026-W02"
+    assert period_key(date(2026, 1, 5), ShareholderPeriod.MONTHLY) == "2026-01"
+    assert period_ended(date(2026, 2, 1), ShareholderPeriod.MONTHLY) == "2026-01"
+    assert period_ended(date(2026, 2, 2), ShareholderPeriod.MONTHLY) is None
+    assert period_ended(date(2026, 1, 5), ShareholderPeriod.WEEKLY) == "2026-W01"
+    assert period_ended(date(2026, 1, 5), ShareholderPeriod.DAILY) == "2026-01-04"
 
 
 @pytest.mark.parametrize(
