@@ -20,7 +20,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic.dataclasses import dataclass as settings_dataclass
 
 from domain.errors import DomainError, ErrorCode
@@ -92,7 +92,7 @@ class DistributionSettings:
     team_tiers: TeamTiers = ()
     same_level_ratio: Percent = ZERO
     recruit_ratio: Percent = Decimal("0.5")
-    agent_ratios: AgentRatios = AgentRatios()
+    agent_ratios: AgentRatios = Field(default_factory=AgentRatios, json_schema_extra={"default": {"DISTRICT": "0.1", "CITY": "0.2", "PROVINCE": "0.3"}})
     shareholder_ratio: Percent = Decimal(1)
     shareholder_period: ShareholderPeriod = ShareholderPeriod.MONTHLY
     excluded_products: Ids = frozenset()
