@@ -123,3 +123,14 @@ async def test_dr7_enforce_refuses_and_override_passes():
     r = await play(replay, {"type": "settings", "model": "union_queue", "values": {"enabled": True, "quota_ratio": "110", "compliance_override": True}})
     assert r["compliance"] == [{"model": "union_queue", "setting": "quota_ratio", "value": "110", "limit": "100", "status": "OVERRIDDEN"}]
     await settle_all()
+
+
+async def test_dr6_the_cron_records_the_period_that_ended_in_the_platform_zone():
+    assert await distribution_roles.due_dividend_event(datetime(2026, 1, 31, 17, 0, tzinfo=UTC)) is None  # off
+    await play(Replay(), dr_settings(shareholder_period="MONTHLY"))
+    event = await distribution_roles.due_dividend_event(datetime(2026, 1, 31, 16, 30, tzinfo=UTC))  # 2026-02-01 00:30 in Shanghai
+    assert event == {"type": "distribution.shareholder_dividend", "key": "distribution.shareholder_dividend:2026-01", "period": "2026-01"}
+    assert await distribution_roles.due_dividend_event(datetime(2026, 2, 1, 16, 30, tzinfo=UTC)) is None
+    await play(Replay(), dr_settings(shareholder_period="WEEKLY"))
+    event = await distribution_roles.due_dividend_event(datetime(2026, 1, 5, 1, 0, tzinfo=UTC))  # a Monday
+    assert event is not None and event["period"] == "2026-W01"
