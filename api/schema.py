@@ -15,6 +15,7 @@ from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 
 from api.catalog import resolvers as catalog
+from api.distribution import resolvers as distribution
 from api.ledger import resolvers as ledger
 from api.liabilities import resolvers as liabilities
 from api.limits import TextLiteralRule
@@ -29,8 +30,10 @@ from api.tickets import resolvers as tickets
 from api.union_queue import resolvers as union_queue
 from api.wallet import resolvers as wallet
 
-Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, wallet.Query, liabilities.Query))
-Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation, wallet.Mutation))
+Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, wallet.Query, liabilities.Query,
+                              distribution.Query))
+Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation, wallet.Mutation,
+                                    distribution.Mutation))
 Subscription = merge_types("Subscription", (payouts.Subscription, tickets.Subscription))
 
 

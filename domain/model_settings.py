@@ -17,6 +17,8 @@ from pydantic.json_schema import models_json_schema
 
 from domain.appreciation import AppreciationSettings
 from domain.member_levels import MemberLevelSettings
+from domain.compliance import ComplianceSettings
+from domain.distribution import DistributionSettings
 from domain.order_dividend import OrderDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
@@ -37,6 +39,8 @@ MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "appreciation": AppreciationSettings,
     "member_levels": MemberLevelSettings,  # M-2: the configured member levels
     "wallet": WalletSettings,
+    "distribution": DistributionSettings,
+    "compliance": ComplianceSettings,
 }
 """Model name → its platform settings; a model is off until its settings enable it (C-11)."""
 

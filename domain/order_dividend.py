@@ -52,6 +52,7 @@ class OrderDividendSettings:
     referral_ratio: Percent = Decimal(20)
     free_ratio: PositiveRatio = Decimal(100)
     excluded_products: Ids = frozenset()  # products whose lines take no part (their orders still may)
+    compliance_override: Flag = False  # DR-7
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: OrderDividendSettings | None = None) -> OrderDividendSettings:

@@ -131,6 +131,7 @@ class PluginSettings:
     show_pending_count: Flag = True
     show_member_info: Flag = True
     show_pending_amount: Flag = True
+    compliance_override: Flag = False  # DR-7: settings beyond the compliance limits are kept (OVERRIDDEN)
 
     @model_validator(mode="after")
     def _exchange_has_targets(self) -> PluginSettings:
@@ -177,6 +178,7 @@ class PluginSettings:
             "show_pending_count": self.show_pending_count,
             "show_member_info": self.show_member_info,
             "show_pending_amount": self.show_pending_amount,
+            "compliance_override": self.compliance_override,
         }
         if self.lottery is not None:
             out["lottery"] = self.lottery.as_values()

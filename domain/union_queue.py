@@ -51,6 +51,7 @@ class UnionQueueSettings:
     acceleration_ratio: Percent = ZERO
     settlement_time: TimeOfDay = "00:00"  # the daily settlement (UQ-3), platform time zone (C-9)
     excluded_products: Ids = frozenset()  # products whose lines take no part (their orders still may)
+    compliance_override: Flag = False  # DR-7
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: UnionQueueSettings | None = None) -> UnionQueueSettings:

@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.distribution import check_region
 from domain.errors import DomainError, ErrorCode
 from domain.member_levels import MemberLevelSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source, saved_switch
+from services import compliance
 from services.actions import arm_reset
 from services.model_settings import SETTINGS_MODELS, load_settings
 from store import catalog as rows
@@ -73,17 +75,32 @@ async def _levels_checked(settings: EntitySettings | PluginSettings, conn: Any =
     return settings
 
 
-async def upsert_store(id: str, recruiter: str | None = None, name: str | None = None, queue_rebate: Mapping[str, Any] | None = None) -> Store:
+async def _entity_parsed(label: str, values: Mapping[str, Any] | None, conn: Any = None) -> EntitySettings:
+    """A product's, store's or cashier's queue-rebate settings: member levels configured (M-2), within the compliance guard (DR-7)."""
+    settings: EntitySettings = await _levels_checked(EntitySettings.parse(values), conn)
+    await compliance.check_entity(conn or db.default(), label, settings)
+    return settings
+
+
+async def _entity_settings(label: str, values: Mapping[str, Any] | None) -> dict[str, Any]:
+    return (await _entity_parsed(label, values)).as_values()
+
+
+async def upsert_store(
+    id: str, recruiter: str | None = None, name: str | None = None, queue_rebate: Mapping[str, Any] | None = None, region: str | None = None
+) -> Store:
     _ident(id, "id")
-    settings = (await _levels_checked(EntitySettings.parse(queue_rebate))).as_values()
+    settings = await _entity_settings(f"store:{id}", queue_rebate)
+    if region is not None:
+        check_region(region)
     if recruiter is not None and not await rows.member_exists(recruiter):
         raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"recruiter {recruiter} is not a member", "recruiter")
-    return await rows.save_store(id, recruiter, name, settings)
+    return await rows.save_store(id, recruiter, name, settings, region)
 
 
 async def upsert_cashier(id: str, store: str, queue_rebate: Mapping[str, Any] | None = None) -> Cashier:
     _ident(id, "id")
-    settings = (await _levels_checked(EntitySettings.parse(queue_rebate))).as_values()
+    settings = await _entity_settings(f"cashier:{id}", queue_rebate)
     if not await rows.store_exists(store):
         raise DomainError(ErrorCode.UNKNOWN_STORE, f"store {store} does not exist", "store")
     return await rows.save_cashier(id, store, settings)
@@ -101,9 +118,8 @@ async def upsert_product(
         raise DomainError(ErrorCode.INVALID_INPUT, "a STORE product needs its store, other sources have none", "store")
     if store is not None and not await rows.store_exists(store):
         raise DomainError(ErrorCode.UNKNOWN_STORE, f"store {store} does not exist", "store")
-    parsed = EntitySettings.parse(queue_rebate)
     async with db.writing() as conn:
-        await _levels_checked(parsed, conn)
+        parsed = await _entity_parsed(f"product:{id}", queue_rebate, conn)
         plugin: PluginSettings = await load_settings("queue_rebate", conn)
         enabled = saved_switch(kind, parsed.enabled, await rows.product_switch(conn, id), plugin)
         settings = {**parsed.as_values(), **({"enabled": enabled} if enabled is not None else {})}
@@ -137,6 +153,7 @@ async def set_settings(model: str, values: Mapping[str, Any], now: datetime | No
         parsed = parse(merged)
         if model == "queue_rebate" and "member_level_ratios" in values:
             await _levels_checked(parsed, conn, prefix="")
+        await compliance.check(conn, model, parsed)
         if model == "queue_rebate" and parsed.reset.enabled and parsed.reset != PluginSettings.parse(before).reset:
             await arm_reset(conn, now or datetime.now(UTC))
         return await rows.save_settings(conn, row, model, merged)

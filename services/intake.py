@@ -21,16 +21,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.distribution import check_region, is_period_key
 from domain.errors import DomainError, ErrorCode
 from domain.money import check_deduction, parse_amount, to_fen
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, queue_for
 from services import intake_bulk
 from services.intake_bulk import NewOrder, OrderState, Snapshot
 
-PER_ORDER_MODELS = ("order_dividend", "union_queue")  # settle on completion, one queue each
+PER_ORDER_MODELS = ("order_dividend", "union_queue", "distribution")  # settle on completion, one queue each
 MAX_QUANTITY = 1_000_000  # a line's quantity (C-8): fits the int32 column with room
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
-_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq"}
+_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq", "distribution": "dr"}
 
 
 @dataclass(slots=True)
@@ -159,6 +160,7 @@ def _order_paid(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
         raise DomainError(ErrorCode.INVALID_INPUT, f"channel must be one of {', '.join(c.value for c in Channel)}", "channel") from None
     store_id, cashier_id = _text(p, "store", False), _text(p, "cashier", False)
     profit = parse_amount(p["profit"], "profit") if p.get("profit") is not None else None
+    region = check_region(p["region"]) if p.get("region") is not None else None
     if member_id not in snap.members:
         raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"member {member_id} does not exist", "member")
     if snap.order_exists(order_id):
@@ -185,7 +187,7 @@ def _order_paid(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
             queues.append(queue)
     order = NewOrder(
         id=order_id, member_id=member_id, channel=channel.value, store_id=store_id, cashier_id=cashier_id,
-        profit_fen=to_fen(profit) if profit is not None else None, amount_fen=to_fen(amount), paid_at=v.now, lines=rows,
+        profit_fen=to_fen(profit) if profit is not None else None, amount_fen=to_fen(amount), paid_at=v.now, lines=rows, region=region,
     )
     return queues, lambda: snap.add_order(order)
 
@@ -255,7 +257,16 @@ def _daily_settlement(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Appl
     return (["uq"] if v.snap.settings("union_queue").enabled else []), lambda: None
 
 
+def _shareholder_dividend(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    """DR-6: a period's dividend runs as an item of the distribution queue (period: 2026-01-05, 2026-W02 or 2026-01)."""
+    period = _text(p, "period")
+    if not is_period_key(str(period)):
+        raise DomainError(ErrorCode.INVALID_INPUT, f"period must be a day, an ISO week or a month: {period!r}", "period")
+    return (["dr"] if v.snap.settings("distribution").enabled else []), lambda: None
+
+
 _HANDLERS: dict[str, Callable[[_Intake, Mapping[str, Any]], tuple[list[str], Apply]]] = {
     "order.paid": _order_paid, "order.completed": _order_completed, "order.refunded": _order_refunded,
     "union_queue.daily_settlement": _daily_settlement,
+    "distribution.shareholder_dividend": _shareholder_dividend,
 }

@@ -46,7 +46,7 @@ from store.inbox import encode_payload
 
 log = logging.getLogger("rebate.intake")
 ATTEMPTS = 8
-_QUEUE_MODEL = {"od": "order_dividend", "uq": "union_queue"}
+_QUEUE_MODEL = {"od": "order_dividend", "uq": "union_queue", "dr": "distribution"}
 SPEND_SOURCES = ("SELF_OPERATED", "SUPPLIER")  # seed 000: 商城自营+供应商 — the mall lines that count for QR-11
 __all__ = ["KnownEvent", "NewOrder", "OrderState", "Outcome", "References", "Replay", "Snapshot", "encode_payload", "entity_settings", "run", "spend_scope"]
 
@@ -88,6 +88,7 @@ class NewOrder:
     amount_fen: int
     paid_at: datetime
     lines: list[tuple[Any, ...]]  # (order_id, index, product_id, quantity, paid_fen, deduction_fen, queue_id)
+    region: str | None = None  # "province/city/district" (DR-5)
 
 
 @dataclass(slots=True)
@@ -370,7 +371,7 @@ async def _write(conn: Connection, snap: Snapshot, now: datetime) -> None:
     new = [o for o in orders if o.new is not None]
     await rows.insert_orders(
         conn,
-        [(n.id, n.member_id, n.channel, n.store_id, n.cashier_id, n.profit_fen, n.amount_fen, o.status, n.paid_at, o.completed_at, o.refunded_at)
+        [(n.id, n.member_id, n.channel, n.store_id, n.cashier_id, n.profit_fen, n.amount_fen, o.status, n.paid_at, o.completed_at, o.refunded_at, n.region)
          for o in new if (n := o.new) is not None],
         [(*ln, o.lines[ln[1]][1]) for o in new if o.new is not None for ln in o.new.lines],
     )

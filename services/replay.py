@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen, money_str
-from services import actions, catalog, intake, queries, wallet
+from services import actions, catalog, compliance, distribution_roles, intake, queries, wallet
 from services.runtime import platform_zone
 from services.settlement import pending_queues, settle_batch
 
@@ -35,9 +35,14 @@ async def _queue_rebate_reset(now: datetime) -> None:
     await actions.run_due_resets(now)
 
 
+async def _shareholder_dividend(now: datetime) -> None:
+    await intake.record(await distribution_roles.shareholder_dividend_event(now), now)
+
+
 JOBS: Jobs = {  # `run` events: "model.job" → coroutine taking the clock
     "union_queue.daily_settlement": _union_daily_settlement,
     "queue_rebate.reset": _queue_rebate_reset,
+    "distribution.shareholder_dividend": _shareholder_dividend,
 }
 
 
@@ -127,9 +132,11 @@ def _opt(event: dict[str, Any], *names: str) -> dict[str, Any]:
 _CATALOG: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
     "queue_rebate.bulk_enable": lambda e: catalog.bulk_enable_products(e.get("enabled", True)),  # QR-19 一键启用
     "member": lambda e: catalog.upsert_member(e.get("id"), **_opt(e, "referrer", "level", "phone", "nickname", "avatar")),  # type: ignore[arg-type]
-    "store": lambda e: catalog.upsert_store(e.get("id"), **_opt(e, "recruiter", "name", "queue_rebate")),  # type: ignore[arg-type]
+    "store": lambda e: catalog.upsert_store(e.get("id"), **_opt(e, "recruiter", "name", "queue_rebate", "region")),  # type: ignore[arg-type]
     "cashier": lambda e: catalog.upsert_cashier(e.get("id"), e.get("store"), **_opt(e, "queue_rebate")),  # type: ignore[arg-type]
     "product": lambda e: catalog.upsert_product(e.get("id"), e.get("source"), **_opt(e, "store", "listed", "queue_rebate")),  # type: ignore[arg-type]
+    "agent": lambda e: distribution_roles.assign_agent(e.get("member"), e.get("level"), e.get("region")),  # type: ignore[arg-type]  # DR-5
+    "shareholder": lambda e: distribution_roles.set_shareholder(e.get("member"), e.get("weight")),  # type: ignore[arg-type]  # DR-6
 }
 
 
@@ -149,6 +156,8 @@ async def state() -> dict[str, Any]:
         ],
         "pools": {name: money_str(v) for name, v in (await queries.pools()).items()},
         "zero_sum": await queries.is_zero_sum(),
+        "team": {m: {"distribution_tier": tier} for m, tier in (await distribution_roles.team_tiers(ids)).items()},
+        "compliance": [f.as_values() for f in await compliance.report()],
     }
 
 

@@ -40,8 +40,8 @@ async def store_exists(id: str) -> bool:
     return await Store.exists(id=id)
 
 
-async def save_store(id: str, recruiter: str | None, name: str | None, settings: Mapping[str, Any]) -> Store:
-    store, _ = await Store.update_or_create(id=id, defaults={"recruiter_id": recruiter, "name": name, "queue_rebate": settings})
+async def save_store(id: str, recruiter: str | None, name: str | None, settings: Mapping[str, Any], region: str | None = None) -> Store:
+    store, _ = await Store.update_or_create(id=id, defaults={"recruiter_id": recruiter, "name": name, "queue_rebate": settings, "region": region})
     return store
 
 

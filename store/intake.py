@@ -79,12 +79,12 @@ async def insert_events(conn: Connection, events: Sequence[tuple[str, str, str, 
 
 async def insert_orders(conn: Connection, orders: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]]) -> None:
     """New orders (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status,
-    paid_at, completed_at, refunded_at) and their lines (order_id, index, product_id, quantity,
+    paid_at, completed_at, refunded_at, region) and their lines (order_id, index, product_id, quantity,
     paid_fen, deduction_fen, queue_id, refunded). Each order records its member's level as the
     member row has it in this transaction (M-2: the level at the time of the order)."""
     await execute_many(
-        conn, 'INSERT INTO "order" (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status, paid_at, completed_at, refunded_at, '
-        "member_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT level FROM member WHERE member.id = ?))", [(*o, o[1]) for o in orders],
+        conn, 'INSERT INTO "order" (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status, paid_at, completed_at, refunded_at, region, '
+        "member_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT level FROM member WHERE member.id = ?))", [(*o, o[1]) for o in orders],
     )
     await execute_many(
         conn, 'INSERT INTO order_line (order_id, "index", product_id, quantity, paid_fen, deduction_fen, queue_id, refunded, extracted, cancelled) '

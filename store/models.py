@@ -24,6 +24,7 @@ class Store(Model):
     name = fields.CharField(max_length=128, null=True)
     recruiter_id = fields.CharField(max_length=64, null=True)
     queue_rebate = fields.JSONField(default=dict)
+    region = fields.CharField(max_length=128, null=True)  # "province/city/district" (DR-5)
 
     class Meta:
         table = "store"
@@ -120,6 +121,7 @@ class Order(Model):
     paid_at = fields.DatetimeField()
     completed_at = fields.DatetimeField(null=True)
     refunded_at = fields.DatetimeField(null=True)
+    region = fields.CharField(max_length=128, null=True)  # DR-5; else the store's
 
     class Meta:
         table = "order"
@@ -316,3 +318,59 @@ class LedgerDay(Model):
     class Meta:
         table = "ledger_day"
         unique_together = (("account", "asset", "day"),)
+
+
+class DistributionAgent(Model):
+    """区域代理 a regional agent (DR-5): one member per level and region ("广东/东莞" for a CITY)."""
+
+    id = fields.BigIntField(primary_key=True)
+    level = fields.CharField(max_length=16)
+    region = fields.CharField(max_length=128)
+    member_id = fields.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        table = "distribution_agent"
+        unique_together = (("level", "region"),)
+
+
+class DistributionShareholder(Model):
+    """股东 a shareholder and its weight in the dividend (DR-6)."""
+
+    member_id = fields.CharField(max_length=64, primary_key=True)
+    weight = fields.CharField(max_length=24)
+
+    class Meta:
+        table = "distribution_shareholder"
+
+
+class DistributionOrder(Model):
+    """A completed order the distribution model settled: its amount (the shareholder turnover,
+    DR-6, counted in `period` once a dividend ran) and whether it was refunded (DR-8)."""
+
+    order_id = fields.CharField(max_length=64, primary_key=True)
+    member_id = fields.CharField(max_length=64, db_index=True)
+    amount_fen = fields.BigIntField()
+    status = fields.CharField(max_length=12, default="OPEN")
+    period = fields.CharField(max_length=16, null=True)
+    completed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "distribution_order"
+        indexes = (("period", "status"),)
+
+
+class DistributionReward(Model):
+    """One reward paid (DR-1..DR-6): `source` is the order id or `shareholder:<period>`."""
+
+    id = fields.BigIntField(primary_key=True)
+    source = fields.CharField(max_length=96)
+    member_id = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=16)
+    amount_fen = fields.BigIntField()
+    reversed = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "distribution_reward"
+        unique_together = (("source", "member_id", "kind"),)
+        indexes = (("member_id", "created_at"),)

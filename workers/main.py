@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from services.actions import run_due_resets
 from services.catalog import load_settings
+from services.distribution_roles import due_dividend_event
 from services.intake import record
 from services.replay import daily_settlement_event
 from services.runtime import close_db, init_db, platform_zone, redis_settings
@@ -69,6 +70,18 @@ async def queue_rebate_reset(ctx: dict[str, Any]) -> int:
     return len(tickets)
 
 
+async def shareholder_dividend(ctx: dict[str, Any]) -> bool:
+    """DR-6 (hourly): when a new `shareholder_period` has begun, record the ended period's dividend
+    once (its key is the period) and let the distribution queue's drain job run it."""
+    now = datetime.now(UTC)
+    event = await due_dividend_event(now)
+    if event is None:
+        return False
+    ticket = await record(event, now)
+    await enqueue_drains(ctx["redis"], ticket.queues)
+    return not ticket.duplicate
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     await init_db()
     ctx["publish"] = publisher(ctx["redis"])
@@ -84,6 +97,7 @@ class WorkerSettings:
         cron(sweep, second=set(range(0, 60, 2)), run_at_startup=True),
         cron(union_queue_daily, second=0),
         cron(queue_rebate_reset, second=0),  # QR-16 at its configured schedule
+        cron(shareholder_dividend, minute=5, second=0),  # DR-6 per shareholder_period
     ]
     on_startup = startup
     on_shutdown = shutdown

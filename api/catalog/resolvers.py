@@ -37,7 +37,9 @@ class Mutation:
     async def upsert_store(self, input: StoreInput) -> StorePayload:
         try:
             check_lengths(name=(input.name, 128))
-            row = await catalog.upsert_store(str(input.id), recruiter=input.recruiter, name=input.name, queue_rebate=settings_values(input.queue_rebate))
+            row = await catalog.upsert_store(
+                str(input.id), recruiter=input.recruiter, name=input.name, queue_rebate=settings_values(input.queue_rebate), region=input.region
+            )
         except DomainError as exc:
             return StorePayload(store=None, errors=[_error(exc, input.queue_rebate)])
         return StorePayload(store=Store.of(row), errors=[])

@@ -19,10 +19,11 @@ class Store:
     name: str | None
     recruiter: strawberry.ID | None
     queue_rebate: EntityQueueRebate
+    region: str | None
 
     @classmethod
     def of(cls, row: Any) -> Store:
-        return cls(id=row.id, name=row.name, recruiter=row.recruiter_id, queue_rebate=EntityQueueRebate.of(row.queue_rebate))
+        return cls(id=row.id, name=row.name, recruiter=row.recruiter_id, queue_rebate=EntityQueueRebate.of(row.queue_rebate), region=row.region)
 
 
 @strawberry.type(description="M-3: a cashier (收银台) of a store.")
@@ -61,6 +62,7 @@ class StoreInput:
     name: str | None = None
     recruiter: strawberry.ID | None = None
     queue_rebate: EntityQueueRebateInput | None = None
+    region: str | None = None  # "province/city/district" (DR-5)
 
 
 @strawberry.input

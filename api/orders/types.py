@@ -71,6 +71,7 @@ class OrderPaidInput:
     store: strawberry.ID | None = None
     cashier: strawberry.ID | None = None
     profit: Money | None = None
+    region: str | None = strawberry.field(default=None, description='DR-5: "province/city/district"; else the store\'s.')
 
     def event(self) -> dict[str, Any]:
         """The SPEC I-6 `order.paid` event (snake_case keys, decimals as strings)."""
@@ -84,6 +85,7 @@ class OrderPaidInput:
             "cashier": self.cashier,
             "profit": self.profit,
             "lines": [ln.event() for ln in self.lines],
+            **({"region": self.region} if self.region is not None else {}),
         }
 
 

@@ -180,6 +180,7 @@ class QueueRebateSettings:
     show_pending_count: bool = strawberry.field(description="QR-18 待奖励: members see how many entitlements wait.")
     show_member_info: bool = strawberry.field(description="QR-18 会员信息: members see other members' id, nickname and avatar.")
     show_pending_amount: bool = strawberry.field(description="QR-18 待奖励金额: members see remaining / pending amounts.")
+    compliance_override: bool = strawberry.field(description="DR-7: settings beyond the compliance limits are kept (OVERRIDDEN).")
 
     @classmethod
     def of(cls, s: PluginSettings, version: int) -> QueueRebateSettings:
@@ -213,6 +214,7 @@ class QueueRebateSettings:
             show_pending_count=s.show_pending_count,
             show_member_info=s.show_member_info,
             show_pending_amount=s.show_pending_amount,
+            compliance_override=s.compliance_override,
         )
 
 

@@ -61,6 +61,13 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("withdrawals", "query($v: ID!) { withdrawals(member: $v) { items { key member } } }", {"v": "B"}, STAFF | {"B"}),
     ("pendingWithdrawals", "{ pendingWithdrawals { items { key member } } }", {}, set()),  # ADMIN only
     ("liabilities", "{ liabilities { queue outstanding } }", {}, STAFF),
+    ("distributionSettings", "{ distributionSettings { enabled } }", {}, STAFF),
+    ("distributionAgents", "{ distributionAgents { member } }", {}, STAFF),
+    ("shareholders", "{ shareholders { member } }", {}, STAFF),
+    ("distributionEarnings", "query($v: ID!) { distributionEarnings(member: $v) { kind amount } }", {"v": "A"}, STAFF | {"A"}),
+    ("distributionEarnings", "query($v: ID!) { distributionEarnings(member: $v) { kind amount } }", {"v": "B"}, STAFF | {"B"}),
+    ("distributionTotals", "{ distributionTotals { kind } }", {}, STAFF),
+    ("complianceReport", "{ complianceReport { model } }", {}, STAFF),
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),

@@ -9,16 +9,21 @@ from domain.errors import DomainError, ErrorCode
 from domain.model_settings import ENTITY_SETTINGS, MODEL_SETTINGS, json_schema
 
 
+def _switch(name: str) -> str:
+    """The flag that turns a model on (the compliance guard's limits always apply; `enforce` refuses)."""
+    return "enforce" if name == "compliance" else "enabled"
+
+
 @pytest.mark.parametrize("name", sorted(MODEL_SETTINGS))
 def test_c11_every_model_is_off_until_enabled(name):
     kind = MODEL_SETTINGS[name]
-    assert kind.parse({}) == kind() and kind().enabled is False  # type: ignore[call-arg, attr-defined]
+    assert kind.parse({}) == kind() and getattr(kind(), _switch(name)) is False  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_SETTINGS))
 def test_c8_every_model_refuses_unknown_and_mistyped_fields(name):
     kind = MODEL_SETTINGS[name]
-    for values, field in (({"enabeld": True}, "enabeld"), ({"enabled": "yes"}, "enabled")):
+    for values, field in (({"enabeld": True}, "enabeld"), ({_switch(name): "yes"}, _switch(name))):
         with pytest.raises(DomainError) as err:
             kind.parse(values)
         assert (err.value.code, err.value.field) == (ErrorCode.INVALID_SETTINGS, field)
@@ -28,8 +33,8 @@ def test_c8_every_model_refuses_unknown_and_mistyped_fields(name):
 @pytest.mark.parametrize("name", sorted(MODEL_SETTINGS))
 def test_every_model_keeps_the_fields_a_partial_update_leaves_out(name):
     kind = MODEL_SETTINGS[name]
-    base = kind.parse({"enabled": True})
-    assert kind.parse({}, base=base).enabled is True  # type: ignore[attr-defined]
+    base = kind.parse({_switch(name): True})
+    assert getattr(kind.parse({}, base=base), _switch(name)) is True
 
 
 def test_json_schema_names_every_model_and_entity_scope():
