@@ -102,6 +102,29 @@ def check_ledger() -> None:
 
 
 @app.command()
+def compliance(as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON.")) -> None:
+    """DR-7: every setting of an enabled model beyond the compliance limits (WARN or OVERRIDDEN)."""
+    from services import compliance as guard
+    from services.runtime import close_db, init_db
+
+    async def run() -> list[dict[str, str]]:
+        await init_db()
+        try:
+            return [f.as_values() for f in await guard.report()]
+        finally:
+            await close_db()
+
+    rows = asyncio.run(run())
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table("model", "setting", "value", "limit", "status", title="Compliance (DR-7)")
+    for r in rows:
+        table.add_row(r["model"], r["setting"], r["value"], r["limit"], f"[yellow]{r['status']}[/]" if r["status"] == "WARN" else r["status"])
+    Console().print(table if rows else "every setting is within the compliance limits")
+
+
+@app.command()
 def liabilities(as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
     """I-5: per queue and pool, outstanding entitlements, balances, trailing flows and the expected wait (DATABASE_URL)."""
     from datetime import UTC, datetime
@@ -113,15 +136,6 @@ def liabilities(as_json: bool = typer.Option(False, "--json", help="print the re
         await init_db()
         try:
             return await report.report(datetime.now(UTC))
-def compliance(as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON.")) -> None:
-    """DR-7: every setting of an enabled model beyond the compliance limits (WARN or OVERRIDDEN)."""
-    from services import compliance as guard
-    from services.runtime import close_db, init_db
-
-    async def run() -> list[dict[str, str]]:
-        await init_db()
-        try:
-            return [f.as_values() for f in await guard.report()]
         finally:
             await close_db()
 
@@ -247,12 +261,6 @@ def _print_days(runs: list) -> None:  # type: ignore[type-arg]
                       "-" if d.wait_days is None else str(d.wait_days), str(d.net_cash)]
         table.add_row(*cells)
     out.print(table)
-        print(json.dumps(rows, ensure_ascii=False))
-        return
-    table = Table("model", "setting", "value", "limit", "status", title="Compliance (DR-7)")
-    for r in rows:
-        table.add_row(r["model"], r["setting"], r["value"], r["limit"], f"[yellow]{r['status']}[/]" if r["status"] == "WARN" else r["status"])
-    Console().print(table if rows else "every setting is within the compliance limits")
 
 
 @app.command()
