@@ -16,9 +16,9 @@ from typing import Any, Protocol, Self
 from pydantic.json_schema import models_json_schema
 
 from domain.appreciation import AppreciationSettings
-from domain.member_levels import MemberLevelSettings
 from domain.compliance import ComplianceSettings
 from domain.distribution import DistributionSettings
+from domain.member_levels import MemberLevelSettings
 from domain.order_dividend import OrderDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
