@@ -6,9 +6,9 @@ referral reward when the orderer has no referrer) is split evenly among the ACTI
 capped at its remaining cap (amount × free ratio). The pool is the ledger account `pool:od`.
 
 The shell loads the queue row (pool, next position, tail) with every ACTIVE entry and the first
-WAITING ones by position (the *window*). Each call promotes at most as many entries as there are
-ACTIVE ones; when the loaded WAITING window runs out while more wait in the database the
-functions return `NeedMore` *before* changing anything: load more (`add_loaded`) and call again.
+WAITING ones by position (the *window*). Each call promotes at most `slots` entries; when the
+loaded WAITING window runs out while more wait in the database the functions return `NeedMore`
+before changing anything (but filling free places): load more (`add_loaded`) and call again.
 Loading `slots` WAITING entries up front avoids the round trip. Entities changed by a call are in
 `state.touched` (key = order key); the shell persists them, `state.pool` and `state.next_position`.
 """

@@ -143,16 +143,17 @@ async def test_qr5_product_queues_when_the_mall_queue_is_off():
     assert cash(r, "A") == "10.00" and ent(r, "oB:0")["queue"] == "qr:PRODUCT:P2"
 
 
-async def test_qr5_a_delisted_products_queue_pays_nothing_more_not_even_earlier_lines_on_complete():
-    """Product queues, ON_COMPLETE, 10 %: A and B buy P1 for 100 while it is listed; P1 is
-    delisted; B's order completes: its 10.00 extraction is not taken, A stays at 0.00 (seed 001
-    五: 下架了则后续永远不会再奖励). Before the delisting the same completion paid A 10.00."""
+async def test_qr5_before_the_delisting_a_completion_pays_the_product_queue():
+    """Product queues, ON_COMPLETE, 10 %: A and B buy P1 for 100; B's order completes: its 10.00
+    extraction pays A (the case below delists P1 before that completion)."""
     before = await play(qr_settings(mall_queue=False, settle_on="ON_COMPLETE"), *MEMBERS, product("P1"),
                         paid("oA", "A", ("P1", "100.00")), paid("oB", "B", ("P1", "100.00")), completed("oB"))
     assert cash(before, "A") == "10.00"
 
 
 async def test_qr5_after_the_delisting_a_completion_extracts_nothing():
+    """As above, but P1 is delisted before B's order completes: its 10.00 extraction is not taken,
+    A stays at 0.00 (seed 001 五: 下架了则后续永远不会再奖励)."""
     r = await play(qr_settings(mall_queue=False, settle_on="ON_COMPLETE"), *MEMBERS, product("P1"),
                    paid("oA", "A", ("P1", "100.00")), paid("oB", "B", ("P1", "100.00")), product("P1", listed=False), completed("oB"))
     assert cash(r, "A") == "0.00" and ent(r, "oA:0")["received"] == "0.00" and ent(r, "oA:0")["status"] == "WAITING"
