@@ -57,6 +57,7 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("unionQueueForecast", "query($v: ID!) { unionQueueForecast(member: $v) { entitlement { key member } } }", {"v": "B"}, STAFF | {"B"}),
     ("unionQueueInflow", "{ unionQueueInflow }", {}, STAFF),
     ("dividendQueue", "{ dividendQueue { active { key } } }", {}, STAFF),
+    ("failedItems", "{ failedItems { items { id queue eventKey error } } }", {}, set()),  # ADMIN only
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),
