@@ -10,13 +10,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from services.settlement import pending_queues
-from store.models import InboxItem
-from tests.integration.test_worker import assert_settled_exactly, report, setup_queue, wait_settled
+from services import intake, queries
+from services.replay import Replay
+from services.runtime import redis_pool
+from services.settlement import enqueue_drains, pending_queues
+from store.models import InboxItem, Transfer
+from tests.integration.scenario import member, paid, product, qr_settings
+from tests.integration.test_worker import NOW, assert_settled_exactly, report, setup_queue, wait_settled
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -102,3 +107,55 @@ async def test_c7_a_worker_started_while_redis_is_down_waits_and_starts_when_it_
     await wait_settled(60)
     assert worker.poll() is None
     await assert_settled_exactly(50)
+
+
+async def report_on(product_id: str, n: int, prefix: str) -> list[str]:
+    tickets = [await intake.record(paid(f"{prefix}{i}", f"M{i % 10}", (product_id, "100.00")), NOW) for i in range(n)]
+    return sorted({q for t in tickets for q in t.queues})
+
+
+async def assert_queue_settled_once(queue: str, n: int) -> None:
+    """n orders of 100 on one queue at 10 % extraction: positions 1..n, 10.00 paid per later order."""
+    ents = await queries.entitlements(queue=queue, limit=n + 1)
+    assert [e.position for e in ents] == list(range(1, n + 1))
+    assert sum((e.received for e in ents), Decimal(0)) == Decimal(10 * (n - 1))
+
+
+async def test_c7_a_worker_stopped_inside_a_batch_blocks_neither_other_queues_nor_its_own(database, redis_server, worker_processes, tmp_path):
+    """PostgreSQL: SIGSTOP a real worker while it holds a queue's batch transaction. Another
+    worker settles a second queue within seconds (its jobs for the held queue give up at once),
+    the held session is ended by idle_in_transaction_session_timeout, the queue is settled by the
+    second worker, and the stopped one, resumed, writes nothing."""
+    if database.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: a stopped writer holds the file's write lock (docs/operations.md)")
+    replay = Replay()
+    for e in (qr_settings(mall_queue=False), *(member(f"M{i}") for i in range(10)), product("P1"), product("P2")):
+        await replay.apply(e)
+    [held] = await report_on("P1", 600, "a")
+    redis_server.start()
+    pause = tmp_path / "inside-batch"
+    stalled = worker_processes.start(REBATE_TEST_PAUSE_FILE=str(pause))
+    await until(lambda: asyncio.sleep(0, pause.exists()), 60, "the worker inside its batch")
+    assert pause.read_text().split() == [str(stalled.pid), held]
+    stalled.send_signal(signal.SIGSTOP)
+    worker_processes.start()
+    started = time.monotonic()
+    [other] = await report_on("P2", 50, "b")
+    pool = await redis_pool(redis_server.url)
+    await enqueue_drains(pool, [other])
+    while await InboxItem.filter(queue_id=other, status="PENDING").exists():
+        assert time.monotonic() - started < 10, "another queue waited for the stopped worker"
+        await asyncio.sleep(0.05)
+    await wait_settled(60)  # the held queue too: its session was ended, the second worker took it over
+    await assert_queue_settled_once(other, 50)
+    await assert_queue_settled_once(held, 600)
+    stalled.send_signal(signal.SIGCONT)
+    await asyncio.sleep(5)  # it wakes inside its batch, on a connection the server closed
+    await pool.aclose()
+    assert stalled.poll() is None, "the resumed worker keeps running"
+    await assert_queue_settled_once(held, 600)
+    assert await InboxItem.filter(status="DONE").count() == 650
+    payouts = await Transfer.filter(memo="payout", asset="CNY").values_list("amount_fen", flat=True)
+    assert sum(payouts) == 100 * 10 * (599 + 49), "nothing was paid twice"
+    assert await queries.is_zero_sum()
+    assert "idle-in-transaction" in worker_processes.logs()
