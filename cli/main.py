@@ -125,10 +125,14 @@ def failed(
             raise typer.Exit(1)
         console.print(f"item {retry} is PENDING again; the sweeper drains {result} within seconds")
         return
-    table = Table("id", "queue", "event key", "type", "attempts", "failed at", "error", title="FAILED inbox items")
+    table = Table("id", "queue", "event key", "type", "attempts", "failed at", "error (start)", title="FAILED inbox items")
     for r in result:  # type: ignore[attr-defined]
-        table.add_row(str(r["id"]), r["queue_id"], r["event_key"], r["type"], str(r["attempts"]), str(r["failed_at"] or ""), r["error"] or "")
+        table.add_row(str(r["id"]), r["queue_id"], r["event_key"], r["type"], str(r["attempts"]), str(r["failed_at"] or ""), _clip(r["error"] or "", 80))
     Console().print(table)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @app.command()

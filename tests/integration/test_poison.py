@@ -5,6 +5,9 @@ and PostgreSQL, with the historical poison written past intake's validation."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -122,3 +125,22 @@ async def test_c7_settling_items_alone_after_a_failed_batch_pays_as_one_batch_wo
     ents = await queries.entitlements(queue="qr:MALL", limit=400)
     assert len(ents) == 300 and sum((e.received for e in ents), Decimal(0)) == Decimal(10 * 299)
     assert await queries.is_zero_sum()
+
+
+def rebate(database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database, "COLUMNS": "200"}
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "rebate"), *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_rebate_failed_lists_the_isolated_items_and_retries_one(database):
+    await setup_queue()
+    poison = await write_poison("poison")
+    await report(2)
+    await drain()
+    listed = rebate(database, "failed")
+    assert listed.returncode == 0, listed.stderr
+    assert "poison:paid" in listed.stdout and "qr:MALL" in listed.stdout and "Error" in listed.stdout
+    retried = rebate(database, "failed", "--retry", str(poison))
+    assert retried.returncode == 0 and "PENDING again" in retried.stderr
+    assert (await InboxItem.get(id=poison)).status == "PENDING"
+    assert rebate(database, "failed", "--retry", str(poison)).returncode == 1
