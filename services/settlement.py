@@ -3,8 +3,12 @@
 `settle_batch` settles a queue's pending inbox items in one bounded batch: one transaction that
 starts with a conditional UPDATE of the queue's version (the fence), loads the batch, hands it to
 the model's handler (which asks the domain) and writes postings and state. A job whose lock
-expired and that lost the race writes nothing. The arq job holding the queue's lock is
-`workers.main.drain_queue`; the intake side enqueues it with `enqueue_drains`.
+expired and that lost the race writes nothing. The transaction is bounded (`db.settling`, the
+queue row read NOWAIT): a settler that finds the queue held returns 0 at once. Before it, the head
+item's attempts are counted (committed), so an item whose batch keeps raising, or keeps killing
+its worker, is settled alone and then isolated as FAILED, and the queue goes on past it
+(docs/operations.md). The arq job holding the queue's lock is `workers.main.drain_queue`; the
+intake side enqueues it with `enqueue_drains`.
 """
 
 from __future__ import annotations
@@ -199,6 +203,8 @@ async def _finish(conn: db.Connection, batch: Batch) -> None:
     if not await save_position(conn, batch.queue_id, batch.head, batch.tail, to_fen(batch.pool), batch.version + 1):
         raise FenceLost(batch.queue_id)
     await inbox.finish_items(conn, [i.id for i in batch.finished if i.id not in batch.failed], batch.failed)
+    if batch.resume_at is not None:  # a long item that made progress: this batch came back from it
+        await inbox.unclaim(conn, batch.resume_at)
 
 
 __all__ = ["BATCH_SIZE", "HANDLERS", "FenceLost", "Handler", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues", "settle_batch"]

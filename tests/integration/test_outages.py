@@ -49,7 +49,7 @@ class WorkerProcesses:
         return proc
 
     def logs(self) -> str:
-        return "\n".join((self.directory / f"worker{i}.log").read_text(errors="replace")[-3000:] for i in range(len(self.procs)))
+        return "\n".join((self.directory / f"worker{i}.log").read_text(errors="replace") for i in range(len(self.procs)))
 
     def stop(self) -> None:
         for p in self.procs:
