@@ -21,6 +21,7 @@ from api.liabilities import resolvers as liabilities
 from api.limits import TextLiteralRule
 from api.members import resolvers as members
 from api.metrics import OperationMetrics
+from api.operations import resolvers as operations
 from api.orders import resolvers as orders
 from api.payouts import resolvers as payouts
 from api.queue_rebate import resolvers as queue_rebate
@@ -31,9 +32,9 @@ from api.union_queue import resolvers as union_queue
 from api.wallet import resolvers as wallet
 
 Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, wallet.Query, liabilities.Query,
-                              distribution.Query))
+                              distribution.Query, operations.Query))
 Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation, wallet.Mutation,
-                                    distribution.Mutation))
+                                    distribution.Mutation, operations.Mutation))
 Subscription = merge_types("Subscription", (payouts.Subscription, tickets.Subscription))
 
 

@@ -56,7 +56,7 @@ def order(i: int, lines: int, products: int) -> dict:
 
 
 def start_workers(n: int) -> list[subprocess.Popen[bytes]]:
-    return [subprocess.Popen([sys.executable, "-m", "arq", "workers.main.WorkerSettings"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return [subprocess.Popen([sys.executable, "-m", "workers.run"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(n)]
 
 

@@ -264,6 +264,40 @@ def _print_days(runs: list) -> None:  # type: ignore[type-arg]
 
 
 @app.command()
+def failed(
+    retry: int | None = typer.Option(None, "--retry", metavar="ID", help="put this FAILED item back to PENDING (after a fix)"),
+    first: int = typer.Option(50, "--first", help="how many to list"),
+    after: int = typer.Option(0, "--after", metavar="ID", help="list the items after this id"),
+) -> None:
+    """The inbox items settlement isolated as FAILED (their queues went on without them)."""
+    from services import failures
+    from services.runtime import close_db, init_db
+
+    async def run() -> object:
+        await init_db()
+        try:
+            return await failures.retry_failed(retry) if retry is not None else await failures.failed_items(after, first)
+        finally:
+            await close_db()
+
+    result = asyncio.run(run())
+    if retry is not None:
+        if result is None:
+            console.print(f"[red]no FAILED inbox item has the id {retry}[/red]")
+            raise typer.Exit(1)
+        console.print(f"item {retry} is PENDING again; the sweeper drains {result} within seconds")
+        return
+    table = Table("id", "queue", "event key", "type", "attempts", "failed at", "error (start)", title="FAILED inbox items")
+    for r in result:  # type: ignore[attr-defined]
+        table.add_row(str(r["id"]), r["queue_id"], r["event_key"], r["type"], str(r["attempts"]), str(r["failed_at"] or ""), _clip(r["error"] or "", 80))
+    Console().print(table)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@app.command()
 def token(
     kind: str = typer.Argument(..., metavar="member|merchant", help="member: that member's own data; merchant: that store's queues and payouts"),
     subject: str = typer.Argument(..., help="the member id, or the store id"),

@@ -3,16 +3,24 @@
 `settle_batch` settles a queue's pending inbox items in one bounded batch: one transaction that
 starts with a conditional UPDATE of the queue's version (the fence), loads the batch, hands it to
 the model's handler (which asks the domain) and writes postings and state. A job whose lock
-expired and that lost the race writes nothing. The arq job holding the queue's lock is
-`workers.main.drain_queue`; the intake side enqueues it with `enqueue_drains`.
+expired and that lost the race writes nothing. The transaction is bounded (`db.settling`, the
+queue row read NOWAIT): a settler that finds the queue held returns 0 at once. Before it, the head
+item's attempts are counted (committed), so an item whose batch keeps raising, or keeps killing
+its worker, is settled alone and then isolated as FAILED, and the queue goes on past it
+(docs/operations.md). The arq job holding the queue's lock is `workers.main.drain_queue`; the
+intake side enqueues it with `enqueue_drains`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from prometheus_client import Counter
 
 from domain.money import from_fen, to_fen
 from services.batch import Batch, FenceLost, Item
@@ -23,11 +31,14 @@ from services.union_queue import settle_union_queue
 from store import db, inbox
 from store.inbox import pending_queues
 from store.ledger import write_postings
-from store.queue import advance_version, read_queue, save_position
+from store.queue import advance_version, lock_queue, save_position
 
 log = logging.getLogger("rebate.worker")
 
 BATCH_SIZE = 500
+MAX_ATTEMPTS = 3  # an item that raised is tried this often (alone, one sweep apart) before it is FAILED
+CRASH_ATTEMPTS = 8  # batches begun at an item that never reported back (the worker died) before it is FAILED
+FAILED_ITEMS = Counter("rebate_settlement_failed_items_total", "Inbox items isolated as FAILED after their settlement kept raising")
 Handler = Callable[[Batch], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handler (a new model registers here)
     "qr": settle_queue_rebate,
@@ -58,19 +69,39 @@ Publish = Callable[[str, list[dict[str, Any]], int, list[int]], Awaitable[None]]
 
 
 async def settle_batch(queue_id: str, publish: Publish | None = None, size: int = BATCH_SIZE) -> int:
-    """One transaction: fence, load, decide, write. Returns how many items it settled (0: none pending)."""
+    """Claim the head, then one transaction: fence, load, decide, write. Returns how many items it
+    settled or isolated (0: none pending, the queue is held elsewhere, or the head failed again)."""
     for attempt in range(5):
+        head = None
         try:
-            batch = await _settle_once(queue_id, size)
+            head = await _claim(queue_id)
+            if head is None:
+                return 0
+            if _exhausted(head):
+                await _isolate(queue_id, head)
+                return 1
+            batch = await _settle_once(queue_id, 1 if head["attempts"] else size)
             break
         except FenceLost:
             log.info("fence lost on %s: another writer settled it", queue_id)
+            await _unclaim(head)
             return 0
         except _NothingToDo:
+            await _unclaim(head)
             return 0
-        except Exception as exc:  # SQLite busy: retry
-            if not db.is_busy(exc):
+        except _ItemFailed as failed:
+            await _note(queue_id, failed)
+            if len(failed.ids) > 1:  # not yet known which item: settle the batch's items one by one
+                return await settle_batch(queue_id, publish, size)
+            return 0  # the same item again after the sweeper's next tick, until MAX_ATTEMPTS
+        except Exception as exc:
+            if db.is_locked(exc):
+                log.info("queue %s is held by another settler: leaving it to the holder", queue_id)
+                await _unclaim(head)
+                return 0
+            if not db.is_busy(exc):  # SQLite busy: retry
                 raise
+            await _unclaim(head)
             await asyncio.sleep(0.05 * (attempt + 1))
     else:
         raise RuntimeError(f"queue {queue_id}: database stayed busy")
@@ -81,23 +112,92 @@ async def settle_batch(queue_id: str, publish: Publish | None = None, size: int 
     return max(len(batch.finished), 1)  # a long item (a daily settlement) that moved on counts as progress
 
 
+async def _claim(queue_id: str) -> dict[str, Any] | None:
+    """The head item before this attempt (its attempts counted up, committed); None: none pending."""
+    async with db.settling() as conn:
+        if await lock_queue(conn, queue_id) is None:
+            return None
+        return await inbox.claim_head(conn, queue_id)
+
+
+async def _unclaim(head: dict[str, Any] | None) -> None:
+    """The batch did not run (another settler holds or settled the queue): take the attempt back."""
+    if head is None:
+        return
+    try:
+        async with db.settling() as conn:
+            await inbox.unclaim(conn, int(head["id"]))
+    except Exception as exc:  # held by the settler that is finishing it: then it is no longer PENDING
+        if not (db.is_locked(exc) or db.is_busy(exc)):
+            raise
+
+
+def _exhausted(head: dict[str, Any]) -> bool:
+    """MAX_ATTEMPTS failed batches of this item alone, or CRASH_ATTEMPTS batches that never came
+    back (the worker died in them, or lost the queue to another settler)."""
+    return int(head["attempts"]) >= (MAX_ATTEMPTS if head["error"] is not None else CRASH_ATTEMPTS)
+
+
+async def _isolate(queue_id: str, head: dict[str, Any]) -> None:
+    error = head["error"] or f"the worker did not come back from {head['attempts']} batches that began at this item"
+    async with db.settling() as conn:
+        if not await inbox.isolate(conn, int(head["id"]), int(head["attempts"]), error):
+            return
+    FAILED_ITEMS.inc()
+    log.error("queue %s: item %s FAILED after %s attempts, the queue goes on without it: %s", queue_id, head["id"], head["attempts"], error)
+
+
+async def _note(queue_id: str, failed: _ItemFailed) -> None:
+    log.warning("queue %s: a batch of %d items from item %s failed: %s", queue_id, len(failed.ids), failed.ids[0], failed.error)
+    async with db.settling() as conn:
+        await inbox.note_failure(conn, failed.ids[0], failed.error, failed.ids[1:])
+
+
 async def _settle_once(queue_id: str, size: int) -> Batch | None:
-    async with db.writing() as conn:
-        row = await read_queue(conn, queue_id)
+    async with db.settling() as conn:
+        row = await lock_queue(conn, queue_id)
         if row is None:
             return None
         version = int(row["version"])
         if not await advance_version(conn, queue_id, version):
             raise FenceLost(queue_id)
-        items = [Item(int(r["id"]), int(r["event_id"]), r["type"], r["payload"], r["occurred_at"]) for r in await inbox.pending_items(conn, queue_id, size)]
+        rows = await inbox.pending_items(conn, queue_id, size)
+        rows = rows[:1] + list(itertools.takewhile(lambda r: not r["attempts"], rows[1:]))  # a suspect item is settled alone
+        items = [Item(int(r["id"]), int(r["event_id"]), r["type"], r["payload"], r["occurred_at"]) for r in rows]
         if not items:
             raise _NothingToDo()
+        await _pause_for_tests(queue_id)
         batch = Batch(conn, queue_id, int(row["head"]), int(row["tail"]), from_fen(int(row["pool_fen"])), version, items)
-        await handler_for(queue_id)(batch)
-        now = max(i.occurred_at for i in items)
-        await write_postings(conn, batch.postings, queue_id, now)
-        await _finish(conn, batch)
+        try:
+            await handler_for(queue_id)(batch)
+            now = max(i.occurred_at for i in items)
+            await write_postings(conn, batch.postings, queue_id, now)
+            await _finish(conn, batch)
+        except (FenceLost, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            if db.is_busy(exc) or db.is_locked(exc) or db.is_race(exc) or db.is_disconnect(exc):
+                raise
+            raise _ItemFailed([i.id for i in items], f"{type(exc).__name__}: {exc}"[:2000]) from exc
         return batch
+
+
+async def _pause_for_tests(queue_id: str) -> None:
+    """Test hook (REBATE_TEST_PAUSE_FILE): say "inside a batch" through that file and wait 3 s,
+    so that a test can stop this process (SIGSTOP) while it holds the queue's transaction."""
+    path = os.environ.get("REBATE_TEST_PAUSE_FILE")
+    if path and not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write(f"{os.getpid()} {queue_id}\n")
+        await asyncio.sleep(3)
+
+
+class _ItemFailed(Exception):
+    """A batch raised for a reason of its own (not the fence, a busy database or a lost connection)."""
+
+    def __init__(self, ids: list[int], error: str) -> None:
+        super().__init__(error)
+        self.ids, self.error = ids, error
 
 
 class _NothingToDo(Exception):
@@ -109,6 +209,8 @@ async def _finish(conn: db.Connection, batch: Batch) -> None:
     if not await save_position(conn, batch.queue_id, batch.head, batch.tail, to_fen(batch.pool), batch.version + 1):
         raise FenceLost(batch.queue_id)
     await inbox.finish_items(conn, [i.id for i in batch.finished if i.id not in batch.failed], batch.failed)
+    if batch.resume_at is not None:  # a long item that made progress: this batch came back from it
+        await inbox.unclaim(conn, batch.resume_at)
 
 
 __all__ = ["BATCH_SIZE", "HANDLERS", "FenceLost", "Handler", "Publish", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues", "settle_batch"]

@@ -15,7 +15,14 @@ from store.config import tortoise_config
 from store.sql import claim_writer, dialect
 
 Connection = BaseDBAsyncClient
-__all__ = ["Connection", "IntegrityError", "close", "default", "is_busy", "is_race", "open", "ping", "repeatable_read", "writing"]
+__all__ = ["Connection", "IntegrityError", "close", "default", "is_busy", "is_disconnect", "is_locked", "is_race", "open", "ping", "repeatable_read",
+           "settling", "writing"]
+
+# A settlement transaction is bounded (ADR 0002): on PostgreSQL it waits at most LOCK_TIMEOUT for a
+# row lock, and a session left idle inside it (its process paused) is ended after IDLE_TIMEOUT,
+# which rolls it back and frees its locks. SQLite has one writer and a busy timeout (store/config.py).
+LOCK_TIMEOUT = "2s"
+IDLE_TIMEOUT = "5s"
 
 
 async def open(url: str | None = None, migrate: bool = False) -> None:
@@ -57,6 +64,15 @@ async def writing() -> AsyncIterator[Connection]:
         yield conn
 
 
+@asynccontextmanager
+async def settling() -> AsyncIterator[Connection]:
+    """A writing transaction with PostgreSQL's lock and idle-in-transaction timeouts (SET LOCAL)."""
+    async with writing() as conn:
+        if dialect(conn) == "postgres":
+            await conn.execute_script(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '{IDLE_TIMEOUT}'")
+        yield conn
+
+
 async def repeatable_read(conn: Connection) -> None:
     """On PostgreSQL, run the rest of this (just begun) transaction as one snapshot."""
     if dialect(conn) == "postgres":
@@ -66,6 +82,30 @@ async def repeatable_read(conn: Connection) -> None:
 def is_busy(exc: BaseException) -> bool:
     """SQLite's "database is locked / busy": the transaction may simply be run again."""
     return isinstance(exc, (OperationalError, TransactionManagementError)) and ("locked" in str(exc) or "busy" in str(exc).lower())
+
+
+def _sqlstates(exc: BaseException | None) -> set[str]:
+    states = set()
+    while exc is not None:
+        if state := getattr(exc, "sqlstate", None):
+            states.add(str(state))
+        exc = exc.__cause__ or exc.__context__
+    return states
+
+
+def is_locked(exc: BaseException) -> bool:
+    """PostgreSQL's lock_not_available: `FOR UPDATE NOWAIT` or `lock_timeout` found the row held."""
+    return "55P03" in _sqlstates(exc)
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The database, not the work, failed: a lost or ended connection (an idle-in-transaction
+    timeout, an administrator, a restart) or an unreachable server."""
+    if isinstance(exc, (OSError, ConnectionError)):
+        return True
+    if any(s.startswith("08") or s in {"25P03", "57P01", "57P02", "57P03"} for s in _sqlstates(exc)):
+        return True
+    return type(exc).__name__ in {"ConnectionDoesNotExistError", "InterfaceError", "InternalClientError"} or ("connection" in str(exc).lower() and "closed" in str(exc).lower())
 
 
 RETRY_STATES = {"40P01", "40001"}  # PostgreSQL deadlock detected, serialization failure

@@ -13,7 +13,7 @@ from store.models import Event
 from store.sql import execute, execute_many, fetch
 
 _ENCODE: Callable[[Any], str] = Event._meta.fields_map["payload"].encoder  # type: ignore[attr-defined]
-INSERT_ITEM = "INSERT INTO inbox_item (queue_id, event_id, status, created_at) VALUES (?, ?, 'PENDING', CURRENT_TIMESTAMP)"
+INSERT_ITEM = "INSERT INTO inbox_item (queue_id, event_id, status, attempts, created_at) VALUES (?, ?, 'PENDING', 0, CURRENT_TIMESTAMP)"
 
 
 async def pending_items(conn: Connection, queue_id: str, size: int) -> list[dict[str, Any]]:
@@ -21,7 +21,7 @@ async def pending_items(conn: Connection, queue_id: str, size: int) -> list[dict
     (decoded) and time (aware UTC)."""
     rows = await fetch(
         conn,
-        "SELECT i.id AS id, i.event_id AS event_id, e.type AS type, e.payload AS payload, e.occurred_at AS occurred_at "
+        "SELECT i.id AS id, i.event_id AS event_id, i.attempts AS attempts, e.type AS type, e.payload AS payload, e.occurred_at AS occurred_at "
         "FROM inbox_item i JOIN event e ON e.id = i.event_id WHERE i.queue_id = ? AND i.status = 'PENDING' ORDER BY i.id LIMIT ?",
         (queue_id, size),
     )
@@ -31,7 +31,65 @@ async def pending_items(conn: Connection, queue_id: str, size: int) -> list[dict
 async def finish_items(conn: Connection, done: Sequence[int], failed: Mapping[int, str]) -> None:
     """Mark settled items DONE and refused ones FAILED with their error."""
     await execute_many(conn, "UPDATE inbox_item SET status = 'DONE' WHERE id = ?", [(i,) for i in done])
-    await execute_many(conn, "UPDATE inbox_item SET status = 'FAILED', error = ? WHERE id = ?", [(e, i) for i, e in failed.items()])
+    await execute_many(conn, "UPDATE inbox_item SET status = 'FAILED', error = ?, failed_at = CURRENT_TIMESTAMP WHERE id = ?", [(e, i) for i, e in failed.items()])
+
+
+async def claim_head(conn: Connection, queue_id: str) -> dict[str, Any] | None:
+    """The queue's first PENDING item (id, attempts, error) as it was, its attempts counted up by
+    one: the count is committed before the batch runs, so a worker that dies in it leaves a trace."""
+    rows = await fetch(conn, "SELECT id, attempts, error FROM inbox_item WHERE queue_id = ? AND status = 'PENDING' ORDER BY id LIMIT 1", (queue_id,))
+    if not rows:
+        return None
+    await execute(conn, "UPDATE inbox_item SET attempts = attempts + 1 WHERE id = ?", (rows[0]["id"],))
+    return rows[0]
+
+
+async def note_failure(conn: Connection, item_id: int, error: str, suspects: Sequence[int]) -> None:
+    """A batch that began at `item_id` raised `error`: keep the error on it, and count one attempt
+    on the batch's other items, so that each of them is settled alone next."""
+    await execute(conn, "UPDATE inbox_item SET error = ? WHERE id = ?", (error, item_id))
+    await execute_many(conn, "UPDATE inbox_item SET attempts = attempts + 1 WHERE id = ? AND status = 'PENDING'", [(i,) for i in suspects])
+
+
+async def unclaim(conn: Connection, item_id: int) -> None:
+    """Take back the attempt `claim_head` counted, for a batch that did not run."""
+    await execute(conn, "UPDATE inbox_item SET attempts = attempts - 1 WHERE id = ? AND status = 'PENDING' AND attempts > 0", (item_id,))
+
+
+async def isolate(conn: Connection, item_id: int, attempts: int, error: str) -> bool:
+    """The item is FAILED after `attempts`: the queue goes on without it (`retry_failed` puts it
+    back). False: it was no longer PENDING."""
+    return await execute(
+        conn, "UPDATE inbox_item SET status = 'FAILED', attempts = ?, error = ?, failed_at = CURRENT_TIMESTAMP WHERE id = ? AND status = 'PENDING'",
+        (attempts, error, item_id),
+    ) == 1
+
+
+async def failed_items(after: int, limit: int) -> list[dict[str, Any]]:
+    """FAILED items in id order after the id `after`, with their event's key and type."""
+    rows = await fetch(
+        db.default(),
+        "SELECT i.id AS id, i.queue_id AS queue_id, e.key AS event_key, e.type AS type, i.error AS error, i.attempts AS attempts, "
+        "i.failed_at AS failed_at, e.occurred_at AS occurred_at FROM inbox_item i JOIN event e ON e.id = i.event_id "
+        "WHERE i.status = 'FAILED' AND i.id > ? ORDER BY i.id LIMIT ?",
+        (after, limit),
+    )
+    return [{**r, "failed_at": _when(r["failed_at"]) if r["failed_at"] is not None else None} for r in rows]
+
+
+async def count_failed() -> int:
+    rows = await fetch(db.default(), "SELECT COUNT(*) AS n FROM inbox_item WHERE status = 'FAILED'")
+    return int(rows[0]["n"])
+
+
+async def retry_failed(item_id: int) -> str | None:
+    """A FAILED item back to PENDING with its attempts reset; returns its queue (None: no such FAILED item)."""
+    async with db.writing() as conn:
+        rows = await fetch(conn, "SELECT queue_id FROM inbox_item WHERE id = ? AND status = 'FAILED'", (item_id,))
+        if not rows:
+            return None
+        await execute(conn, "UPDATE inbox_item SET status = 'PENDING', attempts = 0, error = NULL, failed_at = NULL WHERE id = ?", (item_id,))
+        return str(rows[0]["queue_id"])
 
 
 async def pending_queues() -> list[str]:

@@ -86,6 +86,8 @@ class InboxItem(Model):
     status = fields.CharField(max_length=12, default="PENDING")
     error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    attempts = fields.IntField(default=0)  # batches that began at this item without finishing it (services/settlement.py)
+    failed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "inbox_item"

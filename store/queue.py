@@ -7,12 +7,21 @@ import json
 from typing import Any
 
 from store.db import Connection
-from store.sql import execute, fetch
+from store.sql import dialect, execute, fetch
 
 
 async def read_queue(conn: Connection, queue_id: str) -> dict[str, Any] | None:
     """head, tail, pool_fen and version of a queue (None: no such queue)."""
     rows = await fetch(conn, "SELECT head, tail, pool_fen, version FROM queue WHERE id = ?", (queue_id,))
+    return rows[0] if rows else None
+
+
+async def lock_queue(conn: Connection, queue_id: str) -> dict[str, Any] | None:
+    """As `read_queue`, inside a settlement transaction: on PostgreSQL the row is locked with
+    NOWAIT, so a settler that finds the queue held fails at once (`db.is_locked`) instead of
+    queueing behind the holder; on SQLite the transaction already holds the one write lock."""
+    sql = "SELECT head, tail, pool_fen, version FROM queue WHERE id = ?"
+    rows = await fetch(conn, sql + (" FOR UPDATE NOWAIT" if dialect(conn) == "postgres" else ""), (queue_id,))
     return rows[0] if rows else None
 
 

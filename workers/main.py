@@ -1,4 +1,5 @@
-"""arq worker settings: `arq workers.main.WorkerSettings` (the Procfile's worker)."""
+"""arq worker settings, run by `python -m workers.run` (the Procfile's worker, which rides out Redis
+outages); `arq workers.main.WorkerSettings` runs them bare."""
 
 from __future__ import annotations
 
@@ -82,9 +83,14 @@ async def shareholder_dividend(ctx: dict[str, Any]) -> bool:
     return not ticket.duplicate
 
 
+async def attach(ctx: dict[str, Any]) -> None:
+    """What the jobs need of this worker's Redis (`workers.run` calls it for each new connection)."""
+    ctx["publish"] = publisher(ctx["redis"])
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     await init_db()
-    ctx["publish"] = publisher(ctx["redis"])
+    await attach(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

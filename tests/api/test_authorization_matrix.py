@@ -68,6 +68,7 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("distributionEarnings", "query($v: ID!) { distributionEarnings(member: $v) { kind amount } }", {"v": "B"}, STAFF | {"B"}),
     ("distributionTotals", "{ distributionTotals { kind } }", {}, STAFF),
     ("complianceReport", "{ complianceReport { model } }", {}, STAFF),
+    ("failedItems", "{ failedItems { items { id queue eventKey error } } }", {}, set()),  # ADMIN only
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),

@@ -88,14 +88,14 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 class Workers:
-    """Real `arq workers.main.WorkerSettings` processes on the test database and Redis."""
+    """Real worker processes (`python -m workers.run`, the Procfile's) on the test database and Redis."""
 
     def __init__(self, database: str, redis_url: str) -> None:
         self.env = {**os.environ, "DATABASE_URL": database, "REDIS_URL": redis_url, "PYTHONPATH": os.getcwd()}
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", "arq", "workers.main.WorkerSettings"], env=self.env,
+        proc = subprocess.Popen([sys.executable, "-m", "workers.run"], env=self.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
         return proc
