@@ -1,15 +1,13 @@
-"""Prometheus metrics of the GraphQL endpoint (served at /metrics)."""
+"""The GraphQL endpoint's metrics (defined with every other metric in services/metrics.py)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 
-from prometheus_client import Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
-OPERATIONS = Histogram("rebate_graphql_operation_seconds", "GraphQL operation duration", ["type"])
-ERRORS = Counter("rebate_graphql_errors_total", "GraphQL operations that ended with top-level errors", ["type"])
+from services.metrics import ERRORS, OPERATIONS
 
 
 class OperationMetrics(SchemaExtension):

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from domain.money import from_fen, to_fen
+from services import metrics
 from services.batch import Batch, FenceLost, Item
 from services.order_dividend import settle_order_dividend
 from services.queue_rebate import settle_queue_rebate
@@ -59,17 +60,20 @@ async def settle_batch(queue_id: str, publish: Callable[[str, list[dict[str, Any
             break
         except FenceLost:
             log.info("fence lost on %s: another writer settled it", queue_id)
+            metrics.FENCE_LOST.labels(metrics.model_of(queue_id)).inc()
             return 0
         except _NothingToDo:
             return 0
         except Exception as exc:  # SQLite busy: retry
             if not db.is_busy(exc):
                 raise
+            metrics.DB_BUSY.labels(metrics.model_of(queue_id)).inc()
             await asyncio.sleep(0.05 * (attempt + 1))
     else:
         raise RuntimeError(f"queue {queue_id}: database stayed busy")
     if batch is None:
         return 0
+    metrics.batch_committed(queue_id, [i.id for i in batch.finished], batch.failed)
     if publish is not None and batch.payouts:
         await publish(queue_id, batch.payouts, batch.version + 1)
     return max(len(batch.finished), 1)  # a long item (a daily settlement) that moved on counts as progress
