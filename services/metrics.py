@@ -33,10 +33,12 @@ LOCK_WAIT = Histogram("rebate_queue_lock_wait_seconds", "Time a drain job waited
 JOB_SECONDS = Histogram("rebate_job_seconds", "Duration of the worker's jobs: drain_queue, sweep and the daily and scheduled jobs", ["job"],
                         buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300))
 
-# --- the inbox, measured by every sweep (every 2 s in each worker; the largest live value wins) ---
-PENDING = Gauge("rebate_inbox_pending_items", "Inbox items still PENDING, by queue", ["queue"], multiprocess_mode="livemax")
-LAG = Gauge("rebate_inbox_lag_seconds", "Age of the queue's oldest PENDING inbox item (0: nothing pending)", ["queue"], multiprocess_mode="livemax")
-FAILED = Gauge("rebate_inbox_failed_items", "Inbox items in FAILED (refused by their model; need an operator), by queue", ["queue"], multiprocess_mode="livemax")
+# --- the inbox, measured by the sweep (every 2 s, run by one worker or another: arq gives each
+# scheduled run to one worker), so across processes the most recent measurement is the truth ---
+PENDING = Gauge("rebate_inbox_pending_items", "Inbox items still PENDING, by queue", ["queue"], multiprocess_mode="livemostrecent")
+LAG = Gauge("rebate_inbox_lag_seconds", "Age of the queue's oldest PENDING inbox item (0: nothing pending)", ["queue"], multiprocess_mode="livemostrecent")
+FAILED = Gauge("rebate_inbox_failed_items", "Inbox items in FAILED (refused by their model; need an operator), by queue", ["queue"], multiprocess_mode="livemostrecent")
+MEASURED = Gauge("rebate_inbox_measured_timestamp_seconds", "When this process last measured the inbox (Unix time)", multiprocess_mode="livemostrecent")
 
 _seen: set[str] = set()  # queues this process reported: a drained queue drops back to 0
 
@@ -62,6 +64,7 @@ async def observe_inbox(now: datetime | None = None) -> list[str]:
         FAILED.labels(gone).set(0)
     _seen.clear()
     _seen.update(current)
+    MEASURED.set(now.timestamp())
     return sorted(row.queue_id for row in rows if row.pending)
 
 
