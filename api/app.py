@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -20,9 +19,11 @@ from api.auth import AuthConfig, is_production
 from api.limits import BodyLimit, max_body
 from api.metrics import set_liability_gauges
 from api.operations.resolvers import update_failed_gauge
+from api.request_id import RequestId
 from api.schema import build_schema, schema
 from api.view import RebateGraphQL
-from services import liabilities
+from services import liabilities, logs
+from services.metrics import exposition
 from services.runtime import close_db, init_db, ping_db, redis_pool
 
 log = logging.getLogger("rebate.api")
@@ -60,6 +61,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus: with PROMETHEUS_MULTIPROC_DIR, every API process and worker of the host."""
     try:
         set_liability_gauges(await liabilities.report(datetime.now(UTC)))
     except Exception:  # the database being down must not hide the process metrics
@@ -68,19 +70,21 @@ async def metrics(request: Request) -> Response:
         await update_failed_gauge()
     except Exception:  # the database down: the other metrics still render
         log.warning("could not count FAILED inbox items", exc_info=True)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    body, media_type = exposition()
+    return Response(body, media_type=media_type)
 
 
 def create_app(migrate: bool = False) -> Starlette:
     """GraphiQL, introspection and field suggestions are on unless REBATE_ENV=production; `migrate`
     applies pending migrations at startup; REBATE_MAX_BODY bounds request bodies (api/limits.py).
     REBATE_WS_ORIGINS lists the browser origins (e.g. merchant portals) allowed to open the WebSocket."""
+    logs.configure()
     origins = [o.strip() for o in os.environ.get("REBATE_WS_ORIGINS", "").split(",") if o.strip()]
     production = is_production()
     graphql = RebateGraphQL(build_schema(production=True) if production else schema, ide=not production, ws_origins=origins)
     app = Starlette(
         routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes()],
-        middleware=[Middleware(BodyLimit, limit=max_body())],
+        middleware=[Middleware(RequestId), Middleware(BodyLimit, limit=max_body())],
         lifespan=_lifespan(migrate),
     )
     app.state.auth = AuthConfig.from_env()

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the GraphQL endpoint (served at /metrics)."""
+"""The GraphQL endpoint's metrics (defined with every other metric in services/metrics.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Gauge
 from strawberry.extensions import SchemaExtension
 
-OPERATIONS = Histogram("rebate_graphql_operation_seconds", "GraphQL operation duration", ["type"])
-ERRORS = Counter("rebate_graphql_errors_total", "GraphQL operations that ended with top-level errors", ["type"])
-
+from services.metrics import ERRORS, OPERATIONS
 
 LIABILITY_OUTSTANDING = Gauge("rebate_liability_outstanding_entitlements", "I-5: entitlements still owed, per queue", ["queue"])
 LIABILITY_UNPAID = Gauge("rebate_liability_unpaid", "I-5: what the outstanding entitlements are still owed, per queue", ["queue"])
@@ -24,9 +22,9 @@ def set_liability_gauges(rows: list[Any]) -> None:
     """The liability report (services.liabilities.report) as gauges, refreshed on every scrape."""
     for row in rows:
         LIABILITY_OUTSTANDING.labels(row.queue).set(row.outstanding)
-        LIABILITY_UNPAID.labels(row.queue).set(float(row.unpaid))
-        LIABILITY_POOL.labels(row.queue).set(float(row.pool))
-        LIABILITY_PAID_7D.labels(row.queue).set(float(row.last_7_days.paid))
+        LIABILITY_UNPAID.labels(row.queue).set(row.unpaid)  # prometheus_client takes Decimal
+        LIABILITY_POOL.labels(row.queue).set(row.pool)  # prometheus_client takes Decimal
+        LIABILITY_PAID_7D.labels(row.queue).set(row.last_7_days.paid)  # prometheus_client takes Decimal
         LIABILITY_WAIT.labels(row.queue).set(-1 if row.expected_wait_days is None else row.expected_wait_days)
 
 

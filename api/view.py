@@ -17,11 +17,15 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.unset import UNSET
 
 from api import graphiql
 from api.auth import AuthConfig
 from api.context import Context, Loaders
 from api.limits import RefusedMessage, decode_message
+from api.media import GRAPHQL_RESPONSE, prefers_graphql_response
 
 
 class RebateGraphQL(GraphQL):
@@ -37,6 +41,24 @@ class RebateGraphQL(GraphQL):
             max_subscriptions_per_connection=20,
             allowed_origins=ws_origins,
         )
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """HTTP responses in the media type the client accepts (api/media.py)."""
+        response = await super().run(request, context, root_value)
+        if isinstance(request, Request) and isinstance(response, Response) and getattr(request.state, "graphql_response", False):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            if getattr(request.state, "graphql_not_executed", False) and response.status_code == 200:
+                response.status_code = 400  # the document did not parse or validate: nothing ran
+        return response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:  # type: ignore[override]
+        data = await super().process_result(request, result)
+        if prefers_graphql_response(request.headers.get("accept")):
+            request.state.graphql_response = True
+            if isinstance(result, PreExecutionError):
+                request.state.graphql_not_executed = True
+                data.pop("data", None)
+        return data
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the app's own vendored assets (api/graphiql.py), never from a CDN."""

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
+from rich.progress import open as progress_open
 from rich.table import Table
 
 app = typer.Typer(help="Rebate engine operations: replay event files, inspect state, check the ledger.", no_args_is_help=True)
@@ -44,7 +46,7 @@ async def _replay(file: Path, url: str) -> tuple[int, object]:
 
     await init_db(url, migrate=True)
     try:
-        with file.open(encoding="utf-8") as lines:
+        with progress_open(file, encoding="utf-8", description=f"replay {file.name}", console=console, transient=True, disable=not console.is_terminal) as lines:
             await Replay().run(lines)
         return 0, await state()
     except ReplayError as exc:
@@ -71,12 +73,22 @@ def migrate() -> None:
     """Apply pending database migrations (DATABASE_URL, or the embedded SQLite file)."""
     from services.runtime import close_db, init_db
 
-    async def run() -> None:
-        await init_db(migrate=True)
-        await close_db()
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("migrations", total=None)
 
-    asyncio.run(run())
-    console.print("migrations applied")
+        def follow(total: int | None, name: str | None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            if name is not None:
+                bar.update(task, advance=1, description=name)
+
+        async def run() -> None:
+            await init_db(migrate=True, progress=follow)
+            await close_db()
+
+        asyncio.run(run())
+        applied = int(bar.tasks[0].completed)
+    console.print(f"migrations applied ({applied} new)" if applied else "migrations applied (none pending)")
 
 
 @app.command("check-ledger")
@@ -313,6 +325,20 @@ def token(
         message = f"{kind!r} is not member or merchant" if kind not in tuple(Audience) else str(exc)
         console.print(f"[red]{message}[/red]")
         raise typer.Exit(2) from None
+
+
+@app.callback()
+def options(
+    log_format: str = typer.Option(None, "--log-format", help="text or json (one JSON object per line); also REBATE_LOG_FORMAT"),
+    log_level: str = typer.Option(None, "--log-level", help="default WARNING (INFO with --log-format); also REBATE_LOG_LEVEL"),
+) -> None:
+    """Rebate engine operations: replay event files, inspect state, check the ledger."""
+    from services import logs
+
+    try:
+        logs.configure(log_format, log_level or os.environ.get("REBATE_LOG_LEVEL") or ("INFO" if log_format else "WARNING"))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-format") from None
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,6 +28,8 @@ from domain.money import check_deduction, parse_amount, to_fen
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, queue_for
 from services import intake_bulk
 from services.intake_bulk import NewOrder, OrderState, Snapshot
+
+log = logging.getLogger("rebate.intake")
 
 PER_ORDER_MODELS = ("order_dividend", "union_queue", "distribution")  # settle on completion, one queue each
 MAX_QUANTITY = 1_000_000  # a line's quantity (C-8): fits the int32 column with room
@@ -85,7 +88,11 @@ async def record_many(payloads: list[Mapping[str, Any]], now: datetime) -> list[
 async def _run(payloads: list[Mapping[str, Any]], now: datetime, prior_first: bool) -> list[Ticket | DomainError]:
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)  # a naive time is UTC, as the ORM stores it
     outcomes = await intake_bulk.run(payloads, now, lambda snap: _Intake(snap, now, prior_first))
-    return [_ticket(o) for o in outcomes]
+    tickets = [_ticket(o) for o in outcomes]
+    for t in tickets:
+        if isinstance(t, Ticket):
+            log.info("event %s %s", t.key, "already recorded" if t.duplicate else "recorded", extra={"event_key": t.key, "event_id": t.id, "queue_ids": t.queues})
+    return tickets
 
 
 def _ticket(outcome: intake_bulk.Outcome | DomainError) -> Ticket | DomainError:

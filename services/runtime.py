@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from arq import create_pool
@@ -26,9 +27,10 @@ def redis_settings(url: str | None = None) -> RedisSettings:
     return RedisSettings.from_dsn(url or redis_url())
 
 
-async def init_db(url: str | None = None, migrate: bool = False) -> None:
-    """Open the connections; with `migrate`, apply pending migrations first (the run command)."""
-    await db.open(url, migrate)
+async def init_db(url: str | None = None, migrate: bool = False, progress: Callable[[int | None, str | None], None] | None = None) -> None:
+    """Open the connections; with `migrate`, apply pending migrations first (the run command);
+    `progress` follows them (store.db.open)."""
+    await db.open(url, migrate, progress)
 
 
 async def close_db() -> None:

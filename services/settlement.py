@@ -23,6 +23,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from domain.money import from_fen, to_fen
+from services import metrics
 from services.batch import Batch, FenceLost, Item
 from services.distribution import settle_distribution
 from services.order_dividend import settle_order_dividend
@@ -84,6 +85,7 @@ async def settle_batch(queue_id: str, publish: Publish | None = None, size: int 
             break
         except FenceLost:
             log.info("fence lost on %s: another writer settled it", queue_id)
+            metrics.FENCE_LOST.labels(metrics.model_of(queue_id)).inc()
             await _unclaim(head)
             return 0
         except _NothingToDo:
@@ -101,12 +103,14 @@ async def settle_batch(queue_id: str, publish: Publish | None = None, size: int 
                 return 0
             if not db.is_busy(exc):  # SQLite busy: retry
                 raise
+            metrics.DB_BUSY.labels(metrics.model_of(queue_id)).inc()
             await _unclaim(head)
             await asyncio.sleep(0.05 * (attempt + 1))
     else:
         raise RuntimeError(f"queue {queue_id}: database stayed busy")
     if batch is None:
         return 0
+    metrics.batch_committed(queue_id, [i.id for i in batch.finished], batch.failed)
     if publish is not None and (batch.payouts or batch.finished):
         await publish(queue_id, batch.payouts, batch.version + 1, sorted({i.event_id for i in batch.finished}))
     return max(len(batch.finished), 1)  # a long item (a daily settlement) that moved on counts as progress

@@ -3,7 +3,7 @@ transaction, and the errors a caller may handle. Nothing outside `store/` import
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from tortoise import Tortoise, connections
@@ -25,13 +25,18 @@ LOCK_TIMEOUT = "2s"
 IDLE_TIMEOUT = "5s"
 
 
-async def open(url: str | None = None, migrate: bool = False) -> None:
-    """Open the connections; with `migrate`, apply pending migrations first (the run command)."""
+async def open(url: str | None = None, migrate: bool = False, progress: Callable[[int | None, str | None], None] | None = None) -> None:
+    """Open the connections; with `migrate`, apply pending migrations first (the run command).
+    `progress(total, None)` learns how many migrations are pending, `progress(None, name)` each one applied."""
     config = tortoise_config(url)
     if migrate:
         from tortoise.migrations.api import migrate as apply
 
-        await apply(config=config)
+        if progress is None:
+            await apply(config=config)
+        else:
+            await apply(config=config, reporter=lambda _conn, plan, _fake, _dry: progress(len(plan), None),
+                        progress=lambda event, _app, name: progress(None, name) if event == "apply_done" else None)
     # tortoise 1.x binds its context to the calling task; servers handle requests in other tasks,
     # so this process-wide context is the fallback every task sees (closed again by close).
     await Tortoise.init(config=config, _enable_global_fallback=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,3 +126,30 @@ def _when(value: Any) -> datetime:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """One queue's unfinished inbox items: how many are PENDING (and since when) and FAILED."""
+
+    queue_id: str
+    pending: int
+    oldest_pending: datetime | None
+    failed: int
+
+
+async def backlog() -> list[Backlog]:
+    """Per queue with PENDING or FAILED items (the metrics' view of the inbox)."""
+    rows = await fetch(
+        db.default(),
+        "SELECT queue_id, status, COUNT(*) AS n, MIN(created_at) AS oldest FROM inbox_item WHERE status IN ('PENDING', 'FAILED') GROUP BY queue_id, status",
+    )
+    found: dict[str, Backlog] = {}
+    for r in rows:
+        q = found.get(r["queue_id"]) or Backlog(r["queue_id"], 0, None, 0)
+        if r["status"] == "PENDING":
+            q = Backlog(q.queue_id, int(r["n"]), _when(r["oldest"]), q.failed)
+        else:
+            q = Backlog(q.queue_id, q.pending, q.oldest_pending, int(r["n"]))
+        found[q.queue_id] = q
+    return [found[k] for k in sorted(found)]

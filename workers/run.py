@@ -1,4 +1,4 @@
-"""The worker process: `python -m workers.run` (the Procfile's worker).
+"""The worker process' supervisor: `python -m workers` (the Procfile's worker) runs it.
 
 arq's `Worker` ends on any Redis connection error (its poll loop, the heartbeat and `create_pool`
 raise). This keeps the process: it runs a `Worker` of `workers.main.WorkerSettings` in a loop and,
@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from typing import Any
 
 from arq.worker import Worker, create_worker
 
+from services import logs, metrics
 from services.runtime import close_db, init_db
-from workers.main import WorkerSettings, attach
+from workers.main import WorkerSettings, attach, start_metrics_server
 
 log = logging.getLogger("rebate.worker")
 FIRST_BACKOFF, MAX_BACKOFF = 0.5, 10.0
@@ -90,14 +92,21 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, supervisor.stop, sig)
     await init_db()
+    served: dict[str, Any] = {}
+    start_metrics_server(served)
     try:
         await supervisor.run()
     finally:
         await close_db()
+        metrics.process_exited(os.getpid())
+        if "metrics_server" in served:
+            server, thread = served.pop("metrics_server")
+            server.shutdown()
+            server.server_close()
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(None, None)
     started = time.monotonic()
     asyncio.run(main())
     log.info("worker stopped after %.0fs", time.monotonic() - started)

@@ -65,7 +65,7 @@ def healthy(port: int) -> bool:
 
 
 def worker_pids(mark: str) -> set[int]:
-    return {pid for pid, cmd in marked(mark).items() if "workers.run" in cmd and "bash" not in cmd}
+    return {pid for pid, cmd in marked(mark).items() if "-m workers" in cmd and "bash" not in cmd}
 
 
 class Run:
