@@ -28,8 +28,9 @@ async def report(conn: Connection | None = None) -> list[guard.Finding]:
 
 
 async def check(conn: Connection, model: str, settings: Any) -> None:
-    """Refuse a model's new settings beyond the limits when `enforce` is on (not the guard's own)."""
-    if model == guard.MODEL:
+    """Refuse a model's new settings beyond the limits when `enforce` is on (not the guard's own;
+    a model switched off pays nothing, so switching it off is never refused)."""
+    if model == guard.MODEL or not getattr(settings, "enabled", False):
         return
     bounds = await limits(conn)
     guard.refuse_beyond(guard.model_findings(model, settings, bounds), bounds)

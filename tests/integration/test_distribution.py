@@ -114,6 +114,7 @@ async def test_dr7_enforce_refuses_and_override_passes():
     with pytest.raises(DomainError) as caught:
         await replay.apply({"type": "settings", "model": "union_queue", "values": {"enabled": True, "quota_ratio": "110"}})
     assert caught.value.code is ErrorCode.COMPLIANCE_LIMIT and caught.value.field == "quota_ratio"
+    await replay.apply({"type": "settings", "model": "union_queue", "values": {"enabled": False, "quota_ratio": "110"}})  # off: nothing to refuse
     with pytest.raises(DomainError) as caught:
         await replay.apply(dr_settings(referral_ratios=["1", "1", "1", "1"]))
     assert caught.value.code is ErrorCode.COMPLIANCE_LIMIT
