@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from prometheus_client import Gauge
 
 from api.context import Info
 from api.errors import ErrorCode as GraphQLErrorCode
@@ -15,9 +14,7 @@ from api.orders.resolvers import _enqueue
 from api.pagination import Connection, int_cursor, page, page_size, row_number
 from api.permissions import IsAdmin
 from domain.errors import ErrorCode
-from services import failures
-
-FAILED_GAUGE = Gauge("rebate_inbox_failed_items", "Inbox items in FAILED status (settlement isolated them, or the model refused them)")
+from services import failures, metrics
 
 
 @strawberry.type(description="An inbox item whose settlement kept failing (or that its model refused): its queue went on without it.")
@@ -43,8 +40,8 @@ class RetryFailedItemPayload:
 
 
 async def update_failed_gauge() -> None:
-    """Called by /metrics before it renders: the FAILED count as the database has it."""
-    FAILED_GAUGE.set(await failures.count_failed())
+    """Called by /metrics before it renders: the inbox gauges (FAILED per queue …) as the database has them."""
+    await metrics.observe_inbox()
 
 
 @strawberry.type

@@ -81,4 +81,4 @@ async def test_failed_items_are_listed_page_by_page_and_retried_by_an_admin(gql:
     assert (await gql.data(RETRY, {"id": "99999999999999999999"}))["retryFailedItem"]["errors"][0]["code"] == "INVALID_INPUT"
     assert [i["eventKey"] for i in (await gql.data(FAILED))["failedItems"]["items"]] == ["o2:paid"]
     metrics = await gql.http.get("/metrics")
-    assert "rebate_inbox_failed_items 1.0" in metrics.text
+    assert 'rebate_inbox_failed_items{queue="qr:MALL"} 1.0' in metrics.text
