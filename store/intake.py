@@ -10,7 +10,7 @@ from typing import Any
 
 from store.db import Connection
 from store.inbox import INSERT_ITEM
-from store.sql import dialect, execute_many, fetch
+from store.sql import dialect, execute, execute_many, fetch
 
 CHUNK = 500  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQL parameter limits)
 UPSERT_SPEND = (
@@ -20,8 +20,8 @@ UPSERT_SPEND = (
 
 
 async def locked_orders(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
-    """The orders an event would change, locked (PostgreSQL) in id order."""
-    lock = " ORDER BY id FOR UPDATE" if dialect(conn) == "postgres" else " ORDER BY id"
+    """The orders an event would change, locked (PostgreSQL, MySQL) in id order."""
+    lock = " ORDER BY id FOR UPDATE" if dialect(conn) in ("postgres", "mysql") else " ORDER BY id"
     return await _select_in(conn, 'SELECT id, status, completed_at, member_id, channel, store_id FROM "order" WHERE id', sorted(ids), lock)
 
 
@@ -72,7 +72,12 @@ async def insert_events(conn: Connection, scope: str, events: Sequence[tuple[str
     for chunk in _chunks(events, CHUNK):
         marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
         params = [v for e in chunk for v in (scope, *e, occurred_at, created_at)]
-        rows = await fetch(conn, f"INSERT INTO event (scope, key, digest, type, payload, occurred_at, created_at) VALUES {marks} RETURNING id, key", params)
+        insert = f"INSERT INTO event (scope, key, digest, type, payload, occurred_at, created_at) VALUES {marks}"
+        if dialect(conn) == "mysql":  # no RETURNING in MySQL 8: read the ids back by the unique (scope, key)
+            await execute(conn, insert, params)
+            rows = await fetch(conn, f"SELECT id, key FROM event WHERE scope = ? AND key IN ({', '.join('?' for _ in chunk)})", [scope, *(e[0] for e in chunk)])
+        else:
+            rows = await fetch(conn, f"{insert} RETURNING id, key", params)
         ids.update({r["key"]: int(r["id"]) for r in rows})
     return ids
 
