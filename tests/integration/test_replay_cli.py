@@ -65,3 +65,19 @@ def test_malformed_lines_are_refused(tmp_path: Path, text: str):
     path.write_text(text + "\n")
     done = replay(path)
     assert done.returncode == 1 and "line 1:" in done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "examples").glob("*.jsonl")))
+async def test_every_example_replays_to_the_same_state_on_mariadb_as_on_the_embedded_default(name: str):
+    """Issue 14: MySQL / MariaDB as a production database gives the very output of SQLite."""
+    from tests.conftest import create_postgres_database, drop_postgres_database, mysql_or_skip
+
+    server = mysql_or_skip()
+    url = await create_postgres_database(server, f"replay_{name.split('_')[0]}")
+    try:
+        env = {**os.environ, "DATABASE_URL": url}
+        done = subprocess.run([REBATE, "replay", str(ROOT / "examples" / name), "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == replay_json(name)
+    finally:
+        await drop_postgres_database(server, url)
