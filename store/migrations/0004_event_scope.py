@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Event',
             name='scope',
-            field=fields.CharField(default='', max_length=72),
+            field=fields.CharField(default='', db_default='', max_length=72),  # existing rows: the platform's
         ),
         ops.AddConstraint(
             model_name='Event',
