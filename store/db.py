@@ -101,22 +101,18 @@ def is_race(exc: BaseException | None) -> bool:
     failure) that running the transaction again on a fresh snapshot resolves."""
     if isinstance(exc, IntegrityError):
         return True
-    seen = 0
-    while exc is not None and seen < 10:
-        if getattr(exc, "sqlstate", None) in RETRY_STATES or _mysql_code(exc) in MYSQL_RETRY_CODES:
+    if _mysql_code(exc) in MYSQL_RETRY_CODES:
+        return True
+    while exc is not None:
+        if getattr(exc, "sqlstate", None) in RETRY_STATES:
             return True
-        exc = exc.__cause__ or exc.__context__ or _wrapped(exc)
-        seen += 1
+        exc = exc.__cause__
     return False
 
 
-def _mysql_code(exc: BaseException) -> Any:
-    """The error number of a MySQL driver error (its first argument), else None."""
-    args = getattr(exc, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
-
-
-def _wrapped(exc: BaseException) -> BaseException | None:
-    """tortoise wraps a driver error as its first argument (`OperationalError(exc)`)."""
-    args = getattr(exc, "args", ())
-    return args[0] if args and isinstance(args[0], BaseException) else None
+def _mysql_code(exc: BaseException | None) -> Any:
+    """The error number of the MySQL driver error that tortoise wrapped (`OperationalError(exc)`,
+    the driver's error as its first argument, `(code, message)`), else None."""
+    driver = exc.args[0] if exc is not None and exc.args and isinstance(exc.args[0], BaseException) else None
+    args = driver.args if driver is not None else ()
+    return args[0] if args and isinstance(args[0], int) and type(driver).__module__.startswith("asyncmy") else None
