@@ -43,7 +43,10 @@ def _asyncpg_dsn(url: str) -> str:
 
 
 async def create_database(server: str, name: str) -> str:
-    """Create the empty database `name` on `server`; returns its URL."""
+    """Create the empty database `name` on `server` (PostgreSQL, or MySQL / MariaDB); returns its URL."""
+    if server.startswith("mysql"):
+        await _mysql_script(server, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        return urlunparse(urlparse(server)._replace(path=f"/{name}"))
     import asyncpg
 
     conn = await asyncpg.connect(_asyncpg_dsn(server))
@@ -56,14 +59,29 @@ async def create_database(server: str, name: str) -> str:
 
 async def drop_database(server: str, url: str) -> None:
     """Drop the database of `url` from `server` (its callers check that they created it)."""
+    name = urlparse(url).path.lstrip("/")
+    if server.startswith("mysql"):
+        await _mysql_script(server, f"DROP DATABASE IF EXISTS `{name}`")
+        return
     import asyncpg
 
-    name = urlparse(url).path.lstrip("/")
     conn = await asyncpg.connect(_asyncpg_dsn(server))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def _mysql_script(server: str, sql: str) -> None:
+    import asyncmy
+
+    parts = urlparse(server)
+    conn = await asyncmy.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=parts.username or "root", password=parts.password or "")
+    try:
+        async with conn.cursor() as cursor:
+            await cursor.execute(sql)
+    finally:
+        conn.close()
 
 
 async def fresh_database(url: str) -> None:

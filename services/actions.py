@@ -18,7 +18,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen
 from domain.queue_rebate_features import ExchangeTarget, LotterySettings, due_runs
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, PluginSettings, ProductInfo, Source, lottery_at
-from services.intake import Ticket, digest
+from services.intake import PLATFORM_SCOPE, Ticket, digest
 from services.model_settings import load_settings
 from services.runtime import platform_zone
 from store import db, inbox, jobs
@@ -40,11 +40,13 @@ def _text(payload: Mapping[str, Any], name: str) -> str:
     return value
 
 
-async def record_action(payload: Mapping[str, Any], now: datetime) -> Ticket:
+async def record_action(payload: Mapping[str, Any], now: datetime, scope: str = PLATFORM_SCOPE) -> Ticket:
     """Validate and record a member action; the caller enqueues `ticket.queues` after (I-2).
 
-    The same key with the same content returns the first ticket; with other content it is
-    refused with IDEMPOTENCY_CONFLICT (as `services.intake.record`).
+    The key is the caller's, in its key `scope` (`services.intake.member_scope` for a member):
+    the same key with the same content returns the first ticket; with other content it is
+    refused with IDEMPOTENCY_CONFLICT (as `services.intake.record`). Another scope's key is
+    never seen.
     """
     kind, key = _text(payload, "type"), _text(payload, "key")
     if kind not in ACTIONS:
@@ -53,25 +55,25 @@ async def record_action(payload: Mapping[str, Any], now: datetime) -> Ticket:
     if unknown:
         raise DomainError(ErrorCode.INVALID_INPUT, f"unknown field {unknown[0]!r} in {kind}", unknown[0])
     content = digest(payload)
-    prior = await _prior(key, content)
+    prior = await _prior(scope, key, content)
     if prior is not None:
         return prior
     try:
         async with db.writing() as conn:
-            prior = await _prior(key, content, conn)
+            prior = await _prior(scope, key, content, conn)
             if prior is not None:
                 return prior
             queue = await _validate(conn, kind, payload)
-            return await _record_event(conn, payload, now, [queue])
+            return await _record_event(conn, payload, now, [queue], scope)
     except IntegrityError:
-        prior = await _prior(key, content)  # a concurrent twin committed first
+        prior = await _prior(scope, key, content)  # a concurrent twin committed first
         if prior is None:
             raise
         return prior
 
 
-async def _prior(key: str, content: str, conn: Connection | None = None) -> Ticket | None:
-    event = await inbox.event_by_key(key, conn)
+async def _prior(scope: str, key: str, content: str, conn: Connection | None = None) -> Ticket | None:
+    event = await inbox.event_by_key(scope, key, conn)
     if event is None:
         return None
     if event.digest != content:
@@ -79,8 +81,8 @@ async def _prior(key: str, content: str, conn: Connection | None = None) -> Tick
     return Ticket(event.id, key, event.type, True, [])
 
 
-async def _record_event(conn: Connection, payload: Mapping[str, Any], now: datetime, queues: list[str]) -> Ticket:
-    event_id = await inbox.record_event(conn, payload["key"], digest(payload), payload["type"], payload, now, queues)
+async def _record_event(conn: Connection, payload: Mapping[str, Any], now: datetime, queues: list[str], scope: str = PLATFORM_SCOPE) -> Ticket:
+    event_id = await inbox.record_event(conn, scope, payload["key"], digest(payload), payload["type"], payload, now, queues)
     return Ticket(event_id, str(payload["key"]), str(payload["type"]), False, queues)
 
 

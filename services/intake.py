@@ -48,6 +48,17 @@ class Ticket:
     queues: list[str] = field(default_factory=list)
 
 
+# Idempotency keys are scoped by who may create them (C-6): the platform's callers (staff keys,
+# the integration, replay, the crons) share one scope, each member has its own. A caller sees
+# and sends its own key unchanged; another scope's keys neither conflict with it nor show.
+PLATFORM_SCOPE = ""
+
+
+def member_scope(member_id: str) -> str:
+    """The key scope of a member's own events (draw, exchange)."""
+    return f"member:{member_id}"
+
+
 def digest(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
@@ -65,29 +76,29 @@ def _text(payload: Mapping[str, Any], name: str, required: bool = True) -> str |
     return value
 
 
-async def record(payload: Mapping[str, Any], now: datetime) -> Ticket:
+async def record(payload: Mapping[str, Any], now: datetime, scope: str = PLATFORM_SCOPE) -> Ticket:
     """Validate and record one settlement event; the caller enqueues `ticket.queues` after.
 
     Concurrent twins: the unique event key lets one of them write; the others fail on it, retry
     and find the winner's event, so all of them return its ticket."""
-    result = (await _run([payload], now, prior_first=True))[0]
+    result = (await _run([payload], now, prior_first=True, scope=scope))[0]
     if isinstance(result, DomainError):
         raise result
     return result
 
 
-async def record_many(payloads: list[Mapping[str, Any]], now: datetime) -> list[Ticket | DomainError]:
+async def record_many(payloads: list[Mapping[str, Any]], now: datetime, scope: str = PLATFORM_SCOPE) -> list[Ticket | DomainError]:
     """Bulk intake (the mall backend's batch report), in one transaction: each event is accepted
     or refused on its own as if recorded one after another (a refused event writes nothing, a
     later event sees what the earlier accepted ones did). Results keep the input order."""
     if not payloads:
         return []
-    return await _run(list(payloads), now, prior_first=False)
+    return await _run(list(payloads), now, prior_first=False, scope=scope)
 
 
-async def _run(payloads: list[Mapping[str, Any]], now: datetime, prior_first: bool) -> list[Ticket | DomainError]:
+async def _run(payloads: list[Mapping[str, Any]], now: datetime, prior_first: bool, scope: str) -> list[Ticket | DomainError]:
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)  # a naive time is UTC, as the ORM stores it
-    outcomes = await intake_bulk.run(payloads, now, lambda snap: _Intake(snap, now, prior_first))
+    outcomes = await intake_bulk.run(payloads, now, lambda snap: _Intake(snap, now, prior_first), scope)
     tickets = [_ticket(o) for o in outcomes]
     for t in tickets:
         if isinstance(t, Ticket):

@@ -233,7 +233,8 @@ class Snapshot:
         self._products: dict[str, ProductInfo] = {}
 
     @classmethod
-    async def load(cls, conn: Connection, refs: References) -> Snapshot:
+    async def load(cls, conn: Connection, refs: References, key_scope: str) -> Snapshot:
+        """The snapshot; event keys are looked up in the caller's `key_scope` only."""
         snap = cls()
         channels: dict[str, tuple[str, str | None]] = {}
         for r in await rows.locked_orders(conn, refs.changed_orders):
@@ -248,7 +249,7 @@ class Snapshot:
         for state in snap.orders.values():
             state.lines = dict(sorted(state.lines.items()))
         ids = {name: getattr(refs, name) for name in ("keys", "members", "paid_orders", "products", "stores", "cashiers")}
-        for r in await rows.lookup(conn, ids):
+        for r in await rows.lookup(conn, ids, key_scope):
             kind, a, b, c, d, e = r["t"], r["a"], r["b"], r["c"], r["d"], r["e"]
             if kind == "event":
                 snap.events[a] = KnownEvent(a, b, c, int(d))
@@ -336,15 +337,18 @@ def _json_value(raw: Any) -> Any:
     return json.loads(raw) if isinstance(raw, (str, bytes)) else raw
 
 
-async def run(payloads: list[Mapping[str, Any]], now: datetime, validator: Callable[[Snapshot], Callable[[Mapping[str, Any]], Outcome]]) -> list[Outcome | DomainError]:
-    """Validate the events in order and write the accepted ones, in one transaction."""
+async def run(
+    payloads: list[Mapping[str, Any]], now: datetime, validator: Callable[[Snapshot], Callable[[Mapping[str, Any]], Outcome]], key_scope: str,
+) -> list[Outcome | DomainError]:
+    """Validate the events in order and write the accepted ones, in one transaction; their keys
+    are the caller's, in its `key_scope` (`services.intake.PLATFORM_SCOPE` or a member's)."""
     refs = References(payloads)
     for attempt in range(ATTEMPTS):
         try:
             async with db.writing() as conn:
                 if len(payloads) > 1:
                     await db.repeatable_read(conn)
-                snap = await Snapshot.load(conn, refs)
+                snap = await Snapshot.load(conn, refs, key_scope)
                 validate = validator(snap)
                 outcomes: list[Outcome | DomainError] = []
                 for payload in payloads:
@@ -353,7 +357,7 @@ async def run(payloads: list[Mapping[str, Any]], now: datetime, validator: Calla
                     except DomainError as exc:
                         outcomes.append(exc)
                 if snap.accepted:
-                    await _write(conn, snap, now)
+                    await _write(conn, snap, now, key_scope)
             return outcomes
         except Exception as exc:
             if attempt == ATTEMPTS - 1 or not db.is_race(exc):
@@ -363,8 +367,8 @@ async def run(payloads: list[Mapping[str, Any]], now: datetime, validator: Calla
     raise AssertionError("unreachable")
 
 
-async def _write(conn: Connection, snap: Snapshot, now: datetime) -> None:
-    ids = await rows.insert_events(conn, [(e.key, e.digest, e.type, e.payload) for e in snap.accepted], now, datetime.now(UTC))
+async def _write(conn: Connection, snap: Snapshot, now: datetime, key_scope: str) -> None:
+    ids = await rows.insert_events(conn, key_scope, [(e.key, e.digest, e.type, e.payload) for e in snap.accepted], now, datetime.now(UTC))
     for e in snap.accepted:
         e.id = ids[e.key]
     orders = list(snap.orders.values())

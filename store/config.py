@@ -1,4 +1,5 @@
-"""Database selection: `DATABASE_URL` (PostgreSQL in production) or the embedded SQLite file."""
+"""Database selection: `DATABASE_URL` (PostgreSQL or MySQL / MariaDB in production) or the embedded
+SQLite file."""
 
 from __future__ import annotations
 
@@ -18,11 +19,38 @@ def database_url() -> str:
     return f"sqlite://{DEFAULT_SQLITE}"
 
 
+# MySQL 8 / MariaDB 10.11 sessions as the SQL of `store/` expects them (see store/sql.py):
+# - ANSI_QUOTES: "order", "index", "values" are quoted identifiers, as on PostgreSQL and SQLite;
+# - time_zone UTC: DATETIME columns hold naive UTC (what tortoise writes with use_tz, and what
+#   CURRENT_TIMESTAMP then gives), read back as UTC;
+# - READ COMMITTED: PostgreSQL's default, which the fence, the row locks and intake's race handling
+#   are written for (InnoDB's REPEATABLE READ would give a transaction's plain reads the snapshot
+#   of its first one); `store.db.repeatable_read` asks for a snapshot where one is wanted.
+# - FOUND_ROWS: an UPDATE reports the rows it matched, as PostgreSQL and SQLite do (MySQL's default
+#   counts only rows whose values changed, and the fence `UPDATE … WHERE version = ?` that rewrites
+#   an unchanged head would read as lost).
+# (the session settings are set by the init command of every pooled connection: the driver's own `sql_mode` option cannot
+# take a list of modes)
+MYSQL_FOUND_ROWS = 2  # the client flag CLIENT_FOUND_ROWS
+MYSQL_INIT = "SET sql_mode = 'STRICT_TRANS_TABLES,ANSI_QUOTES', time_zone = '+00:00'; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
+
+def mysql_connection(url: str) -> dict[str, Any]:
+    """tortoise's connection for a `mysql://user:pass@host:3306/db` URL (asyncmy driver, utf8mb4)."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    connection = expand_db_url(url)
+    connection["credentials"].update(charset="utf8mb4", init_command=MYSQL_INIT, client_flag=MYSQL_FOUND_ROWS)
+    return connection
+
+
 def tortoise_config(url: str | None = None) -> dict[str, Any]:
     url = url or database_url()
     if url.startswith("sqlite"):
         credentials: dict[str, Any] = {"file_path": url.split("://", 1)[1], "journal_mode": "WAL", "busy_timeout": 30000}
         connection: str | dict[str, Any] = {"engine": "tortoise.backends.sqlite", "credentials": credentials}
+    elif url.startswith("mysql"):
+        connection = mysql_connection(url)
     else:
         connection = url
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -40,6 +41,20 @@ async def open(url: str | None = None, migrate: bool = False, progress: Callable
     # tortoise 1.x binds its context to the calling task; servers handle requests in other tasks,
     # so this process-wide context is the fallback every task sees (closed again by close).
     await Tortoise.init(config=config, _enable_global_fallback=True)
+    if migrate and dialect(default()) == "mysql":
+        await _binary_collation(default())
+
+
+async def _binary_collation(conn: Connection) -> None:
+    """MySQL / MariaDB: every table in utf8mb4_bin, so that keys and ids compare exactly (case and
+    accents count) as on PostgreSQL and SQLite; tortoise creates tables in utf8mb4's default,
+    case-insensitive collation. A no-op once converted (the tables of later migrations included)."""
+    rows = await conn.execute_query_dict(
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' "
+        "AND TABLE_COLLATION <> 'utf8mb4_bin'"
+    )
+    for row in rows:
+        await conn.execute_script(f"ALTER TABLE `{row['name']}` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
 
 
 async def close() -> None:
@@ -79,9 +94,18 @@ async def settling() -> AsyncIterator[Connection]:
 
 
 async def repeatable_read(conn: Connection) -> None:
-    """On PostgreSQL, run the rest of this (just begun) transaction as one snapshot."""
-    if dialect(conn) == "postgres":
+    """On PostgreSQL and MySQL, run the rest of this (just begun) transaction as one snapshot.
+
+    MySQL cannot change the isolation of a transaction in progress: the just begun (still empty)
+    one is committed and a REPEATABLE READ one with its snapshot taken now begins on the same
+    connection, which the transaction's commit or rollback then ends."""
+    kind = dialect(conn)
+    if kind == "postgres":
         await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    elif kind == "mysql":
+        await conn.execute_script("COMMIT")
+        await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        await conn.execute_script("START TRANSACTION WITH CONSISTENT SNAPSHOT")
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -114,6 +138,7 @@ def is_disconnect(exc: BaseException) -> bool:
 
 
 RETRY_STATES = {"40P01", "40001"}  # PostgreSQL deadlock detected, serialization failure
+MYSQL_RETRY_CODES = {1213, 1020}  # MySQL / MariaDB deadlock found; record changed since last read
 
 
 def is_race(exc: BaseException | None) -> bool:
@@ -121,8 +146,18 @@ def is_race(exc: BaseException | None) -> bool:
     failure) that running the transaction again on a fresh snapshot resolves."""
     if isinstance(exc, IntegrityError):
         return True
+    if _mysql_code(exc) in MYSQL_RETRY_CODES:
+        return True
     while exc is not None:
         if getattr(exc, "sqlstate", None) in RETRY_STATES:
             return True
         exc = exc.__cause__
     return False
+
+
+def _mysql_code(exc: BaseException | None) -> Any:
+    """The error number of the MySQL driver error that tortoise wrapped (`OperationalError(exc)`,
+    the driver's error as its first argument, `(code, message)`), else None."""
+    driver = exc.args[0] if exc is not None and exc.args and isinstance(exc.args[0], BaseException) else None
+    args = driver.args if driver is not None else ()
+    return args[0] if args and isinstance(args[0], int) and type(driver).__module__.startswith("asyncmy") else None

@@ -99,14 +99,15 @@ async def pending_queues() -> list[str]:
     return [r["queue_id"] for r in rows]
 
 
-async def event_by_key(key: str, conn: Connection | None = None) -> Event | None:
-    query = Event.get_or_none(key=key)
+async def event_by_key(scope: str, key: str, conn: Connection | None = None) -> Event | None:
+    """The event of this key in this key scope (another scope's same key is another event)."""
+    query = Event.get_or_none(scope=scope, key=key)
     return await (query.using_db(conn) if conn is not None else query)
 
 
-async def record_event(conn: Connection, key: str, digest: str, kind: str, payload: Mapping[str, Any], occurred_at: datetime, queues: Sequence[str]) -> int:
-    """One event row and a PENDING inbox item per queue; returns the event's id."""
-    event = await Event.create(key=key, digest=digest, type=kind, payload=dict(payload), occurred_at=occurred_at, using_db=conn)
+async def record_event(conn: Connection, scope: str, key: str, digest: str, kind: str, payload: Mapping[str, Any], occurred_at: datetime, queues: Sequence[str]) -> int:
+    """One event row (its key in key `scope`) and a PENDING inbox item per queue; returns the event's id."""
+    event = await Event.create(scope=scope, key=key, digest=digest, type=kind, payload=dict(payload), occurred_at=occurred_at, using_db=conn)
     for q in queues:
         await execute(conn, INSERT_ITEM, (q, event.id))
     return int(event.id)

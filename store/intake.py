@@ -10,7 +10,7 @@ from typing import Any
 
 from store.db import Connection
 from store.inbox import INSERT_ITEM
-from store.sql import dialect, execute_many, fetch
+from store.sql import dialect, execute, execute_many, fetch
 
 CHUNK = 500  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQL parameter limits)
 UPSERT_SPEND = (
@@ -20,8 +20,8 @@ UPSERT_SPEND = (
 
 
 async def locked_orders(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
-    """The orders an event would change, locked (PostgreSQL) in id order."""
-    lock = " ORDER BY id FOR UPDATE" if dialect(conn) == "postgres" else " ORDER BY id"
+    """The orders an event would change, locked (PostgreSQL, MySQL) in id order."""
+    lock = " ORDER BY id FOR UPDATE" if dialect(conn) in ("postgres", "mysql") else " ORDER BY id"
     return await _select_in(conn, 'SELECT id, status, completed_at, member_id, channel, store_id FROM "order" WHERE id', sorted(ids), lock)
 
 
@@ -36,7 +36,7 @@ async def order_lines(conn: Connection, order_ids: Iterable[str]) -> list[dict[s
 # The snapshot's lookups by id, one UNION ALL branch each (all columns text, so the branches
 # agree on both databases): kind, then up to five values.
 _LOOKUPS: list[tuple[str, str]] = [
-    ("keys", "SELECT 'event' AS t, key AS a, digest AS b, type AS c, CAST(id AS TEXT) AS d, NULL AS e FROM event WHERE key"),
+    ("keys", "SELECT 'event' AS t, key AS a, digest AS b, type AS c, CAST(id AS TEXT) AS d, NULL AS e FROM event WHERE scope = ? AND key"),
     ("members", "SELECT 'member' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, NULL AS e FROM member WHERE id"),
     ("paid_orders", 'SELECT \'order\' AS t, id AS a, NULL AS b, NULL AS c, NULL AS d, NULL AS e FROM "order" WHERE id'),
     ("products", "SELECT 'product' AS t, id AS a, source AS b, store_id AS c, CAST(listed AS TEXT) AS d, CAST(queue_rebate AS TEXT) AS e FROM product WHERE id"),
@@ -46,15 +46,15 @@ _LOOKUPS: list[tuple[str, str]] = [
 _SETTINGS_LOOKUP = 'SELECT \'settings\' AS t, model AS a, NULL AS b, NULL AS c, NULL AS d, CAST("values" AS TEXT) AS e FROM model_settings'
 
 
-async def lookup(conn: Connection, ids: Mapping[str, Iterable[str]]) -> list[dict[str, Any]]:
-    """Every id lookup of the snapshot (`ids` by kind: keys, members, paid_orders, products,
-    stores, cashiers) and the model settings, as rows (t, a, b, c, d, e), in as few round trips as
+async def lookup(conn: Connection, ids: Mapping[str, Iterable[str]], scope: str) -> list[dict[str, Any]]:
+    """Every id lookup of the snapshot (`ids` by kind: keys — of the key `scope` only —, members,
+    paid_orders, products, stores, cashiers) and the model settings, as rows (t, a, b, c, d, e), in as few round trips as
     the parameter limit allows (one for a small call): branches of at most CHUNK ids, joined
     while their ids fit in CHUNK."""
     branches: list[tuple[str, Sequence[str]]] = [(_SETTINGS_LOOKUP, [])]
     for name, head in _LOOKUPS:
         for chunk in _chunks(sorted(ids.get(name, ())), CHUNK):
-            branches.append((f"{head} IN ({', '.join('?' for _ in chunk)})", chunk))
+            branches.append((f"{head} IN ({', '.join('?' for _ in chunk)})", [scope, *chunk] if name == "keys" else chunk))
     rows: list[dict[str, Any]] = []
     while branches:
         sql, params = [], []
@@ -66,13 +66,18 @@ async def lookup(conn: Connection, ids: Mapping[str, Iterable[str]]) -> list[dic
     return rows
 
 
-async def insert_events(conn: Connection, events: Sequence[tuple[str, str, str, str]], occurred_at: datetime, created_at: datetime) -> dict[str, int]:
-    """Events (key, digest, type, encoded payload); returns their ids by key."""
+async def insert_events(conn: Connection, scope: str, events: Sequence[tuple[str, str, str, str]], occurred_at: datetime, created_at: datetime) -> dict[str, int]:
+    """Events (key, digest, type, encoded payload) of one key scope; returns their ids by key."""
     ids: dict[str, int] = {}
     for chunk in _chunks(events, CHUNK):
-        marks = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
-        params = [v for e in chunk for v in (*e, occurred_at, created_at)]
-        rows = await fetch(conn, f"INSERT INTO event (key, digest, type, payload, occurred_at, created_at) VALUES {marks} RETURNING id, key", params)
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        params = [v for e in chunk for v in (scope, *e, occurred_at, created_at)]
+        insert = f"INSERT INTO event (scope, key, digest, type, payload, occurred_at, created_at) VALUES {marks}"
+        if dialect(conn) == "mysql":  # no RETURNING in MySQL 8: read the ids back by the unique (scope, key)
+            await execute(conn, insert, params)
+            rows = await fetch(conn, f"SELECT id, key FROM event WHERE scope = ? AND key IN ({', '.join('?' for _ in chunk)})", [scope, *(e[0] for e in chunk)])
+        else:
+            rows = await fetch(conn, f"{insert} RETURNING id, key", params)
         ids.update({r["key"]: int(r["id"]) for r in rows})
     return ids
 

@@ -66,7 +66,8 @@ class Event(Model):
     """An accepted input event (C-6), the source of truth the workers settle, whose id is the ticket."""
 
     id = fields.BigIntField(primary_key=True)
-    key = fields.CharField(max_length=200, unique=True)
+    scope = fields.CharField(max_length=72, default="", db_default="")  # whose key: "" the platform's, "member:<id>" a member's
+    key = fields.CharField(max_length=200)  # unique within its scope: the caller's own idempotency key
     digest = fields.CharField(max_length=64)
     type = fields.CharField(max_length=48)
     payload = fields.JSONField()
@@ -75,6 +76,7 @@ class Event(Model):
 
     class Meta:
         table = "event"
+        unique_together = (("scope", "key"),)
 
 
 class InboxItem(Model):

@@ -1,9 +1,19 @@
-"""Raw SQL for the hot paths (bulk writes), written once for PostgreSQL and SQLite."""
+"""Raw SQL for the hot paths (bulk writes), written once for PostgreSQL, SQLite and MySQL / MariaDB.
+
+The SQL is written as PostgreSQL and SQLite share it: `?` placeholders, "quoted" identifiers,
+`ON CONFLICT (…) DO NOTHING / DO UPDATE SET … excluded.col`. `q` turns it into the connection's
+dialect. MySQL sessions run with ANSI_QUOTES (store/config.py), so "order" stays as written; `q`
+gives it `%s` placeholders (and `%%` for a literal `%`), quotes the bare columns that MySQL
+reserves (`key`, `cursor`), doubles backslashes in string literals, writes `CAST(… AS CHAR)` for
+`CAST(… AS TEXT)`, and an upsert as `ON DUPLICATE KEY UPDATE` (`excluded.col` → `VALUES(col)`).
+`RETURNING` is not in MySQL 8: callers that need ids back read them by their unique key.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +21,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 # A placeholder is a `?` outside string literals ('…', '' inside) and quoted identifiers ("…").
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")
+# MySQL: the tokens `q` rewrites (string literals and quoted identifiers are matched first, so
+# nothing inside them is taken for a placeholder or a word).
+_MYSQL_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%|\b(?:key|cursor)\b|\bAS TEXT\)")
+_MYSQL_RESERVED = {"key", "cursor"}
+_CONFLICT = re.compile(r"\s+ON CONFLICT \(([^)]*)\) DO (NOTHING|UPDATE SET (.*))$", re.S)
 
 
 def dialect(conn: BaseDBAsyncClient) -> str:
@@ -18,10 +33,13 @@ def dialect(conn: BaseDBAsyncClient) -> str:
 
 
 def q(conn: BaseDBAsyncClient, sql: str) -> str:
-    """Write SQL with `?` placeholders; PostgreSQL gets `$1, $2, …`."""
-    if dialect(conn) != "postgres":
-        return sql
-    return _numbered(sql)
+    """Write SQL with `?` placeholders; PostgreSQL gets `$1, $2, …`, MySQL its own dialect (above)."""
+    kind = dialect(conn)
+    if kind == "postgres":
+        return _numbered(sql)
+    if kind == "mysql":
+        return _mysql(sql)
+    return sql
 
 
 @lru_cache(maxsize=1024)
@@ -31,19 +49,58 @@ def _numbered(sql: str) -> str:
     return _TOKEN.sub(lambda m: f"${next(counter)}" if m.group() == "?" else m.group(), sql)
 
 
+@lru_cache(maxsize=1024)
+def _mysql(sql: str) -> str:
+    conflict = _CONFLICT.search(sql)
+    head = sql[:conflict.start()] if conflict else sql
+    out = _MYSQL_TOKEN.sub(_mysql_token, head)
+    if conflict is None:
+        return out
+    columns, action, updates = conflict.group(1), conflict.group(2), conflict.group(3)
+    if action == "NOTHING":  # a no-op update of the key's first column: the row stays as it is
+        first = _MYSQL_TOKEN.sub(_mysql_token, columns.split(",")[0].strip())
+        return f"{out} ON DUPLICATE KEY UPDATE {first} = {first}"
+    updates = re.sub(r"\bexcluded\.(\w+)", r"VALUES(\1)", updates)
+    updates = re.sub(r"\b\w+\.(\w+)", r"\1", updates)  # `table.col` of the row already there → `col`
+    return f"{out} ON DUPLICATE KEY UPDATE {_MYSQL_TOKEN.sub(_mysql_token, updates)}"
+
+
+def _mysql_token(m: re.Match[str]) -> str:
+    token = m.group()
+    if token == "?":
+        return "%s"
+    if token == "%":
+        return "%%"
+    if token in _MYSQL_RESERVED:
+        return f'"{token}"'
+    if token == "AS TEXT)":
+        return "AS CHAR)"
+    if token.startswith("'"):
+        return token.replace("\\", "\\\\").replace("%", "%%")
+    return token
+
+
+def values(conn: BaseDBAsyncClient, params: Sequence[Any]) -> list[Any]:
+    """Parameters as the driver takes them: MySQL's DATETIME has no zone, so aware times are
+    written as naive UTC (the session's zone, store/config.py)."""
+    if dialect(conn) != "mysql":
+        return list(params)
+    return [p.astimezone(UTC).replace(tzinfo=None) if isinstance(p, datetime) and p.tzinfo is not None else p for p in params]
+
+
 async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> int:
     """Run one statement; returns the number of rows it changed."""
-    rows, _ = await conn.execute_query(q(conn, sql), list(params))
+    rows, _ = await conn.execute_query(q(conn, sql), values(conn, params))
     return int(rows)
 
 
 async def fetch(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.execute_query_dict(q(conn, sql), list(params))]
+    return [dict(r) for r in await conn.execute_query_dict(q(conn, sql), values(conn, params))]
 
 
 async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     if rows:
-        await conn.execute_many(q(conn, sql), [list(r) for r in rows])
+        await conn.execute_many(q(conn, sql), [values(conn, r) for r in rows])
 
 
 async def claim_writer(conn: BaseDBAsyncClient) -> None:

@@ -1,4 +1,8 @@
-"""Shared fixtures: real databases (SQLite and PostgreSQL) and a real Redis."""
+"""Shared fixtures: real databases (SQLite, PostgreSQL and MariaDB / MySQL) and a real Redis.
+
+The session `database` fixture gives every settlement suite each kind in turn. MariaDB runs only
+the suites of MYSQL_SUITES (the settlement scenarios, the per-order models, bulk intake, the
+worker and the raw SQL): the rest add little there and would make the run much longer."""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ from services.runtime import close_db, init_db
 # The PostgreSQL server the tests use. The run creates a database of its own on it
 # (rebate_test_<random>) and drops only that one; the database named here is only connected to.
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# The MySQL / MariaDB server: the run creates rebate_test_<run id>_main on it and drops only that.
+MYSQL_SERVER = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql")
+MYSQL_SUITES = {"test_queue_rebate_scenarios", "test_per_order_models", "test_bulk_intake", "test_worker", "test_sql"}
 RUN_ID = uuid.uuid4().hex[:12]
 TABLES = ["distribution_agent", "distribution_shareholder", "distribution_order", "distribution_reward",
           "job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event",
@@ -27,7 +34,7 @@ TABLES += ["withdrawal", "member_transfer", "ledger_day", "liability_count"]  # 
 def reachable(url: str) -> bool:
     parsed = urlparse(url)
     try:
-        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5432), timeout=1).close()
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or (3306 if url.startswith("mysql") else 5432)), timeout=1).close()
         return True
     except OSError:
         return False
@@ -36,8 +43,10 @@ def reachable(url: str) -> bool:
 def servers_line() -> str:
     """Which servers this run uses, in one line."""
     postgres = "" if reachable(POSTGRES_SERVER) else ", NOT reachable: its tests are skipped (fail under CI)"
+    mysql = "" if reachable(MYSQL_SERVER) else ", NOT reachable: its tests are skipped (fail under CI)"
     redis = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     return (f"test servers: PostgreSQL {_server_label()} (databases rebate_test_{RUN_ID}_*, created and dropped by this run{postgres}); "
+            f"MariaDB/MySQL {_server_label(MYSQL_SERVER)} (rebate_test_{RUN_ID}_main, the settlement suites{mysql}); "
             f"Redis {redis.hostname}:{redis.port or 6379}; SQLite files under pytest's tmp dir")
 
 
@@ -52,18 +61,39 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         reporter.write_line(servers_line())
 
 
-def _server_label() -> str:
-    parsed = urlparse(POSTGRES_SERVER)
-    return f"{parsed.hostname or '127.0.0.1'}:{parsed.port or 5432}"
+def _server_label(server: str = POSTGRES_SERVER) -> str:
+    parsed = urlparse(server)
+    return f"{parsed.hostname or '127.0.0.1'}:{parsed.port or (3306 if server.startswith('mysql') else 5432)}"
 
 
 def postgres_or_skip() -> str:
     """PostgreSQL is required in CI; a laptop without one runs the SQLite half only."""
-    if reachable(POSTGRES_SERVER):
-        return POSTGRES_SERVER
+    return _server_or_skip(POSTGRES_SERVER, "PostgreSQL", "TEST_POSTGRES_URL")
+
+
+def mysql_or_skip() -> str:
+    """MariaDB / MySQL is required in CI; where none answers locally its runs are skipped."""
+    return _server_or_skip(MYSQL_SERVER, "MariaDB / MySQL", "TEST_MYSQL_URL")
+
+
+def _server_or_skip(server: str, name: str, variable: str) -> str:
+    if reachable(server):
+        return server
     if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL is not reachable at {_server_label()}")
-    pytest.skip(f"PostgreSQL is not reachable at {_server_label()} (set TEST_POSTGRES_URL)")
+        pytest.fail(f"{name} is not reachable at {_server_label(server)}")
+    pytest.skip(f"{name} is not reachable at {_server_label(server)} (set {variable})")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The MariaDB runs of the suites outside MYSQL_SUITES are not collected (see the module doc)."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_mysql = callspec is not None and callspec.params.get("database") == "mysql"
+        (drop if on_mysql and item.module is not None and item.module.__name__.rsplit(".", 1)[-1] not in MYSQL_SUITES else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 async def create_postgres_database(server: str, suffix: str) -> str:
@@ -78,21 +108,26 @@ async def drop_postgres_database(server: str, url: str) -> None:
     await drop_database(server, url)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=["sqlite", "postgres", "mysql"])
 async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A migrated database of each kind; the settlement tests run once on each."""
+    """A migrated database of each kind; the settlement tests run once on each (MariaDB: MYSQL_SUITES)."""
     if request.param == "postgres":
         server = postgres_or_skip()
+        url = await create_postgres_database(server, "main")
+    elif request.param == "mysql":
+        server = mysql_or_skip()
         url = await create_postgres_database(server, "main")
     else:
         url = f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     os.environ["DATABASE_URL"] = url
-    await init_db(url, migrate=True)
-    yield url
-    await close_db()
-    os.environ.pop("DATABASE_URL", None)
-    if request.param == "postgres":
-        await drop_postgres_database(server, url)
+    try:
+        await init_db(url, migrate=True)
+        yield url
+    finally:
+        await close_db()
+        os.environ.pop("DATABASE_URL", None)
+        if request.param in ("postgres", "mysql"):
+            await drop_postgres_database(server, url)
 
 
 @pytest.fixture

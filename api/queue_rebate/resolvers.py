@@ -30,7 +30,7 @@ from api.queue_rebate.types import (
 )
 from domain.errors import DomainError, ErrorCode
 from domain.queue_rebate_settings import PluginSettings
-from services import actions, queries
+from services import actions, intake, queries
 from services.queries import EntitlementView
 
 MODEL = "queue_rebate"
@@ -93,9 +93,12 @@ def _progress_entries(rows: Sequence[EntitlementView], caller: Principal, full: 
 
 
 async def _act(info: Info, payload: dict[str, Any]) -> EntitlementActionPayload:
-    """Record a member action (services.actions checks it, ownership included), then enqueue its queue."""
+    """Record a member action (services.actions checks it, ownership included), then enqueue its
+    queue. A member's key is its own (its key scope); staff keys share the platform's."""
+    member = _acting_member(info)
+    scope = intake.member_scope(member) if member is not None else intake.PLATFORM_SCOPE
     try:
-        ticket = await actions.record_action(payload, now=info.context.now())
+        ticket = await actions.record_action(payload, now=info.context.now(), scope=scope)
     except DomainError as exc:
         error = user_error(exc)
         if exc.field == "member":  # not the caller's entitlement: the input names it by `entitlement`

@@ -65,3 +65,23 @@ def test_malformed_lines_are_refused(tmp_path: Path, text: str):
     path.write_text(text + "\n")
     done = replay(path)
     assert done.returncode == 1 and "line 1:" in done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "examples").glob("*.jsonl")))
+async def test_every_example_replays_to_the_same_state_on_mariadb_as_on_the_embedded_default(name: str):
+    """MySQL / MariaDB as a production database gives the very output of SQLite (the lottery's
+    draws seeded alike on both)."""
+    from tests.conftest import create_postgres_database, drop_postgres_database, mysql_or_skip
+
+    server = mysql_or_skip()
+    url = await create_postgres_database(server, f"replay_{name.split('_')[0]}")
+    try:
+        outputs = []
+        for database in (url, None):
+            env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"REBATE_RANDOM_SEED": "examples"} | ({"DATABASE_URL": database} if database else {})
+            done = subprocess.run([REBATE, "replay", str(ROOT / "examples" / name), "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
+            assert done.returncode == 0, done.stderr
+            outputs.append(json.loads(done.stdout))
+        assert outputs[0] == outputs[1]
+    finally:
+        await drop_postgres_database(server, url)

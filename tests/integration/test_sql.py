@@ -1,10 +1,12 @@
-"""store.sql writes `?` placeholders once for both databases: a `?` inside a string literal or a
-quoted identifier is text, not a parameter."""
+"""store.sql writes its SQL once for every database: a `?` inside a string literal or a quoted
+identifier is text, not a parameter; and the MySQL dialect keeps what the others mean."""
+
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from store import db
-from store.sql import fetch
+from store.sql import execute, fetch
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -17,3 +19,44 @@ async def test_a_question_mark_in_a_string_literal_is_not_a_placeholder():
 async def test_a_question_mark_in_a_quoted_identifier_is_not_a_placeholder():
     rows = await fetch(db.default(), 'SELECT ? AS "who?", ? AS plain', ["a", "b"])
     assert rows == [{"who?": "a", "plain": "b"}]
+
+
+async def test_the_dialect_keeps_percent_signs_backslashes_reserved_columns_and_upserts():
+    conn = db.default()
+    rows = await fetch(conn, "SELECT 'pool:%' AS pattern, ? AS value, 'a\\b' AS slash, CAST(7 AS TEXT) AS text", ["50%"])
+    assert rows == [{"pattern": "pool:%", "value": "50%", "slash": "a\\b", "text": "7"}]
+    await execute(conn, "INSERT INTO job_run (job, day, status, cursor, state, started_at) VALUES (?, ?, 'ARMED', 0, '{}', CURRENT_TIMESTAMP) "
+                        "ON CONFLICT (job, day) DO NOTHING", ("j", "d"))
+    await execute(conn, "INSERT INTO job_run (job, day, status, cursor, state, started_at) VALUES (?, ?, 'RUNNING', 5, '{}', CURRENT_TIMESTAMP) "
+                        "ON CONFLICT (job, day) DO NOTHING", ("j", "d"))
+    assert await fetch(conn, "SELECT status, cursor FROM job_run WHERE job = ?", ("j",)) == [{"status": "ARMED", "cursor": 0}]
+    upsert = ("INSERT INTO balance (account, asset, amount_fen) VALUES (?, ?, ?) "
+              "ON CONFLICT (account, asset) DO UPDATE SET amount_fen = balance.amount_fen + excluded.amount_fen")
+    await execute(conn, upsert, ("a", "CNY", 5))
+    await execute(conn, upsert, ("a", "CNY", 7))
+    assert await fetch(conn, "SELECT amount_fen FROM balance WHERE account = 'a'") == [{"amount_fen": 12}]
+
+
+async def test_an_update_that_changes_nothing_still_counts_its_row():
+    """The fence reads an UPDATE's row count: a row matched but left as it was still counts (MySQL
+    counts changed rows unless the connection asks for matched ones)."""
+    conn = db.default()
+    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES ('q', 'm', 1, 0, 0, 3, '{}', CURRENT_TIMESTAMP)")
+    assert await execute(conn, "UPDATE queue SET head = ? WHERE id = ? AND version = ?", (1, "q", 3)) == 1
+
+
+async def test_keys_and_ids_compare_exactly():
+    """Case and accents count, on every database (MySQL: the tables are utf8mb4_bin)."""
+    conn = db.default()
+    for account in ("Ab", "ab", "áb"):
+        await execute(conn, "INSERT INTO balance (account, asset, amount_fen) VALUES (?, 'CNY', 1)", (account,))
+    assert [r["account"] for r in await fetch(conn, "SELECT account FROM balance WHERE account = ?", ("ab",))] == ["ab"]
+
+
+async def test_a_datetime_comes_back_as_the_same_instant():
+    conn = db.default()
+    when = datetime(2026, 3, 1, 8, 30, tzinfo=timezone(timedelta(hours=8)))  # 00:30 UTC
+    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES ('t', 'm', 1, 0, 0, 0, '{}', ?)", (when,))
+    stored = (await fetch(conn, "SELECT updated_at FROM queue WHERE id = 't'"))[0]["updated_at"]
+    stored = stored if isinstance(stored, datetime) else datetime.fromisoformat(str(stored))
+    assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == when
