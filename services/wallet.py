@@ -10,6 +10,8 @@ the first result, other content is IDEMPOTENCY_CONFLICT); refusals write nothing
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -89,6 +91,22 @@ async def _nonnegative(conn: db.Connection, accounts: list[tuple[str, Asset]]) -
         assert found.get((account, asset.value), Decimal(0)) >= 0, f"{account} went below zero"
 
 
+async def _in_turn(work: Callable[[db.Connection], Awaitable[dict[str, Any] | None]]) -> dict[str, Any] | None:
+    """One writing transaction; run again on a fresh one (at most 5 times) when it lost a race: a
+    twin with the same key committed first (then the prior is found), a deadlock, SQLite busy."""
+    for attempt in range(5):
+        try:
+            async with db.writing() as conn:
+                return await work(conn)
+        except DomainError:
+            raise
+        except Exception as exc:
+            if attempt == 4 or not (db.is_race(exc) or db.is_busy(exc)):
+                raise
+            await asyncio.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 async def withdraw(key: Any, member: Any, amount: Any, now: datetime, by: str) -> WithdrawalView:
     """M-6 request: `amount` (≤ available cash, the wallet settings' minimum and daily limit)
     moves from CASH to WITHDRAWING."""
@@ -96,19 +114,22 @@ async def withdraw(key: Any, member: Any, amount: Any, now: datetime, by: str) -
     value = parse_amount(amount if isinstance(amount, str | Decimal) else str(amount), "amount")
     content = digest({"member": member, "amount": str(value)})
     day = now.astimezone(platform_zone()).date().isoformat()
-    async with db.writing() as conn:
+
+    async def work(conn: db.Connection) -> dict[str, Any] | None:
         cash = await store.lock_account(conn, member_account(member, Wallet.CASH), Asset.CNY.value)
         prior = await store.withdrawal_row(conn, key)
         if prior is not None:
             if prior["digest"] != content:
                 raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, f"withdrawal key {key} was already used with different content", "key")
-            return _view(prior)
+            return prior
         settings: WalletSettings = await load_settings("wallet", conn)
         w, postings = request_withdrawal(key, member, value, cash, await store.requested_on(conn, member, day), settings)
         await store.insert_withdrawal(conn, w, content, day, now, by)
         await write_postings(conn, [(p, None) for p in postings], None, now)
         await _nonnegative(conn, [(member_account(member, Wallet.CASH), Asset.CNY)])
-        row = await store.withdrawal_row(conn, key)
+        return await store.withdrawal_row(conn, key)
+
+    row = await _in_turn(work)
     assert row is not None
     return _view(row)
 
@@ -120,17 +141,20 @@ async def review(withdrawal: Any, step: Step, now: datetime, by: str, key: Any =
     step_key = _text(key, "key") if key is not None else None
     if step is Step.PAY and reference is not None:
         _text(reference, "reference", 128)
-    async with db.writing() as conn:
+
+    async def work(conn: db.Connection) -> dict[str, Any] | None:
         await store.lock_withdrawal(conn, withdrawal)
         row = await store.withdrawal_row(conn, withdrawal)
         if row is None:
             raise DomainError(ErrorCode.UNKNOWN_WITHDRAWAL, f"withdrawal {withdrawal} does not exist", "withdrawal")
         if step_key is not None and row[f"{step.value}_key"] == step_key:
-            return _view(row)
+            return row
         w, postings = advance(store.withdrawal_of(row), step)
         await store.save_step(conn, w, step.value, step_key or f"{withdrawal}:{step.value}", now, by, reference)
         await write_postings(conn, [(p, None) for p in postings], None, now)
-        row = await store.withdrawal_row(conn, withdrawal)
+        return await store.withdrawal_row(conn, withdrawal)
+
+    row = await _in_turn(work)
     assert row is not None
     return _view(row)
 
@@ -156,9 +180,11 @@ async def transfer(key: Any, member: Any, to: Any, asset: Any, amount: Any, now:
         raise DomainError(ErrorCode.INVALID_INPUT, f"asset must be one of POINTS, LOVE_VALUE: {asset!r}", "asset") from None
     value = parse_amount(amount if isinstance(amount, str | Decimal) else str(amount), "amount")
     content = digest({"member": member, "to": to, "asset": kind.value, "amount": str(value)})
-    source = member_account(member, kind.wallet)
-    async with db.writing() as conn:
-        held = await store.lock_account(conn, source, kind.value)
+    source, target = member_account(member, kind.wallet), member_account(to, kind.wallet)
+
+    async def work(conn: db.Connection) -> dict[str, Any] | None:
+        locked = {a: await store.lock_account(conn, a, kind.value) for a in sorted({source, target})}  # in account order, as the ledger writer
+        held = locked[source]
         prior = await store.gift_row(conn, key)
         if prior is None:
             settings: WalletSettings = await load_settings("wallet", conn)
@@ -166,10 +192,13 @@ async def transfer(key: Any, member: Any, to: Any, asset: Any, amount: Any, now:
             await store.insert_gift(conn, key, content, member, to, kind.value, value, fee, now, by)
             await write_postings(conn, [(p, None) for p in postings], None, now)
             await _nonnegative(conn, [(source, Asset(kind.value))])
-            prior = await store.gift_row(conn, key)
-            assert prior is not None
-        elif prior["digest"] != content:
+            return await store.gift_row(conn, key)
+        if prior["digest"] != content:
             raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, f"transfer key {key} was already used with different content", "key")
+        return prior
+
+    prior = await _in_turn(work)
+    assert prior is not None
     return GiftView(prior["key"], prior["giver_id"], prior["receiver_id"], prior["asset"], from_fen(int(prior["amount_fen"])),
                     from_fen(int(prior["fee_fen"])), _when(prior["created_at"]))
 

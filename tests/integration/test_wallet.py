@@ -122,3 +122,16 @@ async def test_qr14_exchange_to_coupon():
     assert r["members"]["A"]["coupon"] == "150.00" and r["entitlements"][0]["status"] == "EXCHANGED" and r["zero_sum"]
 
 
+
+
+async def test_concurrent_transfers_both_ways_and_twins():
+    await play(qr_settings(exchange_enabled=True, exchange_to=["POINTS"]), product("P1"), member("A"), member("B"),
+               paid("oA", "A", ("P1", "100.00")), paid("oB", "B", ("P1", "100.00")), exchange("x1", "oA:0", "POINTS"), exchange("x2", "oB:0", "POINTS"),
+               wallet_settings(enabled=True))
+    moves = [wallet.transfer(f"ab{i}", "A", "B", "POINTS", "10.00", NOW, "A") for i in range(5)]
+    moves += [wallet.transfer(f"ba{i}", "B", "A", "POINTS", "10.00", NOW, "B") for i in range(5)]
+    moves += [wallet.transfer("twin", "A", "B", "POINTS", "1.00", NOW, "A") for _ in range(3)]
+    done = await asyncio.gather(*moves)
+    assert len({g.key for g in done}) == 11
+    r = await state()
+    assert (r["members"]["A"]["points"], r["members"]["B"]["points"]) == ("89.00", "101.00") and r["zero_sum"]
