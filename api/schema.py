@@ -21,13 +21,16 @@ from api.members import resolvers as members
 from api.metrics import OperationMetrics
 from api.orders import resolvers as orders
 from api.payouts import resolvers as payouts
+from api.points_dividend import resolvers as points_dividend
 from api.queue_rebate import resolvers as queue_rebate
 from api.scalars import SCALARS
 from api.settings import resolvers as settings
 from api.union_queue import resolvers as union_queue
 
-Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query))
-Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation))
+Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query,
+                                    points_dividend.Query))
+Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation,
+                                          points_dividend.Mutation))
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from domain.appreciation import AppreciationSettings
 from domain.order_dividend import OrderDividendSettings
+from domain.points_dividend_settings import PointsDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
 
@@ -33,6 +34,7 @@ MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "order_dividend": OrderDividendSettings,
     "union_queue": UnionQueueSettings,
     "appreciation": AppreciationSettings,
+    "points_dividend": PointsDividendSettings,
 }
 """Model name → its platform settings; a model is off until its settings enable it (C-11)."""
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.errors import DomainError, ErrorCode
 from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source
+from services import team_tree
 from services.actions import arm_reset
 from services.model_settings import SETTINGS_MODELS, load_settings
 from store import catalog as rows
@@ -42,6 +43,7 @@ async def upsert_member(
         if phone is not None and await rows.phone_taken(conn, phone, id):
             raise DomainError(ErrorCode.DUPLICATE_PHONE, f"phone {phone} already belongs to another member", "phone")
         fields = {"referrer_id": referrer, "level": level, "phone": phone, "nickname": nickname, "avatar": avatar}
+        await team_tree.place(conn, id, referrer)  # ADR 0006: depth and jump pointer; REFERRER_LOCKED once it has a team
         return await rows.save_member(conn, id, fields)
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen, money_str
 from services import actions, catalog, intake, queries
+from services import points_dividend as pd
+from services import points_dividend_views as pd_views
 from services.runtime import platform_zone
 from services.settlement import pending_queues, settle_batch
 
@@ -35,8 +37,13 @@ async def _queue_rebate_reset(now: datetime) -> None:
     await actions.run_due_resets(now)
 
 
+async def _points_daily_release(now: datetime) -> None:
+    await intake.record(pd.daily_release_event(now), now)
+
+
 JOBS: Jobs = {  # `run` events: "model.job" → coroutine taking the clock
     "union_queue.daily_settlement": _union_daily_settlement,
+    "points_dividend.daily_release": _points_daily_release,
     "queue_rebate.reset": _queue_rebate_reset,
 }
 
@@ -68,6 +75,9 @@ class Replay:
             if job is None:
                 raise DomainError(ErrorCode.INVALID_INPUT, f"unknown job {event.get('job')!r}; one of {', '.join(sorted(JOBS))}", "job")
             await job(self.now)
+            await settle_all()
+        elif kind == pd.ADJUST:
+            self.tickets.append(await pd.record_adjustment(event, self.now))
             await settle_all()
         elif kind in actions.ACTIONS:
             self.tickets.append(await actions.record_action(event, self.now))
@@ -143,6 +153,9 @@ async def state() -> dict[str, Any]:
             for e in await queries.entitlements()
         ],
         "pools": {name: money_str(v) for name, v in (await queries.pools()).items()},
+        "plans": [{"key": p.key, "member": p.member, "total": money_str(p.total), "released": money_str(p.released), "status": p.status.value}
+                  for p in await pd_views.plans()],
+        "team": await pd_views.all_teams(),
         "zero_sum": await queries.is_zero_sum(),
     }
 

@@ -17,6 +17,7 @@ from typing import Any
 from domain.money import from_fen, to_fen
 from services.batch import Batch, FenceLost, Item
 from services.order_dividend import settle_order_dividend
+from services.points_dividend import settle_points_dividend
 from services.queue_rebate import settle_queue_rebate
 from services.union_queue import settle_union_queue
 from store import db, inbox
@@ -32,6 +33,7 @@ HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handle
     "qr": settle_queue_rebate,
     "od": settle_order_dividend,
     "uq": settle_union_queue,
+    "pd": settle_points_dividend,
 }
 
 
