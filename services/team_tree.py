@@ -20,7 +20,7 @@ from domain.team_tree import TeamDelta, TeamNode, fold_up, join
 from store import team_tree as rows
 from store.db import Connection
 
-FOLD_CHUNK = 5000  # deltas per fold step
+FOLD_CHUNK = 50_000  # deltas per fold step: one recursive query and one UPDATE pass per chunk
 
 
 async def place(conn: Connection, member: str, referrer: str | None) -> None:
@@ -76,7 +76,7 @@ async def _fold_chunk(conn: Connection, deltas: list[dict[str, Any]]) -> None:
         if d["member_id"] is not None:
             o = own[str(d["member_id"])]
             o[0], o[1] = o[0] + performance, o[1] + points
-    path = await rows.paths(conn, sorted(start))
+    path = await rows.paths(conn, max(int(d["seq"]) for d in deltas))
     # fold_up gives each member what its descendants add; a start's own delta is added to it directly.
     zero = (0, 0, 0)
     feed = (TeamDelta(n.member, n.parent, n.depth, start[n.member][0] if n.member in start else 0,

@@ -77,17 +77,15 @@ async def pending_deltas(conn: Connection, count: int) -> list[dict[str, Any]]:
     return await fetch(conn, "SELECT seq, member_id, start_id, size, performance_fen, points_fen FROM team_delta WHERE folded = FALSE ORDER BY seq LIMIT ?", (count,))
 
 
-async def paths(conn: Connection, starts: Sequence[str]) -> list[TeamNode]:
-    """The union of the ancestor paths of `starts` (themselves included), deepest first: one recursive query."""
-    if not starts:
-        return []
-    marks = ", ".join("?" for _ in starts)
+async def paths(conn: Connection, last_seq: int) -> list[TeamNode]:
+    """The union of the ancestor paths of the unfolded deltas' starts up to `last_seq` (the starts
+    included), deepest first: one recursive query."""
     rows = await fetch(
         conn,
-        f"WITH RECURSIVE up(member_id) AS (SELECT member_id FROM team_node WHERE member_id IN ({marks}) "
-        f"UNION SELECT t.referrer_id FROM team_node t JOIN up ON t.member_id = up.member_id WHERE t.referrer_id IS NOT NULL) "
-        f"SELECT n.member_id, n.referrer_id, n.depth, n.jump_id FROM team_node n JOIN up ON up.member_id = n.member_id ORDER BY n.depth DESC",
-        list(starts),
+        "WITH RECURSIVE up(member_id) AS (SELECT DISTINCT start_id FROM team_delta WHERE folded = FALSE AND seq <= ? AND start_id IS NOT NULL "
+        "UNION SELECT t.referrer_id FROM team_node t JOIN up ON t.member_id = up.member_id WHERE t.referrer_id IS NOT NULL) "
+        "SELECT n.member_id, n.referrer_id, n.depth, n.jump_id FROM team_node n JOIN up ON up.member_id = n.member_id ORDER BY n.depth DESC",
+        (last_seq,),
     )
     return [_node(r) for r in rows]
 
