@@ -197,3 +197,18 @@ async def test_pd10_refund_cancels_the_plan_and_team_performance_drops():
     assert r["team"]["A"] == {"performance": "60000.00", "tier": "bronze"}
     r = await play(refunded("oB"))
     assert plan(r, "oB")["status"] == "CANCELLED" and r["team"]["A"]["performance"] == "0.00" and r["zero_sum"]
+
+
+async def test_pd9_releases_are_published_as_payouts_of_each_member():
+    await play(pd_settings(), product("P1"), member("A"), member("B", "A"), *order("oA", "A", "3000.00"), *order("oB", "B", "3000.00"))
+    now = datetime(2026, 1, 2, 2, tzinfo=UTC)
+    await intake.record(pd.daily_release_event(now), now)
+    published: list[tuple[str, list[dict[str, Any]], int]] = []
+
+    async def publish(queue: str, payouts: list[dict[str, Any]], version: int) -> None:
+        published.append((queue, payouts, version))
+
+    while await settle_batch("pd", publish):
+        pass
+    [(queue, payouts, _)] = published
+    assert queue == "pd" and sorted((p["member"], p["amount"]) for p in payouts) == [("A", "54.00"), ("B", "36.00")]
