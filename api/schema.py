@@ -24,6 +24,7 @@ from api.metrics import OperationMetrics
 from api.operations import resolvers as operations
 from api.orders import resolvers as orders
 from api.payouts import resolvers as payouts
+from api.points_dividend import resolvers as points_dividend
 from api.queue_rebate import resolvers as queue_rebate
 from api.scalars import SCALARS
 from api.settings import resolvers as settings
@@ -32,9 +33,9 @@ from api.union_queue import resolvers as union_queue
 from api.wallet import resolvers as wallet
 
 Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, wallet.Query, liabilities.Query,
-                              distribution.Query, operations.Query))
+                              distribution.Query, operations.Query, points_dividend.Query))
 Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation, wallet.Mutation,
-                                    distribution.Mutation, operations.Mutation))
+                                    distribution.Mutation, operations.Mutation, points_dividend.Mutation))
 Subscription = merge_types("Subscription", (payouts.Subscription, tickets.Subscription))
 
 

@@ -20,6 +20,7 @@ from domain.compliance import ComplianceSettings
 from domain.distribution import DistributionSettings
 from domain.member_levels import MemberLevelSettings
 from domain.order_dividend import OrderDividendSettings
+from domain.points_dividend_settings import PointsDividendSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings
 from domain.union_queue import UnionQueueSettings
 from domain.wallet import WalletSettings
@@ -41,6 +42,7 @@ MODEL_SETTINGS: dict[str, type[SettingsClass]] = {
     "wallet": WalletSettings,
     "distribution": DistributionSettings,
     "compliance": ComplianceSettings,
+    "points_dividend": PointsDividendSettings,
 }
 """Model name → its platform settings; a model is off until its settings enable it (C-11)."""
 

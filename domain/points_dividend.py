@@ -158,10 +158,15 @@ def daily_release(day: str, members: Iterable[ReleaseMember], settings: PointsDi
         return
     run = AccelerationPass(settings.acceleration_rules)
     for m in members:
-        static = _release_static(day, m)
-        received = run.add(ReleaseSource(m.member, m.parent, m.depth, m.level, static.amount))
-        yield _settle(day, m, static, received)
+        yield settle_member(day, m, run)
     run.finish()
+
+
+def settle_member(day: str, m: ReleaseMember, run: AccelerationPass) -> MemberRelease:
+    """PD-9 for the next member of the stream fed to `run` (a pass restored between chunks)."""
+    static = _release_static(day, m)
+    received = run.add(ReleaseSource(m.member, m.parent, m.depth, m.level, static.amount))
+    return _settle(day, m, static, received)
 
 
 def daily_release_reference(day: str, members: Sequence[ReleaseMember], settings: PointsDividendSettings) -> list[MemberRelease]:

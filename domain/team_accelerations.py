@@ -12,9 +12,10 @@ Sums are exact (an inexact operation raises); PD-9 rounds each recipient's sum p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, Inexact, localcontext
+from typing import Any
 
 from domain.errors import DomainError, ErrorCode
 from domain.level_difference import AwardKind, scan_lookup, walk
@@ -127,6 +128,24 @@ class AccelerationPass:
             if source.parent is not None:
                 self._pass_up(source, carry)
         return received
+
+    def snapshot(self) -> dict[str, Any]:
+        """The pass's state between two chunks, JSON-able (decimals as exact strings): a run that
+        stops after a chunk resumes from it exactly (PD-9)."""
+        return {
+            "depth": self.depth,
+            "open": {m: [c.depth, [str(g) for g in c.generations], [[lv, p, str(a)] for (lv, p), a in c.states.items()]] for m, c in self.open.items()},
+        }
+
+    @classmethod
+    def restore(cls, rules: AccelerationRules, data: Mapping[str, Any] | None) -> AccelerationPass:
+        """A pass continuing where `snapshot` left it (a new pass for None)."""
+        run = cls(rules)
+        if data:
+            run.depth = data.get("depth")
+            for m, (depth, generations, states) in data.get("open", {}).items():
+                run.open[m] = Carry(int(depth), [Decimal(g) for g in generations], {(int(lv), bool(p)): Decimal(a) for lv, p, a in states})
+        return run
 
     def finish(self) -> None:
         """Every referrer named by a member must have been fed (a truncated stream would lose releases)."""

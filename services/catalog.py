@@ -14,7 +14,7 @@ from domain.distribution import check_region
 from domain.errors import DomainError, ErrorCode
 from domain.member_levels import MemberLevelSettings
 from domain.queue_rebate_settings import EntitySettings, PluginSettings, Source, saved_switch
-from services import compliance
+from services import compliance, team_tree
 from services.actions import arm_reset
 from services.model_settings import SETTINGS_MODELS, load_settings
 from store import catalog as rows
@@ -48,6 +48,7 @@ async def upsert_member(
         if phone is not None and await rows.phone_taken(conn, phone, id):
             raise DomainError(ErrorCode.DUPLICATE_PHONE, f"phone {phone} already belongs to another member", "phone")
         fields = {"referrer_id": referrer, "level": level, "phone": phone, "nickname": nickname, "avatar": avatar}
+        await team_tree.place(conn, id, referrer)  # ADR 0006: depth and jump pointer; REFERRER_LOCKED once it has a team
         return await rows.save_member(conn, id, fields)
 
 

@@ -31,10 +31,10 @@ from services.intake_bulk import NewOrder, OrderState, Snapshot
 
 log = logging.getLogger("rebate.intake")
 
-PER_ORDER_MODELS = ("order_dividend", "union_queue", "distribution")  # settle on completion, one queue each
+PER_ORDER_MODELS = ("order_dividend", "union_queue", "distribution", "points_dividend")  # settle on completion, one queue each
 MAX_QUANTITY = 1_000_000  # a line's quantity (C-8): fits the int32 column with room
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
-_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq", "distribution": "dr"}
+_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq", "distribution": "dr", "points_dividend": "pd"}
 
 
 @dataclass(slots=True)
@@ -265,13 +265,18 @@ def _order_refunded(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]
     return queues, lambda: order.refund(line, v.now)
 
 
-def _daily_settlement(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
-    """UQ-3: the day's settlement runs as an item of the union queue, after what came before it."""
+def _day(p: Mapping[str, Any]) -> None:
+    """A daily job's `day`: an ISO date."""
     day = _text(p, "day")
     try:
         date.fromisoformat(str(day))
     except ValueError:
         raise DomainError(ErrorCode.INVALID_INPUT, f"day must be an ISO date: {day!r}", "day") from None
+
+
+def _daily_settlement(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    """UQ-3: the day's settlement runs as an item of the union queue, after what came before it."""
+    _day(p)
     return (["uq"] if v.snap.settings("union_queue").enabled else []), lambda: None
 
 
@@ -283,8 +288,15 @@ def _shareholder_dividend(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], 
     return (["dr"] if v.snap.settings("distribution").enabled else []), lambda: None
 
 
+def _daily_release(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    """PD-9: the day's points release runs as an item of the `pd` queue, after what came before it."""
+    _day(p)
+    return (["pd"] if v.snap.settings("points_dividend").enabled else []), lambda: None
+
+
 _HANDLERS: dict[str, Callable[[_Intake, Mapping[str, Any]], tuple[list[str], Apply]]] = {
     "order.paid": _order_paid, "order.completed": _order_completed, "order.refunded": _order_refunded,
     "union_queue.daily_settlement": _daily_settlement,
     "distribution.shareholder_dividend": _shareholder_dividend,
+    "points_dividend.daily_release": _daily_release,
 }

@@ -15,6 +15,8 @@ from typing import Any
 from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen, money_str
 from services import actions, catalog, compliance, distribution_roles, intake, queries, wallet
+from services import points_dividend as pd
+from services import points_dividend_views as pd_views
 from services.runtime import platform_zone
 from services.settlement import pending_queues, settle_batch
 
@@ -39,8 +41,13 @@ async def _shareholder_dividend(now: datetime) -> None:
     await intake.record(await distribution_roles.shareholder_dividend_event(now), now)
 
 
+async def _points_daily_release(now: datetime) -> None:
+    await intake.record(pd.daily_release_event(now), now)
+
+
 JOBS: Jobs = {  # `run` events: "model.job" → coroutine taking the clock
     "union_queue.daily_settlement": _union_daily_settlement,
+    "points_dividend.daily_release": _points_daily_release,
     "queue_rebate.reset": _queue_rebate_reset,
     "distribution.shareholder_dividend": _shareholder_dividend,
 }
@@ -77,6 +84,9 @@ class Replay:
         elif kind in wallet.EVENTS:  # M-6 withdrawals and transfers: settled at once, after what came before
             await settle_all()
             await wallet.apply_event(event, self.now)
+        elif kind == pd.ADJUST:
+            self.tickets.append(await pd.record_adjustment(event, self.now))
+            await settle_all()
         elif kind in actions.ACTIONS:
             self.tickets.append(await actions.record_action(event, self.now))
             await settle_all()
@@ -155,6 +165,9 @@ async def state() -> dict[str, Any]:
             for e in await queries.entitlements()
         ],
         "pools": {name: money_str(v) for name, v in (await queries.pools()).items()},
+        "plans": [{"key": p.key, "member": p.member, "total": money_str(p.total), "released": money_str(p.released), "status": p.status.value}
+                  for p in await pd_views.plans()],
+        "team": await pd_views.all_teams(),
         "zero_sum": await queries.is_zero_sum(),
         "team": {m: {"distribution_tier": tier} for m, tier in (await distribution_roles.team_tiers(ids)).items()},
         "compliance": [f.as_values() for f in await compliance.report()],

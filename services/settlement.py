@@ -27,6 +27,7 @@ from services import metrics
 from services.batch import Batch, FenceLost, Item
 from services.distribution import settle_distribution
 from services.order_dividend import settle_order_dividend
+from services.points_dividend import settle_points_dividend
 from services.queue_rebate import settle_queue_rebate
 from services.union_queue import settle_union_queue
 from store import db, inbox
@@ -46,6 +47,7 @@ HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handle
     "od": settle_order_dividend,
     "uq": settle_union_queue,
     "dr": settle_distribution,
+    "pd": settle_points_dividend,
 }
 
 

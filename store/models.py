@@ -378,3 +378,62 @@ class DistributionReward(Model):
         table = "distribution_reward"
         unique_together = (("source", "member_id", "kind"),)
         indexes = (("member_id", "created_at"),)
+
+
+class PdPlan(Model):
+    """积分释放计划: one release plan per qualifying completed order (PD-1, PD-2, PD-10)."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)
+    member_id = fields.CharField(max_length=64)
+    position = fields.BigIntField()
+    amount_fen = fields.BigIntField()
+    tier = fields.CharField(max_length=64)
+    total_fen = fields.BigIntField()
+    daily_fen = fields.BigIntField()
+    released_fen = fields.BigIntField(default=0)
+    status = fields.CharField(max_length=12, default="ACTIVE")
+    last_day = fields.CharField(max_length=10, null=True)
+    last_static_fen = fields.BigIntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "pd_plan"
+        indexes = (("member_id", "position"), ("status", "member_id"))
+
+
+class TeamNode(Model):
+    """太阳线 a member's place in the team tree and its folded team totals (ADR 0006, PD-4, PD-8)."""
+
+    member_id = fields.CharField(max_length=64, primary_key=True)
+    referrer_id = fields.CharField(max_length=64, null=True, db_index=True)
+    depth = fields.IntField(default=0)
+    jump_id = fields.CharField(max_length=64)
+    size = fields.BigIntField(default=0)
+    performance_fen = fields.BigIntField(default=0)
+    points_fen = fields.BigIntField(default=0)
+    own_fen = fields.BigIntField(default=0)
+    own_points_fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "team_node"
+        indexes = (("depth", "member_id"), ("size",))
+
+
+class TeamDelta(Model):
+    """A change of team totals not yet folded (ADR 0006): added to `start_id` and its ancestors,
+    and to `member_id`'s own totals when set."""
+
+    seq = fields.BigIntField(primary_key=True)
+    cause_key = fields.CharField(max_length=160, unique=True)
+    member_id = fields.CharField(max_length=64, null=True)
+    start_id = fields.CharField(max_length=64, null=True)
+    order_id = fields.CharField(max_length=64, null=True, db_index=True)
+    size = fields.BigIntField(default=0)
+    performance_fen = fields.BigIntField(default=0)
+    points_fen = fields.BigIntField(default=0)
+    folded = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "team_delta"
+        indexes = (("folded", "seq"),)

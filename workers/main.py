@@ -18,6 +18,7 @@ from services.actions import run_due_resets
 from services.catalog import load_settings
 from services.distribution_roles import due_dividend_event
 from services.intake import record
+from services.points_dividend import daily_release_event
 from services.replay import daily_settlement_event
 from services.runtime import close_db, init_db, platform_zone, redis_settings
 from services.settlement import enqueue_drains, settle_batch
@@ -70,6 +71,19 @@ async def union_queue_daily(ctx: dict[str, Any]) -> bool:
     if not settings.enabled or (local.hour, local.minute) < (hour, minute):
         return False
     ticket = await record(daily_settlement_event(now), now)
+    await enqueue_drains(ctx["redis"], ticket.queues)
+    return not ticket.duplicate
+
+
+async def points_dividend_daily(ctx: dict[str, Any]) -> bool:
+    """PD-9 at `release_time` (platform-local): record the day's release once (its key is the day)
+    and let the `pd` queue's drain job run it after what came before it."""
+    settings = await load_settings("points_dividend")
+    now = datetime.now(UTC)
+    local = now.astimezone(platform_zone())
+    if not settings.enabled or (local.hour, local.minute) < settings.release_hour_minute:
+        return False
+    ticket = await record(daily_release_event(now), now)
     await enqueue_drains(ctx["redis"], ticket.queues)
     return not ticket.duplicate
 
@@ -131,6 +145,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(sweep, second=set(range(0, 60, 2)), run_at_startup=True),
         cron(union_queue_daily, second=0),
+        cron(points_dividend_daily, second=0),  # PD-9 at its configured release_time
         cron(queue_rebate_reset, second=0),  # QR-16 at its configured schedule
         cron(shareholder_dividend, minute=5, second=0),  # DR-6 per shareholder_period
     ]

@@ -69,6 +69,11 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("distributionTotals", "{ distributionTotals { kind } }", {}, STAFF),
     ("complianceReport", "{ complianceReport { model } }", {}, STAFF),
     ("failedItems", "{ failedItems { items { id queue eventKey error } } }", {}, set()),  # ADMIN only
+    ("pointsPlans", "query($v: ID!) { pointsPlans(member: $v) { key member } }", {"v": "A"}, STAFF | {"A"}),
+    ("pointsPlans", "query($v: ID!) { pointsPlans(member: $v) { key member } }", {"v": "B"}, STAFF | {"B"}),
+    ("pointsRelease", 'query($v: ID!) { pointsRelease(member: $v, day: "2026-01-02") { member total } }', {"v": "A"}, STAFF | {"A"}),
+    ("team", "query($v: ID!) { team(member: $v) { member { member teamSize } } }", {"v": "B"}, STAFF | {"B"}),
+    ("pointsDividendOverview", "{ pointsDividendOverview { tierCounts { tier } } }", {}, STAFF),
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),

@@ -1,0 +1,1 @@
+"""积分分红 GraphQL: plans, day releases, team views, ops views and the admin mutations."""
