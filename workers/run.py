@@ -103,6 +103,7 @@ async def main() -> None:
             server, thread = served.pop("metrics_server")
             server.shutdown()
             server.server_close()
+            thread.join(2)
 
 
 if __name__ == "__main__":
