@@ -123,7 +123,8 @@ class PointsDividendSettings:
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], base: PointsDividendSettings | None = None, max_generations: int | None = None) -> PointsDividendSettings:
-        """Validate `values` over `base`; with `max_generations` the share generations are capped here (DR-7; None: the platform's compliance guard, services/compliance.py, lists or refuses them)."""
+        """Validate `values` over `base`; with `max_generations` the share generations are capped here
+        (DR-7; None: the platform's compliance guard, services/compliance.py, lists or refuses them)."""
         settings = parse_settings(cls, values, base=base)
         limit = None if settings.compliance_override else max_generations
         if limit is not None and len(settings.share_ratios) > limit:

@@ -167,11 +167,20 @@ async def state() -> dict[str, Any]:
         "pools": {name: money_str(v) for name, v in (await queries.pools()).items()},
         "plans": [{"key": p.key, "member": p.member, "total": money_str(p.total), "released": money_str(p.released), "status": p.status.value}
                   for p in await pd_views.plans()],
-        "team": await pd_views.all_teams(),
+        "team": await _team(ids),
         "zero_sum": await queries.is_zero_sum(),
-        "team": {m: {"distribution_tier": tier} for m, tier in (await distribution_roles.team_tiers(ids)).items()},
         "compliance": [f.as_values() for f in await compliance.report()],
     }
+
+
+async def _team(ids: list[str]) -> dict[str, dict[str, Any]]:
+    """I-7 `team`: member → `performance` and `tier` (points dividend) and `distribution_tier`."""
+    team = await pd_views.all_teams()
+    for member, tier in (await distribution_roles.team_tiers(ids)).items():
+        team.setdefault(member, {"performance": "0.00", "tier": None})["distribution_tier"] = tier
+    for entry in team.values():
+        entry.setdefault("distribution_tier", None)
+    return team
 
 
 async def _audit() -> dict[tuple[str, str], dict[str, str]]:
