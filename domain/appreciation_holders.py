@@ -38,6 +38,7 @@ class Holder:
     points: Decimal = ZERO
     spend: Decimal = ZERO
     started_at: datetime | None = None
+    participation: int = 0  # how many participations it began (a refund reaches only the one its order belonged to)
 
     @property
     def cost_per_point(self) -> Fraction | None:

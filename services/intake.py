@@ -21,16 +21,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.appreciation import positive_amount
 from domain.errors import DomainError, ErrorCode
 from domain.money import check_deduction, parse_amount, to_fen
 from domain.queue_rebate_settings import Channel, EntitySettings, LineContext, queue_for
 from services import intake_bulk
 from services.intake_bulk import NewOrder, OrderState, Snapshot
 
-PER_ORDER_MODELS = ("order_dividend", "union_queue")  # settle on completion, one queue each
+PER_ORDER_MODELS = ("order_dividend", "union_queue", "appreciation")  # settle on completion, one queue each
 MAX_QUANTITY = 1_000_000  # a line's quantity (C-8): fits the int32 column with room
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
-_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq"}
+_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq", "appreciation": "ca"}
 
 
 @dataclass(slots=True)
@@ -255,7 +256,23 @@ def _daily_settlement(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Appl
     return (["uq"] if v.snap.settings("union_queue").enabled else []), lambda: None
 
 
+def _points_sell(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    """CA-3: a sale of appreciation points, settled by the pool's queue in order with its orders."""
+    member = _text(p, "member")
+    positive_amount(p.get("points"), "points")
+    if member not in v.snap.members:
+        raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"member {member} does not exist", "member")
+    return ["ca"], lambda: None
+
+
+def _appreciation_subsidy(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    """CA-5: funds injected into the appreciation pool."""
+    positive_amount(p.get("amount"), "amount")
+    return ["ca"], lambda: None
+
+
 _HANDLERS: dict[str, Callable[[_Intake, Mapping[str, Any]], tuple[list[str], Apply]]] = {
     "order.paid": _order_paid, "order.completed": _order_completed, "order.refunded": _order_refunded,
     "union_queue.daily_settlement": _daily_settlement,
+    "points.sell": _points_sell, "appreciation.subsidy": _appreciation_subsidy,
 }

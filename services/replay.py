@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen, money_str
-from services import actions, catalog, intake, queries
+from services import actions, appreciation, catalog, intake, queries
 from services.runtime import platform_zone
 from services.settlement import pending_queues, settle_batch
 
@@ -68,6 +68,9 @@ class Replay:
             if job is None:
                 raise DomainError(ErrorCode.INVALID_INPUT, f"unknown job {event.get('job')!r}; one of {', '.join(sorted(JOBS))}", "job")
             await job(self.now)
+            await settle_all()
+        elif kind in appreciation.EVENTS:
+            self.tickets.append(await appreciation.record(event, self.now))
             await settle_all()
         elif kind in actions.ACTIONS:
             self.tickets.append(await actions.record_action(event, self.now))
@@ -143,8 +146,15 @@ async def state() -> dict[str, Any]:
             for e in await queries.entitlements()
         ],
         "pools": {name: money_str(v) for name, v in (await queries.pools()).items()},
+        "appreciation": await _appreciation(),
         "zero_sum": await queries.is_zero_sum(),
     }
+
+
+async def _appreciation() -> dict[str, str]:
+    """I-7: the appreciation pool, the points in circulation and the price shown (CA-2, CA-6)."""
+    view = await appreciation.pool_view()
+    return {"pool": money_str(view.pool), "circulating": money_str(view.circulating), "price": money_str(view.price)}
 
 
 async def _audit() -> dict[tuple[str, str], dict[str, str]]:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from domain.money import from_fen, to_fen
+from services.appreciation import settle_appreciation
 from services.batch import Batch, FenceLost, Item
 from services.order_dividend import settle_order_dividend
 from services.queue_rebate import settle_queue_rebate
@@ -32,6 +33,7 @@ HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handle
     "qr": settle_queue_rebate,
     "od": settle_order_dividend,
     "uq": settle_union_queue,
+    "ca": settle_appreciation,
 }
 
 

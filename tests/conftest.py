@@ -18,7 +18,8 @@ from services.runtime import close_db, init_db
 # (rebate_test_<random>) and drops only that one; the database named here is only connected to.
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 RUN_ID = uuid.uuid4().hex[:12]
-TABLES = ["job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event",
+TABLES = ["appreciation_holder", "appreciation_price", "appreciation_sale", "appreciation_order",
+          "job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event",
           "model_settings", "product", "cashier", "store", "member"]
 
 
