@@ -14,6 +14,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 
+from api.appreciation import resolvers as appreciation
 from api.catalog import resolvers as catalog
 from api.ledger import resolvers as ledger
 from api.limits import TextLiteralRule
@@ -26,8 +27,10 @@ from api.scalars import SCALARS
 from api.settings import resolvers as settings
 from api.union_queue import resolvers as union_queue
 
-Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query))
-Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation))
+Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, appreciation.Query))
+Mutation = merge_types(
+    "Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation, appreciation.Mutation),
+)
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -237,6 +237,11 @@ async def daily_prices(start: datetime, days: int) -> list[dict[str, Any]]:
     return out
 
 
+async def event_of(event_id: int) -> dict[str, Any] | None:
+    """A sale's or subsidy's event: id, key, type and the member (None for a subsidy)."""
+    return await store.event_row(db.default(), event_id, EVENTS)
+
+
 async def sale_result(event_id: int) -> list[dict[str, Any]]:
     """What a settled event sold: its sale and the exits it set off (empty while PENDING)."""
     return await store.sales_of_event(db.default(), event_id)

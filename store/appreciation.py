@@ -8,6 +8,7 @@ price ≤ P" is the range scan `cost_micro <= floor(P / exit_multiple × 10⁶)`
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -177,6 +178,17 @@ async def last_price_before(conn: Connection, when: datetime) -> dict[str, Any] 
     rows = await fetch(conn, "SELECT id, at, cause, event_key, member_id, pool_fen, circulating_fen, price_fen FROM appreciation_price "
                              "WHERE at < ? ORDER BY at DESC, id DESC LIMIT 1", (when,))
     return _price_row(rows[0]) if rows else None
+
+
+async def event_row(conn: Connection, event_id: int, types: Sequence[str]) -> dict[str, Any] | None:
+    """id, key, type and the payload's member of an event of one of `types` (None: no such event)."""
+    marks = ", ".join("?" for _ in types)
+    rows = await fetch(conn, f"SELECT id, key, type, payload FROM event WHERE id = ? AND type IN ({marks})", (event_id, *types))
+    if not rows:
+        return None
+    payload = rows[0]["payload"]
+    payload = json.loads(payload) if isinstance(payload, (str, bytes)) else dict(payload)
+    return {"id": int(rows[0]["id"]), "key": rows[0]["key"], "type": rows[0]["type"], "member": payload.get("member")}
 
 
 async def sales_of_event(conn: Connection, event_id: int) -> list[dict[str, Any]]:

@@ -57,6 +57,12 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("unionQueueForecast", "query($v: ID!) { unionQueueForecast(member: $v) { entitlement { key member } } }", {"v": "B"}, STAFF | {"B"}),
     ("unionQueueInflow", "{ unionQueueInflow }", {}, STAFF),
     ("dividendQueue", "{ dividendQueue { active { key } } }", {}, STAFF),
+    ("appreciationPool", "{ appreciationPool { balance price } }", {}, EVERYONE),
+    ("appreciationPriceHistory", "{ appreciationPriceHistory { items { price } } }", {}, EVERYONE),
+    ("appreciationDailyPrices", '{ appreciationDailyPrices(start: "2026-01-01", days: 2) { day close } }', {}, EVERYONE),
+    ("appreciationHolding", "query($v: ID!) { appreciationHolding(member: $v) { member points } }", {"v": "A"}, STAFF | {"A"}),
+    ("appreciationHolding", "query($v: ID!) { appreciationHolding(member: $v) { member points } }", {"v": "B"}, STAFF | {"B"}),
+    ("appreciationTicket", "query($v: ID!) { appreciationTicket(id: $v) { id sales { member } } }", {"v": "1"}, STAFF | MEMBERS),
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),
