@@ -131,6 +131,8 @@ def _refund(run: _Run, key: str, o: OrderFacts, line: Any, now: datetime) -> ca.
     else:
         product, paid = o.lines[int(line)] if 0 <= int(line) < len(o.lines) else (None, ZERO)
         amount = ZERO if product in run.pool.settings.excluded_products else min(paid, mint.amount)
+    if amount <= 0:
+        return ca.Outcome()
     points = ca.clawback(mint.points, mint.amount, amount)
     out = run.pool.refund_order(key, o.member, amount, points, mint.participation, now)
     mint.amount -= amount

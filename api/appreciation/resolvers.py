@@ -5,7 +5,7 @@ and exits arrive on the `payouts` subscription (the queue `ca` and the member's 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import strawberry
@@ -64,6 +64,8 @@ class Query:
     async def appreciation_daily_prices(self, start: date, days: int = 30) -> list[DailyPrice]:
         if not 1 <= days <= MAX_DAYS:
             raise coded(ErrorCode.INVALID_INPUT, f"days must be within 1..{MAX_DAYS}")
+        if start > date.max - timedelta(days=days):
+            raise coded(ErrorCode.INVALID_INPUT, "start is too late")
         rows = await appreciation.daily_prices(datetime(start.year, start.month, start.day, tzinfo=UTC), days)
         return [DailyPrice.of(r) for r in rows]
 

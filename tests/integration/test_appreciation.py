@@ -14,6 +14,7 @@ import pytest
 
 from domain.errors import DomainError, ErrorCode
 from services import appreciation, intake, queries
+from services.payouts import payout_channels
 from services.replay import Replay, settle_all
 from services.settlement import settle_batch
 from store import db
@@ -219,3 +220,31 @@ async def test_ca_concurrent_sales_and_orders_on_one_pool_are_exact():
     assert await queries.is_zero_sum() and await _circulating_is_held()
     history = await appreciation.price_history(0, 1000)
     assert all(b["price"] >= a["price"] for a, b in itertools.pairwise(history))
+
+
+@pytest.mark.parametrize(("values", "code"), [
+    ({"mint_ratio": "0"}, ErrorCode.INVALID_RATIO), ({"mint_ratio": "100.01"}, ErrorCode.INVALID_RATIO),
+    ({"retention_ratio": "100"}, ErrorCode.INVALID_RATIO), ({"retention_ratio": "-1"}, ErrorCode.INVALID_RATIO),
+    ({"exit_multiple": "1"}, ErrorCode.INVALID_RATIO), ({"initial_price": "0"}, ErrorCode.INVALID_AMOUNT),
+])
+async def test_ca_settings_out_of_range_are_refused_and_nothing_is_stored(values: dict[str, str], code: ErrorCode):
+    with pytest.raises(DomainError) as caught:
+        await Replay().apply(ca_settings(**values))
+    assert caught.value.code is code
+    assert await fetch(db.default(), "SELECT COUNT(*) AS n FROM model_settings WHERE model = 'appreciation'") == [{"n": 0}]
+
+
+async def test_ca_sales_and_exits_are_published_as_payouts_of_the_queue_ca():
+    replay = Replay()
+    await play(replay, *BASE, order("oA", "A"), order("oB", "B"))
+    await appreciation.record(sell("s1", "B", "10.00"), NOW)
+    await appreciation.record(subsidy("f1", "6000.00"), NOW)  # A (and then B) reach 3×
+    published: list[tuple[str, list[dict[str, Any]], int]] = []
+
+    async def publish(queue: str, payouts: list[dict[str, Any]], version: int) -> None:
+        published.append((queue, payouts, version))
+
+    assert await settle_batch("ca", publish) == 2
+    [(queue, payouts, _)] = published
+    assert queue == "ca" and [(p["member"], p["kind"]) for p in payouts] == [("B", "sale"), ("A", "exit"), ("B", "exit")]
+    assert payout_channels("ca", "A") == ["rebate:payouts:queue:ca", "rebate:payouts:member:A"]
