@@ -14,6 +14,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 
+from api.appreciation import resolvers as appreciation
 from api.catalog import resolvers as catalog
 from api.distribution import resolvers as distribution
 from api.ledger import resolvers as ledger
@@ -33,9 +34,9 @@ from api.union_queue import resolvers as union_queue
 from api.wallet import resolvers as wallet
 
 Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, wallet.Query, liabilities.Query,
-                              distribution.Query, operations.Query, points_dividend.Query))
+                              distribution.Query, operations.Query, points_dividend.Query, appreciation.Query))
 Mutation = merge_types("Mutation", (members.Mutation, catalog.Mutation, settings.Mutation, orders.Mutation, queue_rebate.Mutation, union_queue.Mutation, wallet.Mutation,
-                                    distribution.Mutation, operations.Mutation, points_dividend.Mutation))
+                                    distribution.Mutation, operations.Mutation, points_dividend.Mutation, appreciation.Mutation))
 Subscription = merge_types("Subscription", (payouts.Subscription, tickets.Subscription))
 
 

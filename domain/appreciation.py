@@ -196,6 +196,7 @@ class Cause(str, Enum):
     SALE = "SALE"
     SUBSIDY = "SUBSIDY"
     EXIT = "EXIT"
+    REFUND = "REFUND"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +222,7 @@ class Sale:
     paid: Decimal
     retained: Decimal
     forced: bool
+    price: Decimal = ZERO  # the price they were sold at, as shown (0.01)
 
 
 @dataclass(slots=True)
@@ -243,6 +245,16 @@ def mint_quantity(state: PoolState, settings: AppreciationSettings, value: Decim
     price = state.price(settings)
     cap = Fraction(state.pool + contribution) / price - Fraction(state.circulating)
     return min(round_exact(Fraction(value) / price), floor_exact(cap))
+
+
+def clawback(points: Decimal, amount: Decimal, refunded: Decimal) -> Decimal:
+    """The points a refund takes back: the order's remaining `points` in proportion to the refunded
+    part of its remaining `amount` (half-up, C-3); all of them when all of it is refunded."""
+    if refunded >= amount:
+        return points
+    if amount <= 0 or refunded <= 0:
+        return ZERO
+    return min(points, round_exact(Fraction(points) * Fraction(refunded) / Fraction(amount)))
 
 
 def positive_amount(text: str | Decimal | int, field: str) -> Decimal:
@@ -297,12 +309,13 @@ class AppreciationPool:
         before = self.state.price(self.settings)
         minted = mint_quantity(self.state, self.settings, apply_ratio(paid_in, self.settings.mint_ratio), paid_in)
         started = h.started_at if h.started_at is not None else now
+        participation = h.participation + (1 if h.started_at is None else 0)
         out.postings += transfer(f"ca:{key}:contribution", FUNDING, POOL, paid_in, memo="contribution")
         out.postings += transfer(f"ca:{key}:mint", ISSUED, member_account(member, Wallet.APPRECIATION_POINTS), minted, POINTS, memo="mint")
         self.state.pool += paid_in
         self.state.circulating += minted
         out.minted = minted
-        self._keep(Holder(member, h.points + minted, h.spend + amount, started))
+        self._keep(Holder(member, h.points + minted, h.spend + amount, started, participation))
         self._record(out, before, now, Cause.MINT, key, member)
         self._exits(out, key, now)
         return out
@@ -331,6 +344,34 @@ class AppreciationPool:
         self._exits(out, key, now)
         return out
 
+    def refund_order(self, key: str, member: str, amount: Decimal, points: Decimal, participation: int, now: datetime) -> Outcome:
+        """A refund of a completed order (SPEC is silent): the spend drops by the refunded `amount`
+        and the `points` its completion minted are clawed back, up to what the member holds.
+
+        Only within the participation the order belonged to (`Holder.participation`): after
+        an exit or a sale of every point, the order's spend and points are already gone. The
+        contribution stays in the pool (taking it back would lower the price); clawed points leave
+        without payment, so the price rises and exits run.
+        """
+        self._ready()
+        out = Outcome()
+        h = self.holder(member)
+        if h.started_at is None or h.participation != participation:
+            return out
+        q = min(points, h.points)
+        before = self.state.price(self.settings)
+        if q > 0:
+            if self.state.circulating > 0:
+                self.state.last_price = Quote(self.state.pool, self.state.circulating)
+            out.postings += transfer(f"ca:{key}:clawback", member_account(member, Wallet.APPRECIATION_POINTS), ISSUED, q, POINTS, memo="clawback")
+            self.state.circulating -= q
+        left, spend = h.points - q, max(h.spend - amount, ZERO)
+        self._keep(Holder(member, left, spend, h.started_at, h.participation) if left > 0 else Holder(member, participation=h.participation))
+        if q > 0:
+            self._record(out, before, now, Cause.REFUND, key, member)
+        self._exits(out, key, now)
+        return out
+
     def continue_exits(self) -> Outcome:
         """Resume the exits an outcome with `need` left unfinished, once those holders are loaded."""
         assert self._pending is not None, "no exits are waiting"
@@ -355,9 +396,9 @@ class AppreciationPool:
         out.postings += transfer(f"{step}:pay", POOL, member_account(h.member, Wallet.CASH), paid, memo="exit" if forced else "sale")
         self.state.pool -= paid
         self.state.circulating -= q
-        out.sales.append(Sale(h.member, q, value, paid, value - paid, forced))
+        out.sales.append(Sale(h.member, q, value, paid, value - paid, forced, round_exact(before)))
         left = h.points - q
-        self._keep(Holder(h.member, left, h.spend, h.started_at) if left > 0 else Holder(h.member))
+        self._keep(Holder(h.member, left, h.spend, h.started_at, h.participation) if left > 0 else Holder(h.member, participation=h.participation))
         self._record(out, before, now, Cause.EXIT if forced else Cause.SALE, key, h.member)
 
     def _exits(self, out: Outcome, key: str, now: datetime) -> None:

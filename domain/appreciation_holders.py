@@ -38,6 +38,7 @@ class Holder:
     points: Decimal = ZERO
     spend: Decimal = ZERO
     started_at: datetime | None = None
+    participation: int = 0  # how many participations it began (a refund reaches only the one its order belonged to)
 
     @property
     def cost_per_point(self) -> Fraction | None:
@@ -83,6 +84,11 @@ class HolderIndex(Protocol):
     def reaching(self, lower: Fraction | None, upper: Fraction) -> Sequence[Holder] | NeedHolders: ...
 
 
+def _kept(holder: Holder) -> bool:
+    """A holder worth keeping: it takes part, or it took part (its participation count stays)."""
+    return holder.points > 0 or holder.spend > 0 or holder.participation > 0
+
+
 def _order_key(holder: Holder) -> tuple[Fraction, str]:
     cost = holder.cost_per_point
     assert cost is not None
@@ -95,7 +101,7 @@ class MemoryHolderIndex:
     def __init__(self, holders: Iterable[Holder] = ()) -> None:
         self._by_member: dict[str, Holder] = {}
         for h in holders:
-            if h.points > 0 or h.spend > 0:
+            if _kept(h):
                 self._by_member[h.member] = h
         self._by_cost: SortedKeyList[Holder, tuple[Fraction, str]] = SortedKeyList((h for h in self._by_member.values() if h.points > 0), key=_order_key)
 
@@ -103,7 +109,7 @@ class MemoryHolderIndex:
         return len(self._by_member)
 
     def __iter__(self) -> Iterator[Holder]:
-        """Every participating holder (for reports and tests; the settlement never does this)."""
+        """Every holder that takes or took part (for reports and tests; the settlement never does this)."""
         return iter(self._by_member.values())
 
     def get(self, member: str) -> Holder | None:
@@ -113,7 +119,7 @@ class MemoryHolderIndex:
         old = self._by_member.pop(holder.member, None)
         if old is not None and old.points > 0:
             self._by_cost.remove(old)
-        if holder.points > 0 or holder.spend > 0:
+        if _kept(holder):
             self._by_member[holder.member] = holder
         if holder.points > 0:
             self._by_cost.add(holder)

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.appreciation import positive_amount
 from domain.distribution import check_region, is_period_key
 from domain.errors import DomainError, ErrorCode
 from domain.money import check_deduction, parse_amount, to_fen
@@ -31,10 +32,10 @@ from services.intake_bulk import NewOrder, OrderState, Snapshot
 
 log = logging.getLogger("rebate.intake")
 
-PER_ORDER_MODELS = ("order_dividend", "union_queue", "distribution", "points_dividend")  # settle on completion, one queue each
+PER_ORDER_MODELS = ("order_dividend", "union_queue", "distribution", "points_dividend", "appreciation")  # settle on completion, one queue each
 MAX_QUANTITY = 1_000_000  # a line's quantity (C-8): fits the int32 column with room
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
-_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq", "distribution": "dr", "points_dividend": "pd"}
+_PER_ORDER_QUEUE = {"order_dividend": "od", "union_queue": "uq", "distribution": "dr", "points_dividend": "pd", "appreciation": "ca"}
 
 
 @dataclass(slots=True)
@@ -294,9 +295,25 @@ def _daily_release(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
     return (["pd"] if v.snap.settings("points_dividend").enabled else []), lambda: None
 
 
+def _points_sell(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    """CA-3: a sale of appreciation points, settled by the pool's queue in order with its orders."""
+    member = _text(p, "member")
+    positive_amount(p.get("points"), "points")
+    if member not in v.snap.members:
+        raise DomainError(ErrorCode.UNKNOWN_MEMBER, f"member {member} does not exist", "member")
+    return ["ca"], lambda: None
+
+
+def _appreciation_subsidy(v: _Intake, p: Mapping[str, Any]) -> tuple[list[str], Apply]:
+    """CA-5: funds injected into the appreciation pool."""
+    positive_amount(p.get("amount"), "amount")
+    return ["ca"], lambda: None
+
+
 _HANDLERS: dict[str, Callable[[_Intake, Mapping[str, Any]], tuple[list[str], Apply]]] = {
     "order.paid": _order_paid, "order.completed": _order_completed, "order.refunded": _order_refunded,
     "union_queue.daily_settlement": _daily_settlement,
     "distribution.shareholder_dividend": _shareholder_dividend,
     "points_dividend.daily_release": _daily_release,
+    "points.sell": _points_sell, "appreciation.subsidy": _appreciation_subsidy,
 }

@@ -46,7 +46,7 @@ from store.inbox import encode_payload
 
 log = logging.getLogger("rebate.intake")
 ATTEMPTS = 8
-_QUEUE_MODEL = {"od": "order_dividend", "uq": "union_queue", "dr": "distribution", "pd": "points_dividend"}
+_QUEUE_MODEL = {"od": "order_dividend", "uq": "union_queue", "dr": "distribution", "pd": "points_dividend", "ca": "appreciation"}
 SPEND_SOURCES = ("SELF_OPERATED", "SUPPLIER")  # seed 000: 商城自营+供应商 — the mall lines that count for QR-11
 __all__ = ["KnownEvent", "NewOrder", "OrderState", "Outcome", "References", "Replay", "Snapshot", "encode_payload", "entity_settings", "run", "spend_scope"]
 
@@ -210,6 +210,8 @@ class References:
                         _add(self.products, ln.get("product"))
             elif kind in ("order.completed", "order.refunded"):
                 _add(self.changed_orders, p.get("order"))
+            elif kind == "points.sell":
+                _add(self.members, p.get("member"))
         self.paid_orders -= self.changed_orders
 
 

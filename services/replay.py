@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import DomainError, ErrorCode
 from domain.money import from_fen, money_str
-from services import actions, catalog, compliance, distribution_roles, intake, queries, wallet
+from services import actions, appreciation, catalog, compliance, distribution_roles, intake, queries, wallet
 from services import points_dividend as pd
 from services import points_dividend_views as pd_views
 from services.runtime import platform_zone
@@ -86,6 +86,9 @@ class Replay:
             await wallet.apply_event(event, self.now)
         elif kind == pd.ADJUST:
             self.tickets.append(await pd.record_adjustment(event, self.now))
+            await settle_all()
+        elif kind in appreciation.EVENTS:
+            self.tickets.append(await appreciation.record(event, self.now))
             await settle_all()
         elif kind in actions.ACTIONS:
             self.tickets.append(await actions.record_action(event, self.now))
@@ -168,6 +171,7 @@ async def state() -> dict[str, Any]:
         "plans": [{"key": p.key, "member": p.member, "total": money_str(p.total), "released": money_str(p.released), "status": p.status.value}
                   for p in await pd_views.plans()],
         "team": await _team(ids),
+        "appreciation": await _appreciation(),
         "zero_sum": await queries.is_zero_sum(),
         "compliance": [f.as_values() for f in await compliance.report()],
     }
@@ -181,6 +185,12 @@ async def _team(ids: list[str]) -> dict[str, dict[str, Any]]:
     for entry in team.values():
         entry.setdefault("distribution_tier", None)
     return team
+
+
+async def _appreciation() -> dict[str, str]:
+    """I-7: the appreciation pool, the points in circulation and the price shown (CA-2, CA-6)."""
+    view = await appreciation.pool_view()
+    return {"pool": money_str(view.pool), "circulating": money_str(view.circulating), "price": money_str(view.price)}
 
 
 async def _audit() -> dict[tuple[str, str], dict[str, str]]:

@@ -24,6 +24,7 @@ from prometheus_client import Counter
 
 from domain.money import from_fen, to_fen
 from services import metrics
+from services.appreciation import settle_appreciation
 from services.batch import Batch, FenceLost, Item
 from services.distribution import settle_distribution
 from services.order_dividend import settle_order_dividend
@@ -48,6 +49,7 @@ HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handle
     "uq": settle_union_queue,
     "dr": settle_distribution,
     "pd": settle_points_dividend,
+    "ca": settle_appreciation,
 }
 
 

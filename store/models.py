@@ -209,7 +209,7 @@ class Transfer(Model):
     key = fields.CharField(max_length=200, unique=True)
     source = fields.CharField(max_length=128, db_index=True)
     target = fields.CharField(max_length=128, db_index=True)
-    asset = fields.CharField(max_length=16)
+    asset = fields.CharField(max_length=32)
     amount_fen = fields.BigIntField()
     memo = fields.CharField(max_length=64, default="")
     event_id = fields.BigIntField(null=True, db_index=True)
@@ -225,7 +225,7 @@ class Balance(Model):
 
     id = fields.BigIntField(primary_key=True)
     account = fields.CharField(max_length=128)
-    asset = fields.CharField(max_length=16)
+    asset = fields.CharField(max_length=32)
     amount_fen = fields.BigIntField(default=0)
 
     class Meta:
@@ -437,3 +437,65 @@ class TeamDelta(Model):
     class Meta:
         table = "team_delta"
         indexes = (("folded", "seq"),)
+
+
+class AppreciationHolder(Model):
+    """消费增值 a member's current participation (CA-4): points and spend (fen), since when, and its
+    cost per point `spend / points` in millionths of a yuan, rounded down (NULL without points): the
+    B-tree on it answers "holders whose exit price ≤ P" as a range scan."""
+
+    member_id = fields.CharField(max_length=64, primary_key=True)
+    points_fen = fields.BigIntField(default=0)
+    spend_fen = fields.BigIntField(default=0)
+    started_at = fields.DatetimeField(null=True)
+    participation = fields.IntField(default=0)
+    cost_micro = fields.BigIntField(null=True, db_index=True)
+
+    class Meta:
+        table = "appreciation_holder"
+
+
+class AppreciationPrice(Model):
+    """消费增值 the price history for charts (CA-7): each change with its time, cause and event."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(db_index=True)
+    cause = fields.CharField(max_length=12)
+    event_key = fields.CharField(max_length=200)
+    member_id = fields.CharField(max_length=64, null=True)
+    pool_fen = fields.BigIntField()
+    circulating_fen = fields.BigIntField()
+    price_fen = fields.BigIntField()
+
+    class Meta:
+        table = "appreciation_price"
+
+
+class AppreciationSale(Model):
+    """消费增值 points sold (CA-3) or forced out (CA-4) by an event: the ticket's result."""
+
+    id = fields.BigIntField(primary_key=True)
+    event_id = fields.BigIntField(db_index=True)
+    member_id = fields.CharField(max_length=64, db_index=True)
+    points_fen = fields.BigIntField()
+    price_fen = fields.BigIntField()
+    value_fen = fields.BigIntField()
+    paid_fen = fields.BigIntField()
+    forced = fields.BooleanField()
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "appreciation_sale"
+
+
+class AppreciationOrder(Model):
+    """消费增值 what a completed order added to its member's participation, for its refund."""
+
+    order_id = fields.CharField(max_length=64, primary_key=True)
+    member_id = fields.CharField(max_length=64)
+    amount_fen = fields.BigIntField()
+    points_fen = fields.BigIntField()
+    participation = fields.IntField()
+
+    class Meta:
+        table = "appreciation_order"

@@ -18,6 +18,7 @@ from store.sql import fetch
 WALLET_FIELDS = {
     Wallet.CASH: "cash", Wallet.POINTS: "points", Wallet.LOVE_VALUE_AVAILABLE: "love_value_available",
     Wallet.LOVE_VALUE_FROZEN: "love_value_frozen", Wallet.COUPON: "coupon", Wallet.RECEIVABLE: "receivable",
+    Wallet.APPRECIATION_POINTS: "appreciation_points",
 }
 
 

@@ -20,6 +20,7 @@ class Wallets:
     love_value_frozen: Money
     coupon: Money
     receivable: Money
+    appreciation_points: Money = strawberry.field(description="增值积分 of the consumption appreciation (CA-7), their own asset.")
 
     @classmethod
     def of(cls, balances: dict[str, Decimal]) -> Wallets:
@@ -31,6 +32,7 @@ class Wallets:
             love_value_frozen=b["love_value_frozen"],
             coupon=b["coupon"],
             receivable=b["receivable"],
+            appreciation_points=b["appreciation_points"],
         )
 
 

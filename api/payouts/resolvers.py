@@ -25,6 +25,7 @@ class Payout:
     queue: str
     version: int = strawberry.field(description="The queue's version after the batch; a jump means missed messages.")
     event: strawberry.ID = strawberry.field(description="The ticket (event) that paid it.")
+    kind: str | None = strawberry.field(default=None, description="What paid it, when known: the posting's memo (e.g. sale, exit).")
 
     @classmethod
     def of(cls, data: bytes | str) -> Payout:
@@ -36,6 +37,7 @@ class Payout:
             queue=m["queue"],
             version=int(m["version"]),
             event=strawberry.ID(str(m["event"])),
+            kind=m.get("kind"),
         )
 
 

@@ -74,6 +74,12 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("pointsRelease", 'query($v: ID!) { pointsRelease(member: $v, day: "2026-01-02") { member total } }', {"v": "A"}, STAFF | {"A"}),
     ("team", "query($v: ID!) { team(member: $v) { member { member teamSize } } }", {"v": "B"}, STAFF | {"B"}),
     ("pointsDividendOverview", "{ pointsDividendOverview { tierCounts { tier } } }", {}, STAFF),
+    ("appreciationPool", "{ appreciationPool { balance price } }", {}, EVERYONE),
+    ("appreciationPriceHistory", "{ appreciationPriceHistory { items { price } } }", {}, EVERYONE),
+    ("appreciationDailyPrices", '{ appreciationDailyPrices(start: "2026-01-01", days: 2) { day close } }', {}, EVERYONE),
+    ("appreciationHolding", "query($v: ID!) { appreciationHolding(member: $v) { member points } }", {"v": "A"}, STAFF | {"A"}),
+    ("appreciationHolding", "query($v: ID!) { appreciationHolding(member: $v) { member points } }", {"v": "B"}, STAFF | {"B"}),
+    ("appreciationTicket", "query($v: ID!) { appreciationTicket(id: $v) { id sales { member } } }", {"v": "1"}, STAFF | MEMBERS),
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
     ({"member": "A"}, STAFF | {"A"}),

@@ -54,6 +54,7 @@ def _json_node(value: Any) -> graphql.ValueNode:
 CUSTOM_SCALARS = {
     "Money": DECIMALS.map(nodes.String),
     "Ratio": DECIMALS.map(nodes.String),
+    "Date": st.one_of(st.dates().map(lambda d: d.isoformat()), st.text(max_size=12)).map(nodes.String),
     "DateTime": st.one_of(st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()), st.text(max_size=20)).map(nodes.String),
     "JSON": JSON_VALUES.map(_json_node),
 }

@@ -24,6 +24,7 @@ from domain.appreciation import (
     PoolState,
     Quote,
     check_compliance,
+    clawback,
     contribution,
     order_amount,
 )
@@ -189,7 +190,7 @@ def test_ca3_partial_sale_keeps_the_spend_and_raises_the_price():
     out = b.sell("s1", "B", "47.00")
     assert out.sales[0].value == D("87.77")  # 47 × 900 / 481.95 = 87.767…
     assert out.sales[0].paid == D("70.22") and out.history[-1].cause is Cause.SALE
-    assert b.pool.holder("B") == Holder("B", D("100.00"), D("1000.00"), at(1))
+    assert b.pool.holder("B") == Holder("B", D("100.00"), D("1000.00"), at(1), participation=1)
     assert Fraction(b.state.pool) / Fraction(b.state.circulating) > before
     assert_zero_sum(b)
 
@@ -235,7 +236,7 @@ def test_ca4_first_holder_exits_3x_at_14_29_exactly():
     assert (exit_a.member, exit_a.points, exit_a.value, exit_a.paid, exit_a.retained, exit_a.forced) == ("A", D("210.00"), D("3000.00"), D("2400.00"), D("600.00"), True)
     assert [r.cause for r in out.history] == [Cause.SUBSIDY, Cause.EXIT]
     assert [r.price for r in out.history] == [D("14.29"), D("16.49")]
-    assert b.pool.holder("A") == Holder("A") and (b.state.pool, b.state.circulating) == (D("4485.00"), D("271.95"))
+    assert b.pool.holder("A") == Holder("A", participation=1) and (b.state.pool, b.state.circulating) == (D("4485.00"), D("271.95"))
     assert_zero_sum(b)
 
 
@@ -270,7 +271,7 @@ def test_ca4_oldest_participation_exits_first_then_member_id():
         b.order(f"o{i}", m, minute=minute)
     out = b.subsidize("f1", "100000.00")
     assert [s.member for s in out.exits] == ["Z", "X", "Y", "W"]
-    assert b.state.circulating == 0 and all(b.pool.holder(m) == Holder(m) for m in "WXYZ")
+    assert b.state.circulating == 0 and all(b.pool.holder(m) == Holder(m, participation=1) for m in "WXYZ")
     assert_zero_sum(b)
 
 
@@ -461,3 +462,27 @@ def test_dr7_exit_multiple_times_100_above_max_static_return_is_flagged():
     overridden = AppreciationSettings(enabled=True, compliance_override=True)
     finding = check_compliance(overridden, D(100), enforce=True)
     assert finding is not None and finding.status == "OVERRIDDEN"
+
+
+# Refunds (SPEC is silent) ----------------------------------------------------------------------
+
+
+def test_ca_refund_claws_back_the_minted_points_keeps_the_contribution_and_raises_the_price():
+    b, _ = seed_three_orders()
+    out = b.take(b.pool.refund_order("r1", "C", D("1000.00"), D("124.95"), 1, at(5)))
+    assert [p.key for p in out.postings] == ["ca:r1:clawback"] and out.history[-1].cause is Cause.REFUND
+    assert b.pool.holder("C") == Holder("C", participation=1) and (b.state.pool, b.state.circulating) == (D("900.00"), D("357.00"))
+    assert out.history[-1].price == D("2.52")
+    assert_zero_sum(b)
+
+
+def test_ca_refund_of_a_line_takes_its_share_and_a_later_participation_is_left_alone():
+    assert clawback(D("210.00"), D("1000.00"), D("400.00")) == D("84.00") and clawback(D("210.00"), D("1000.00"), D("1000.00")) == D("210.00")
+    b, _ = seed_three_orders()
+    b.take(b.pool.refund_order("r1", "A", D("400.00"), D("84.00"), 1, at(5)))
+    assert b.pool.holder("A") == Holder("A", D("126.00"), D("600.00"), at(0), 1)
+    b.sell("s1", "A", "126.00", minute=6)
+    b.order("o9", "A", minute=7)  # a new participation: the old order's refund reaches nothing
+    before = b.pool.holder("A")
+    out = b.take(b.pool.refund_order("r2", "A", D("600.00"), D("126.00"), 1, at(8)))
+    assert out.postings == [] and b.pool.holder("A") == before and before.participation == 2

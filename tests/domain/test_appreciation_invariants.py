@@ -1,4 +1,4 @@
-"""Random mints, sales, subsidies and the exits they set off keep the appreciation model's invariants
+"""Random mints, sales, subsidies, refunds and the exits they set off keep the appreciation model's invariants
 (CA-2..CA-7, hypothesis state machine): the pool never goes below 0, circulating is the sum of the
 holdings, the price never falls, no holder is left qualifying after an event, and the postings sum
 to zero per asset with the pool and issuer accounts mirroring the state."""
@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.appreciation import ISSUED, POOL, AppreciationPool, AppreciationSettings, Outcome, PoolState
+from domain.appreciation import ISSUED, POOL, AppreciationPool, AppreciationSettings, Outcome, PoolState, clawback
 from domain.appreciation_holders import MemoryHolderIndex
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import Asset
@@ -51,6 +52,7 @@ class AppreciationMachine(RuleBasedStateMachine):
         self.keys: set[str] = set()
         self.n = 0
         self.price = self.pool.state.price(self.settings)
+        self.orders: list[list[Any]] = []  # member, amount, minted points, participation
 
     def now(self) -> datetime:
         self.n += 1
@@ -71,7 +73,28 @@ class AppreciationMachine(RuleBasedStateMachine):
 
     @rule(member=st.sampled_from(MEMBERS), amount=amounts)
     def order(self, member: str, amount: D) -> None:
-        self.book(self.pool.complete_order(f"o{self.n}", member, amount, None, self.now()))
+        h = self.pool.holder(member)
+        participation = h.participation + (0 if h.started_at is not None else 1)
+        out = self.pool.complete_order(f"o{self.n}", member, amount, None, self.now())
+        self.book(out)
+        if out.postings:
+            self.orders.append([member, amount, out.minted, participation])
+
+    @rule(data=st.data())
+    def refund(self, data: st.DataObject) -> None:
+        """A refund (whole or in part) claws back the order's points up to what is held, within its participation."""
+        open_orders = [o for o in self.orders if o[1] > 0]
+        if not open_orders:
+            return
+        o = data.draw(st.sampled_from(open_orders))
+        member, amount, points, participation = o
+        part = data.draw(st.sampled_from([amount, (amount / 2).quantize(D("0.01"))]))
+        back = clawback(points, amount, part)
+        before = self.pool.holder(member)
+        self.book(self.pool.refund_order(f"r{self.n}", member, part, back, participation, self.now()))
+        if before.started_at is None or before.participation != participation:
+            assert self.pool.holder(member) == before, "a refund after the order's participation ended changes nothing"
+        o[1], o[2] = amount - part, points - back
 
     @rule(data=st.data())
     def sell(self, data: st.DataObject) -> None:

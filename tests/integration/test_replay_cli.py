@@ -26,6 +26,14 @@ def replay_json(name: str) -> dict:
     return json.loads(done.stdout)
 
 
+def test_ca_seed004_example_file():
+    """I-7: the appreciation points per member and the pool (pool, circulating, price)."""
+    r = replay_json("ca_seed004_appreciation.jsonl")
+    assert {m: (w["appreciation_points"], w["cash"]) for m, w in r["members"].items()} == {
+        "A": ("0.00", "2400.00"), "B": ("0.00", "2400.00"), "C": ("0.00", "2520.00"), "D": ("8.33", "0.00")}
+    assert r["appreciation"] == {"pool": "930.00", "circulating": "8.33", "price": "111.64"} and r["zero_sum"] is True
+
+
 def test_qr1_example_file():
     r = replay_json("qr1_seed000_queue.jsonl")
     assert {m: w["cash"] for m, w in r["members"].items()} == {"A": "30.00", "B": "0.00", "C": "0.00", "D": "0.00"}

@@ -1,0 +1,140 @@
+"""消费增值 per-order cost against the number of holders (a script, not a test; CA-4).
+
+    .venv/bin/python -m bench.appreciation [--holders 1000 1000000] [--orders 2000] [--rounds 3] [--no-wallets] [--database URL]
+
+For each size it empties its own PostgreSQL database (bench/common.py), seeds that many holders
+with one set-based INSERT … SELECT over generate_series (their points, spend, cost-per-point key
+and wallet balances; the pool state to match, price 2.00, nobody near an exit), records the
+orders (paid and completed) through intake, then times only their settlement through the real
+`ca` batch handler (`settle_all`). Each size has a database of its own and the rounds run
+interleaved, so the machine's load falls on every size alike: the best round of each after one
+to warm up. Per order that is one holder read, one index range scan of the
+price change (normally empty) and the writes. It prints the per-order time of each size and the
+ratio of the largest to the smallest, which must stay ≤ 1.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+
+from rich.console import Console
+from tortoise import connections
+
+from bench.common import PREFIX, add_arguments, bench_environment, bench_server, create_database, drop_database, fresh_database
+from services import intake, queries
+from services.catalog import set_settings
+from services.replay import settle_all
+from services.runtime import close_db, init_db
+from store.sql import execute
+
+NOW = datetime(2026, 4, 1, 2, tzinfo=UTC)
+BUYERS = 200
+console = Console()
+
+
+async def seed(holders: int, wallets: bool = True) -> None:
+    """`holders` holders of 100.00 points each, spend 1000.00 + (g mod 1000), and the pool at 2.00;
+    with `wallets`, each holder's points on the ledger as a transfer and a balance of its own, else
+    one transfer for all of them (the ledger then stays small: the holder index alone grows)."""
+    conn = connections.get("default")
+    await execute(conn, "INSERT INTO appreciation_holder (member_id, points_fen, spend_fen, started_at, participation, cost_micro) "
+                        "SELECT 'h' || g, 10000, 100000 + (g % 1000) * 100, TIMESTAMPTZ '2026-01-01 00:00:00+00' + g * INTERVAL '1 second', 1, "
+                        "(100000 + (g % 1000) * 100) * 1000000 / 10000 FROM generate_series(1, ?::bigint) AS g", (holders,))
+    circulating = holders * 10000
+    if wallets:
+        await execute(conn, "INSERT INTO transfer (key, source, target, asset, amount_fen, memo, event_id, queue_id, created_at) "
+                            "SELECT 'bench:h' || g || ':mint', 'platform:issued:appreciation', 'member:h' || g || ':APPRECIATION_POINTS', 'APPRECIATION_POINTS', "
+                            "10000, 'mint', NULL, 'ca', CURRENT_TIMESTAMP FROM generate_series(1, ?::bigint) AS g", (holders,))
+    else:
+        await execute(conn, "INSERT INTO transfer (key, source, target, asset, amount_fen, memo, event_id, queue_id, created_at) VALUES "
+                            "('bench:holders', 'platform:issued:appreciation', 'platform:bench:holders', 'APPRECIATION_POINTS', ?, 'mint', NULL, 'ca', CURRENT_TIMESTAMP)",
+                      (circulating,))
+    await execute(conn, "INSERT INTO transfer (key, source, target, asset, amount_fen, memo, event_id, queue_id, created_at) "
+                        "VALUES ('bench:pool', 'platform:expense:appreciation', 'pool:ca', 'CNY', ?, 'contribution', NULL, 'ca', CURRENT_TIMESTAMP)", (2 * circulating,))
+    await execute(conn, "INSERT INTO balance (account, asset, amount_fen) SELECT account, asset, SUM(delta) FROM ("
+                        "SELECT target AS account, asset, amount_fen AS delta FROM transfer UNION ALL "
+                        "SELECT source AS account, asset, -amount_fen AS delta FROM transfer) m GROUP BY account, asset")
+    state = f'{{"pool": "{2 * holders * 100}.00", "circulating": "{holders * 100}.00", "last_pool": "{2 * holders * 100}.00", "last_circulating": "{holders * 100}.00"}}'
+    await execute(conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES ('ca', 'appreciation', 1, 0, ?, 0, ?, CURRENT_TIMESTAMP)",
+                  (2 * circulating, state))
+    await execute(conn, "INSERT INTO member (id, created_at) SELECT 'b' || g, CURRENT_TIMESTAMP FROM generate_series(1, ?::bigint) AS g", (BUYERS,))
+    await execute(conn, "INSERT INTO product (id, source, listed, queue_rebate) VALUES ('P1', 'SELF_OPERATED', TRUE, '{}')")
+    await execute(conn, "VACUUM ANALYZE")  # now, rather than an autovacuum of the seeded tables during the timing
+    await set_settings("appreciation", {"enabled": True}, NOW)
+
+
+async def one_round(tag: str, orders: int) -> tuple[float, float]:
+    """Record `orders` orders (paid, completed) through intake; seconds per order of their
+    settlement, wall clock and this process's CPU (the handler's side, without PostgreSQL's)."""
+    events = []
+    for i in range(orders):
+        o = f"o{tag}-{i}"
+        events += [{"type": "order.paid", "key": f"{o}:paid", "order": o, "member": f"b{i % BUYERS + 1}", "channel": "MALL",
+                    "lines": [{"product": "P1", "quantity": 1, "paid": "100.00"}]},
+                   {"type": "order.completed", "key": f"{o}:completed", "order": o}]
+    for start in range(0, len(events), 1000):
+        await intake.record_many(events[start:start + 1000], NOW)
+    t0, c0 = time.perf_counter(), time.process_time()
+    await settle_all()
+    return (time.perf_counter() - t0) / orders, (time.process_time() - c0) / orders
+
+
+async def use(url: str) -> None:
+    await close_db()
+    await init_db(url)
+
+
+async def measure(urls: dict[int, str], orders: int, rounds: int, wallets: bool) -> dict[int, tuple[float, float]]:
+    """Seed each size in its own database, then run the rounds interleaved (size by size, round
+    after round) so that the machine's load falls on every size alike; the best round of each
+    after one to warm up."""
+    for n, url in urls.items():
+        await fresh_database(url)
+        t0 = time.perf_counter()
+        await seed(n, wallets)
+        console.print(f"seeded {n:,} holders in {time.perf_counter() - t0:.1f}s")
+    times: dict[int, list[tuple[float, float]]] = {n: [] for n in urls}
+    for r in range(rounds + 1):
+        for n, url in urls.items():
+            await use(url)
+            times[n].append(await one_round(str(r), orders))
+    for url in urls.values():
+        await use(url)
+        assert await queries.is_zero_sum()
+    return {n: min(t[1:]) for n, t in times.items()}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--holders", type=int, nargs="+", default=[1000, 1_000_000])
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-wallets", action="store_true", help="seed the holders without a ledger account each (isolates the holder index)")
+    add_arguments(parser)
+    args = parser.parse_args()
+    if args.database is not None and len(args.holders) > 1:
+        raise SystemExit("--database takes one size (--holders N): each size needs a database of its own")
+    async with bench_environment(args) as url:
+        if not url.startswith("postgres"):
+            raise SystemExit("the appreciation benchmark runs on PostgreSQL")
+        server, extra = bench_server(), [await create_database(bench_server(), f"{PREFIX}{uuid.uuid4().hex[:12]}") for _ in args.holders[1:]]
+        try:
+            results = await measure(dict(zip(args.holders, [url, *extra], strict=True)), args.orders, args.rounds, not args.no_wallets)
+        finally:
+            await close_db()
+            for other in extra:
+                await drop_database(server, other)
+        for n, (wall, cpu) in results.items():
+            console.print(f"{n:>9,} holders: {wall * 1000:.2f} ms per order, {cpu * 1000:.2f} ms of it the handler's CPU "
+                          f"(best of {args.rounds} interleaved rounds of {args.orders:,} orders)")
+        low, high = min(args.holders), max(args.holders)
+        console.print(f"ratio {high:,} / {low:,} holders: {results[high][0] / results[low][0]:.2f} (must be ≤ 1.2); "
+                      f"handler CPU {results[high][1] / results[low][1]:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
