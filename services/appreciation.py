@@ -155,17 +155,18 @@ async def _persist(run: _Run) -> None:
 # --- events: a sale (member) and a subsidy (admin) ---------------------------------------------
 
 
-async def record(payload: Mapping[str, Any], now: datetime) -> intake.Ticket:
+async def record(payload: Mapping[str, Any], now: datetime, scope: str = intake.PLATFORM_SCOPE) -> intake.Ticket:
     """Record `points.sell` / `appreciation.subsidy` (I-7) for the `ca` queue; the caller enqueues
     `ticket.queues`. A sale of more than the member holds now is refused (INSUFFICIENT_POINTS,
-    nothing written); the worker checks again when it settles, in order with everything else."""
+    nothing written); the worker checks again when it settles, in order with everything else.
+    `scope`: whose key it is (a member's own keys, or the platform's)."""
     kind = payload.get("type")
     if kind not in EVENTS:
         raise DomainError(ErrorCode.INVALID_INPUT, f"unknown event type {kind!r}; one of {', '.join(EVENTS)}", "type")
     key = payload.get("key")
-    if kind == SELL and not (isinstance(key, str) and await inbox.event_by_key(key) is not None):
+    if kind == SELL and not (isinstance(key, str) and await inbox.event_by_key(scope, key) is not None):
         await check_sale(payload.get("member"), payload.get("points"))
-    return await intake.record(payload, now)
+    return await intake.record(payload, now, scope=scope)
 
 
 async def check_sale(member: Any, points: Any) -> Decimal:

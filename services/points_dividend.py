@@ -24,7 +24,7 @@ from domain.points_dividend_settings import PointsDividendSettings
 from domain.team_accelerations import AccelerationPass
 from services import team_tree
 from services.batch import Batch, Item
-from services.intake import Ticket, digest
+from services.intake import PLATFORM_SCOPE, Ticket, digest
 from services.model_settings import load_settings
 from services.runtime import platform_zone
 from store import db, inbox, jobs
@@ -218,7 +218,7 @@ async def record_adjustment(payload: Mapping[str, Any], now: datetime) -> Ticket
     content = digest(payload)
     try:
         async with db.writing() as conn:
-            event = await inbox.event_by_key(key, conn)
+            event = await inbox.event_by_key(PLATFORM_SCOPE, key, conn)
             if event is not None:
                 if event.digest != content:
                     raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, f"event key {key} was already used with different content", "key")
@@ -228,10 +228,10 @@ async def record_adjustment(payload: Mapping[str, Any], now: datetime) -> Ticket
             available = from_fen(await store.points_balance(conn, member_account(member, Wallet.POINTS)))
             pd.adjust_points(key, member, amount, available, str(payload["reason"]))
             await intake_rows.ensure_queues(conn, {QUEUE: pd.MODEL})
-            event_id = await inbox.record_event(conn, key, content, ADJUST, payload, now, [QUEUE])
+            event_id = await inbox.record_event(conn, PLATFORM_SCOPE, key, content, ADJUST, payload, now, [QUEUE])
             return Ticket(event_id, key, ADJUST, False, [QUEUE])
     except IntegrityError:
-        event = await inbox.event_by_key(key)
+        event = await inbox.event_by_key(PLATFORM_SCOPE, key)
         if event is None or event.digest != content:
             raise
         return Ticket(event.id, key, event.type, True, [])

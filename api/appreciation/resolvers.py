@@ -27,7 +27,7 @@ from api.orders.resolvers import _enqueue
 from api.pagination import Connection, int_cursor, page, page_size, row_number
 from api.permissions import CanReadMember, IsAdmin, IsAuthenticated, IsStaffOrMember, _Scoped
 from domain.errors import DomainError, ErrorCode
-from services import appreciation
+from services import appreciation, intake
 
 MAX_DAYS = 366
 
@@ -40,8 +40,11 @@ class CanSell(_Scoped):
 
 
 async def _record(info: Info, payload: Mapping[str, Any]) -> AppreciationPayload:
+    """Record the event; a member's key is its own (its key scope), staff keys share the platform's."""
+    caller = info.context.principal
+    scope = intake.member_scope(caller.subject) if caller is not None and caller.role is Role.MEMBER else intake.PLATFORM_SCOPE
     try:
-        ticket = await appreciation.record(payload, now=info.context.now())
+        ticket = await appreciation.record(payload, now=info.context.now(), scope=scope)
     except DomainError as exc:
         return AppreciationPayload(ticket=None, errors=[user_error(exc)])
     await _enqueue(info, ticket.queues)
