@@ -241,7 +241,7 @@ async def test_ca_sales_and_exits_are_published_as_payouts_of_the_queue_ca():
     await appreciation.record(subsidy("f1", "6000.00"), NOW)  # A (and then B) reach 3×
     published: list[tuple[str, list[dict[str, Any]], int]] = []
 
-    async def publish(queue: str, payouts: list[dict[str, Any]], version: int) -> None:
+    async def publish(queue: str, payouts: list[dict[str, Any]], version: int, events: list[int] | None = None) -> None:
         published.append((queue, payouts, version))
 
     assert await settle_batch("ca", publish) == 2

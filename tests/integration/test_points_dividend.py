@@ -68,9 +68,9 @@ async def test_pd_seed003_event_file_gives_every_worked_example_exactly():
     assert (plan(r, "p1")["total"], plan(r, "p1")["released"]) == ("7500.00", "36.00")  # PD-1: 3000 → 7500, 36 a day
     assert (plan(r, "p2")["total"], plan(r, "p2")["released"]) == ("27000.00", "108.00")
     assert plan(r, "sb")["status"] == "CANCELLED" and plan(r, "sb")["released"] == "36.00"  # PD-10: released points stay
-    assert r["team"]["LC"] == {"performance": "833333.33", "tier": "bronze"}
+    assert r["team"]["LC"] == {"performance": "833333.33", "tier": "bronze", "distribution_tier": None}  # distribution is off here
     assert r["team"]["LB"]["tier"] == "star" and r["team"]["LA"]["tier"] == "king"
-    assert r["team"]["SA"] == {"performance": "0.00", "tier": None}  # PD-10: the refund takes performance back
+    assert r["team"]["SA"] == {"performance": "0.00", "tier": None, "distribution_tier": None}  # PD-10: the refund takes performance back
     assert r["zero_sum"]
 
 
@@ -100,7 +100,7 @@ async def test_pd9_a_run_cut_between_chunks_resumes_exactly(monkeypatch: pytest.
 
     async def killed_in_third_chunk(conn: Any, members: Any, day: str) -> Any:
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] >= 3:  # from the third chunk on, until the "worker" is back
             raise RuntimeError("worker killed")
         return await real(conn, members, day)
 
@@ -110,9 +110,8 @@ async def test_pd9_a_run_cut_between_chunks_resumes_exactly(monkeypatch: pytest.
     await replay.run(lines[:run_at])
     await intake.record(pd.daily_release_event(replay.now), replay.now)
     monkeypatch.setattr(pd_store, "releasing_plans", killed_in_third_chunk)
-    with pytest.raises(RuntimeError):
-        while await settle_batch("pd"):
-            pass
+    while await settle_batch("pd"):  # the failing batch is noted (not yet FAILED) and the queue waits
+        pass
     progress = await views.day_totals(DAY)
     assert progress is not None and progress["members"] == 6 and not progress["done"]  # two chunks committed
     monkeypatch.setattr(pd_store, "releasing_plans", real)
@@ -166,7 +165,7 @@ async def test_pd7_adjustments_below_zero_or_without_reason_are_refused_and_writ
 @pytest.mark.parametrize(("values", "code"), [
     ({"tiers": [{"name": "a", "threshold": "9000", "multiplier": "3"}, {"name": "b", "threshold": "3000", "multiplier": "2.5"}]}, ErrorCode.INVALID_SETTINGS),
     ({"release_ratio": "0"}, ErrorCode.INVALID_RATIO),
-    ({"share_ratios": ["50", "30", "20", "10"]}, ErrorCode.COMPLIANCE_LIMIT),
+    ({"share_ratios": ["50", "130"]}, ErrorCode.INVALID_RATIO),  # generations beyond the guard: the compliance tests (enforce on)
     ({"release_time": "25:00"}, ErrorCode.INVALID_SETTINGS),
 ])
 async def test_pd7_bad_settings_are_refused_and_write_nothing(values: dict[str, Any], code: ErrorCode):
@@ -194,7 +193,7 @@ async def test_team_tree_depth_jump_and_refused_reparenting():
 
 async def test_pd10_refund_cancels_the_plan_and_team_performance_drops():
     r = await play(pd_settings(), product("P1"), member("A"), member("B", "A"), *order("oB", "B", "60000.00"))
-    assert r["team"]["A"] == {"performance": "60000.00", "tier": "bronze"}
+    assert r["team"]["A"] == {"performance": "60000.00", "tier": "bronze", "distribution_tier": None}
     r = await play(refunded("oB"))
     assert plan(r, "oB")["status"] == "CANCELLED" and r["team"]["A"]["performance"] == "0.00" and r["zero_sum"]
 
@@ -205,7 +204,7 @@ async def test_pd9_releases_are_published_as_payouts_of_each_member():
     await intake.record(pd.daily_release_event(now), now)
     published: list[tuple[str, list[dict[str, Any]], int]] = []
 
-    async def publish(queue: str, payouts: list[dict[str, Any]], version: int) -> None:
+    async def publish(queue: str, payouts: list[dict[str, Any]], version: int, events: list[int] | None = None) -> None:
         published.append((queue, payouts, version))
 
     while await settle_batch("pd", publish):
