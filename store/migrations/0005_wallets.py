@@ -33,13 +33,33 @@ END $$;
 CREATE TRIGGER entitlement_outstanding_count AFTER INSERT OR UPDATE OF status, queue_id OR DELETE ON entitlement
   FOR EACH ROW EXECUTE FUNCTION entitlement_outstanding_count();
 """
+MYSQL_TRIGGERS = [  # one statement each (MySQL / MariaDB: no WHEN clause; a BEGIN … END body is one statement)
+    """CREATE TRIGGER entitlement_outstanding_insert AFTER INSERT ON entitlement FOR EACH ROW
+  INSERT INTO liability_count (queue_id, outstanding) SELECT NEW.queue_id, 1 FROM DUAL WHERE NEW.status IN ('WAITING', 'ACTIVE')
+  ON DUPLICATE KEY UPDATE outstanding = outstanding + 1""",
+    """CREATE TRIGGER entitlement_outstanding_update AFTER UPDATE ON entitlement FOR EACH ROW
+BEGIN
+  IF OLD.status IN ('WAITING', 'ACTIVE') THEN
+    UPDATE liability_count SET outstanding = outstanding - 1 WHERE queue_id = OLD.queue_id;
+  END IF;
+  IF NEW.status IN ('WAITING', 'ACTIVE') THEN
+    INSERT INTO liability_count (queue_id, outstanding) VALUES (NEW.queue_id, 1) ON DUPLICATE KEY UPDATE outstanding = outstanding + 1;
+  END IF;
+END""",
+    """CREATE TRIGGER entitlement_outstanding_delete AFTER DELETE ON entitlement FOR EACH ROW
+  UPDATE liability_count SET outstanding = outstanding - 1 WHERE queue_id = OLD.queue_id AND OLD.status IN ('WAITING', 'ACTIVE')""",
+]
 BACKFILL = "INSERT INTO liability_count (queue_id, outstanding) SELECT queue_id, COUNT(*) FROM entitlement WHERE status IN ('WAITING', 'ACTIVE') GROUP BY queue_id"
 
 
 async def count_triggers(apps, schema_editor):
     client = schema_editor.client
-    postgres = str(client.capabilities.dialect) == "postgres"
-    await client.execute_script(POSTGRES_TRIGGERS if postgres else SQLITE_TRIGGERS)
+    dialect = str(client.capabilities.dialect)
+    if dialect == "mysql":
+        for statement in MYSQL_TRIGGERS:
+            await client.execute_script(statement)
+    else:
+        await client.execute_script(POSTGRES_TRIGGERS if dialect == "postgres" else SQLITE_TRIGGERS)
     await client.execute_script(BACKFILL)
 
 
