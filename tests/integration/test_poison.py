@@ -39,8 +39,8 @@ async def write_poison(order: str, member_id: str = "M1", paid: str = POISON_PAI
     payload = {"type": "order.paid", "key": f"{order}:paid", "order": order, "member": member_id, "channel": "MALL",
                "lines": [{"product": "P1", "quantity": 1, "paid": paid, "deduction": "0.00"}]}
     async with db.writing() as conn:
-        ids = await insert_events(conn, [(f"{order}:paid", "poison", "order.paid", json.dumps(payload))], NOW, NOW)
-        await insert_orders(conn, [(order, member_id, "MALL", None, None, None, fen, "PAID", NOW, None, None)],
+        ids = await insert_events(conn, "", [(f"{order}:paid", "poison", "order.paid", json.dumps(payload))], NOW, NOW)
+        await insert_orders(conn, [(order, member_id, "MALL", None, None, None, fen, "PAID", NOW, None, None, None)],
                             [(order, 0, "P1", 1, fen, 0, "qr:MALL", False)])
         await add_inbox_items(conn, [("qr:MALL", ids[f"{order}:paid"])])
     item = await InboxItem.filter(event_id=ids[f"{order}:paid"]).first()
