@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import graphiql
 from api.auth import AuthConfig, is_production
@@ -24,7 +26,7 @@ from api.schema import build_schema, schema
 from api.view import RebateGraphQL
 from services import liabilities, logs
 from services.metrics import exposition
-from services.runtime import close_db, init_db, ping_db, redis_pool
+from services.runtime import StartupError, close_db, init_db, ping_db, redis_pool
 
 log = logging.getLogger("rebate.api")
 
@@ -33,7 +35,11 @@ def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await init_db(migrate=migrate)
-        app.state.redis = await redis_pool()
+        try:
+            app.state.redis = await redis_pool()
+        except BaseException:
+            await close_db()  # else aiosqlite's thread keeps the failed process alive
+            raise
         try:
             yield
         finally:
@@ -41,6 +47,34 @@ def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
             await close_db()
 
     return lifespan
+
+
+class StartupMessage:
+    """A lifespan that fails with StartupError (database or Redis unreachable) reports its one
+    line: starlette sends uvicorn the whole traceback as the failure's message, which uvicorn logs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def relay(message: Message) -> None:
+            failure = sys.exc_info()[1]  # starlette sends the failure from inside its `except`
+            if message["type"] == "lifespan.startup.failed" and isinstance(failure, StartupError):
+                message = {**message, "message": f"api: {failure}"}
+            await send(message)
+
+        await self.app(scope, receive, relay)
+
+
+def production_refusal(auth: AuthConfig) -> str | None:
+    """What production lacks to serve anyone: API keys and a token key (else every request is refused)."""
+    missing = [name for name, present in (("REBATE_API_KEYS", bool(auth.api_keys)), ("REBATE_SECRET (or REBATE_JWT_KEYS)", auth.tokens is not None))
+               if not present]
+    return f"REBATE_ENV=production needs {' and '.join(missing)}: not starting" if missing else None
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -81,11 +115,14 @@ def create_app(migrate: bool = False) -> Starlette:
     logs.configure()
     origins = [o.strip() for o in os.environ.get("REBATE_WS_ORIGINS", "").split(",") if o.strip()]
     production = is_production()
+    auth = AuthConfig.from_env()
+    if production and (refusal := production_refusal(auth)):
+        sys.exit(f"api: {refusal}")  # uvicorn's factory loader would print a traceback for an exception
     graphql = RebateGraphQL(build_schema(production=True) if production else schema, ide=not production, ws_origins=origins)
     app = Starlette(
         routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes()],
-        middleware=[Middleware(RequestId), Middleware(BodyLimit, limit=max_body())],
+        middleware=[Middleware(StartupMessage), Middleware(RequestId), Middleware(BodyLimit, limit=max_body())],
         lifespan=_lifespan(migrate),
     )
-    app.state.auth = AuthConfig.from_env()
+    app.state.auth = auth
     return app

@@ -342,4 +342,11 @@ def options(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # a database or Redis that cannot be reached: one line, status 1
+        from services.runtime import StartupError
+
+        if not isinstance(exc, StartupError):
+            raise
+        sys.exit(f"rebate: {exc}")

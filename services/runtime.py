@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from redis.exceptions import RedisError
 
 from store import db
+from store.config import database_url
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class StartupError(Exception):
+    """A process cannot start: the database or Redis cannot be reached, or the configuration is
+    incomplete. The message is one line for the operator (URLs without their password); the
+    entry points print it and exit with status 1 instead of a traceback."""
+
+
+def shown_url(url: str) -> str:
+    """`url` without its password (for messages and logs)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url.split("://", 1)[0] + "://…"
+    if not password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1)).geturl()
 
 
 def platform_zone() -> ZoneInfo:
@@ -29,8 +50,11 @@ def redis_settings(url: str | None = None) -> RedisSettings:
 
 async def init_db(url: str | None = None, migrate: bool = False, progress: Callable[[int | None, str | None], None] | None = None) -> None:
     """Open the connections; with `migrate`, apply pending migrations first (the run command);
-    `progress` follows them (store.db.open)."""
-    await db.open(url, migrate, progress)
+    `progress` follows them (store.db.open). StartupError when the database cannot be opened."""
+    try:
+        await db.open(url, migrate, progress)
+    except db.OpenError as exc:
+        raise StartupError(f"cannot open the database {shown_url(url or database_url())}: {exc}") from None
 
 
 async def close_db() -> None:
@@ -44,4 +68,8 @@ async def ping_db() -> None:
 
 
 async def redis_pool(url: str | None = None) -> ArqRedis:
-    return await create_pool(redis_settings(url))
+    """StartupError when Redis does not answer (after arq's own retries)."""
+    try:
+        return await create_pool(redis_settings(url))
+    except (OSError, RedisError) as exc:
+        raise StartupError(f"cannot reach Redis at {shown_url(url or redis_url())}: {exc}") from None

@@ -9,14 +9,14 @@ from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
+from tortoise.exceptions import ConfigurationError, DBConnectionError, IntegrityError, OperationalError, TransactionManagementError
 from tortoise.transactions import in_transaction
 
 from store.config import tortoise_config
 from store.sql import claim_writer, dialect
 
 Connection = BaseDBAsyncClient
-__all__ = ["Connection", "IntegrityError", "close", "default", "is_busy", "is_disconnect", "is_locked", "is_race", "open", "ping", "repeatable_read",
+__all__ = ["Connection", "IntegrityError", "OpenError", "close", "default", "is_busy", "is_disconnect", "is_locked", "is_race", "open", "ping", "repeatable_read",
            "settling", "writing"]
 
 # A settlement transaction is bounded (ADR 0002): on PostgreSQL it waits at most LOCK_TIMEOUT for a
@@ -28,7 +28,51 @@ IDLE_TIMEOUT = "5s"
 
 async def open(url: str | None = None, migrate: bool = False, progress: Callable[[int | None, str | None], None] | None = None) -> None:
     """Open the connections; with `migrate`, apply pending migrations first (the run command).
-    `progress(total, None)` learns how many migrations are pending, `progress(None, name)` each one applied."""
+    `progress(total, None)` learns how many migrations are pending, `progress(None, name)` each one applied.
+    A database that cannot be opened (unknown URL, server unreachable, database missing, login
+    refused) raises `OpenError` with the driver's one-line reason."""
+    try:
+        await _open(url, migrate, progress)
+    except Exception as exc:
+        reason = _open_failure(exc)
+        if reason is None:
+            raise
+        try:  # what was opened before the failure (aiosqlite's thread would outlive the loop)
+            await close()
+        except Exception:
+            pass
+        raise OpenError(reason) from exc
+
+
+class OpenError(Exception):
+    """The database could not be opened; the message is the reason, without the URL."""
+
+
+OPEN_STATES = {"3D000", "28000", "28P01"}  # PostgreSQL: invalid catalog name (no such database), login refused
+
+
+def _open_failure(exc: BaseException) -> str | None:
+    """The reason an open failed for want of a usable database, or None (another error: raise it)."""
+    if isinstance(exc, ConfigurationError):
+        return str(exc)
+    if not (isinstance(exc, (DBConnectionError, OSError)) or is_disconnect(exc) or _sqlstates(exc) & OPEN_STATES
+            or "unable to open database file" in str(exc)):
+        return None
+    chain: list[BaseException] = []
+    cursor: BaseException | None = exc
+    while cursor is not None and len(chain) < 10:
+        chain.append(cursor)
+        cursor = cursor.__cause__ or cursor.__context__
+    # the driver's own error; tortoise's wrapper may repeat the connection's settings (a password)
+    drivers = [e for e in chain if type(e).__module__.split(".")[0] in {"asyncpg", "asyncmy", "sqlite3", "aiosqlite"}]
+    root = drivers[0] if drivers else chain[-1]
+    if type(root).__module__.startswith("asyncmy") and root.args:  # (code, message)
+        return str(root.args[-1])
+    text = str(root).splitlines()[0] if str(root) else type(root).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+async def _open(url: str | None, migrate: bool, progress: Callable[[int | None, str | None], None] | None) -> None:
     config = tortoise_config(url)
     if migrate:
         from tortoise.migrations.api import migrate as apply
@@ -41,6 +85,7 @@ async def open(url: str | None = None, migrate: bool = False, progress: Callable
     # tortoise 1.x binds its context to the calling task; servers handle requests in other tasks,
     # so this process-wide context is the fallback every task sees (closed again by close).
     await Tortoise.init(config=config, _enable_global_fallback=True)
+    await ping()  # tortoise connects lazily: an unreachable server or a missing database shows here, not at the first request
     if migrate and dialect(default()) == "mysql":
         await _binary_collation(default())
 

@@ -21,11 +21,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 
 from arq.utils import import_string
 from arq.worker import Worker, get_kwargs
 
 from services import logs
+from services.runtime import StartupError
 from workers.main import WorkerSettings
 from workers.run import main as supervised
 
@@ -65,11 +67,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", default=None, help="import path of other worker settings (default workers.main.WorkerSettings)")
     args = parser.parse_args(argv)
     logs.configure(args.log_format, args.log_level)
-    if args.burst or args.settings:  # one pass, or other settings (tests): arq's worker with the bounded stop
-        settings = import_string(args.settings) if args.settings else WorkerSettings
-        StoppingWorker(**{**get_kwargs(settings), "burst": args.burst}).run()
-    else:  # the long-running worker: rides out Redis outages (workers/run.py)
-        asyncio.run(supervised())
+    try:
+        if args.burst or args.settings:  # one pass, or other settings (tests): arq's worker with the bounded stop
+            settings = import_string(args.settings) if args.settings else WorkerSettings
+            StoppingWorker(**{**get_kwargs(settings), "burst": args.burst}).run()
+        else:  # the long-running worker: rides out Redis outages (workers/run.py)
+            asyncio.run(supervised())
+    except StartupError as exc:  # the database cannot be opened: one line, status 1
+        sys.exit(f"worker: {exc}")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,14 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import time
 from typing import Any
 
 from arq.worker import Worker, create_worker
 
 from services import logs, metrics
-from services.runtime import close_db, init_db
+from services.runtime import StartupError, close_db, init_db
 from workers.main import WorkerSettings, attach, start_metrics_server
 
 log = logging.getLogger("rebate.worker")
@@ -109,5 +110,8 @@ async def main() -> None:
 if __name__ == "__main__":
     logs.configure(None, None)
     started = time.monotonic()
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except StartupError as exc:
+        sys.exit(f"worker: {exc}")
     log.info("worker stopped after %.0fs", time.monotonic() - started)
