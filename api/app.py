@@ -1,4 +1,4 @@
-"""The ASGI app: `uvicorn api.app:create_app --factory` serves /graphql, /healthz and /metrics."""
+"""The ASGI app: `uvicorn api.app:create_app --factory` serves /graphql, /console, /healthz and /metrics."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import graphiql
+from api import console, graphiql
 from api.auth import AuthConfig, is_production
 from api.limits import BodyLimit, max_body
 from api.metrics import set_liability_gauges
@@ -120,7 +120,7 @@ def create_app(migrate: bool = False) -> Starlette:
         sys.exit(f"api: {refusal}")  # uvicorn's factory loader would print a traceback for an exception
     graphql = RebateGraphQL(build_schema(production=True) if production else schema, ide=not production, ws_origins=origins)
     app = Starlette(
-        routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes()],
+        routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes(), *console.routes()],
         middleware=[Middleware(StartupMessage), Middleware(RequestId), Middleware(BodyLimit, limit=max_body())],
         lifespan=_lifespan(migrate),
     )

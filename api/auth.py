@@ -53,9 +53,13 @@ class Principal:
     def owns_store(self, store_id: str | None) -> bool:
         return self.role is Role.MERCHANT and store_id is not None and store_id == self.subject
 
+    @property
+    def merchant_queues(self) -> frozenset[str]:
+        """A merchant's queues are its store's online queue and its cashiers' queue (QR-5); none for other callers."""
+        return frozenset((f"qr:STORE:{self.subject}", f"qr:CASHIER:{self.subject}")) if self.role is Role.MERCHANT else frozenset()
+
     def owns_queue(self, queue_id: str | None) -> bool:
-        """A merchant's queues are its store's online queue and its cashiers' queue (QR-5)."""
-        return self.role is Role.MERCHANT and queue_id in (f"qr:STORE:{self.subject}", f"qr:CASHIER:{self.subject}")
+        return queue_id in self.merchant_queues
 
 
 def is_production(environ: Mapping[str, str] = os.environ) -> bool:

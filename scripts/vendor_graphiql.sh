@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 dest=api/static/graphiql
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. scripts/npm_unpack.sh
 
 # package@version  file in the package  name under $dest
 ASSETS="
@@ -30,19 +31,15 @@ plugin-explorer.css sha384-5DFJlDPW2tSATRbM8kzoP1j194jexLswuNmClWoRr2Q0x7R68JIQz
 mkdir -p "$dest/licenses"
 echo "$ASSETS" | while read -r pkg file name; do
   [ -n "$pkg" ] || continue
-  dir="$tmp/$(echo "$pkg" | tr '/@' '__')"
-  if [ ! -d "$dir" ]; then
-    mkdir -p "$dir"
-    (cd "$dir" && npm pack "$pkg" --silent >/dev/null && tar xzf ./*.tgz)
-  fi
-  cp "$dir/package/$file" "$dest/$name"
+  dir=$(unpacked "$pkg")
+  cp "$dir/$file" "$dest/$name"
   hash="sha384-$(openssl dgst -sha384 -binary "$dest/$name" | base64)"
   want=$(echo "$VENDORED" | awk -v n="$name" '$1 == n {print $2}')
   [ "$hash" = "$want" ] || echo "vendor_graphiql: $name is $hash (VENDORED says ${want:-nothing})" >&2
   base=${pkg%@*}
   license="$dest/licenses/$(echo "${base#@}" | tr '/' '-').LICENSE"
-  if [ -f "$dir/package/LICENSE" ]; then
-    cp "$dir/package/LICENSE" "$license"
+  if [ -f "$dir/LICENSE" ]; then
+    cp "$dir/LICENSE" "$license"
   elif [ ! -f "$license" ]; then
     echo "vendor_graphiql: $pkg ships no LICENSE file: add its license to $license by hand" >&2
   fi

@@ -210,10 +210,20 @@ async def holding(member: str) -> HoldingView:
     settings: ca.AppreciationSettings = await load_settings(ca.MODEL)
     conn = db.default()
     state = await store.load_pool(conn)
-    h = await store.holder(conn, member) or Holder(member)
+    return _holding(await store.holder(conn, member) or Holder(member), settings, state.price(settings))
+
+
+def _holding(h: Holder, settings: ca.AppreciationSettings, price: Fraction) -> HoldingView:
     exit_price = h.exit_price(settings.exit_multiple)
-    return HoldingView(member, h.points, round_exact(Fraction(h.points) * state.price(settings)), h.spend,
-                       round_exact(exit_price) if exit_price is not None else None)
+    return HoldingView(h.member, h.points, round_exact(Fraction(h.points) * price), h.spend, round_exact(exit_price) if exit_price is not None else None)
+
+
+async def near_exit(limit: int) -> list[HoldingView]:
+    """CA-4: the holders nearest to a forced exit (lowest exit price first) with their holdings."""
+    settings: ca.AppreciationSettings = await load_settings(ca.MODEL)
+    conn = db.default()
+    price = (await store.load_pool(conn)).price(settings)
+    return [_holding(h, settings, price) for h in await store.lowest_cost_holders(conn, limit)]
 
 
 async def price_history(after: int, limit: int) -> list[dict[str, Any]]:

@@ -84,3 +84,26 @@ async def day_flow(now: datetime) -> Flow:
             total[at] += inflow
             total[at + 1] += outflow
     return Flow(*total)
+
+
+@dataclass(frozen=True, slots=True)
+class DayFlow:
+    """One UTC day's flows (every queue's summed, or one queue's)."""
+
+    day: str
+    flow: Flow
+
+
+async def by_day(now: datetime, days: int, queue: str | None = None) -> list[DayFlow]:
+    """The last `days` UTC days up to the day of `now`, oldest first, each day present (zero
+    when nothing moved): what the liabilities promised and paid and the pools took in and paid out."""
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    sums = {(first + timedelta(days=d)).isoformat(): [ZERO, ZERO, ZERO, ZERO] for d in range(days)}
+    for r in await store.flows_by_day(first.isoformat(), queue):
+        account, asset, total = str(r["account"]), str(r["asset"]), sums.get(str(r["day"]))
+        at = 0 if account.startswith("liability:") and asset == "ENTITLEMENT" else 2 if account.startswith("pool:") and asset == "CNY" else None
+        if total is not None and at is not None:
+            total[at] += from_fen(int(r["inflow"] or 0))
+            total[at + 1] += from_fen(int(r["outflow"] or 0))
+    return [DayFlow(day, Flow(*total)) for day, total in sums.items()]

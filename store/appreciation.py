@@ -155,6 +155,14 @@ async def holder(conn: Connection, member: str) -> Holder | None:
     return (await holders(conn, [member])).get(member)
 
 
+async def lowest_cost_holders(conn: Connection, limit: int) -> list[Holder]:
+    """Holders with points, the lowest cost per point first: the nearest to a forced exit (their
+    exit price is exit_multiple × that cost); the index on `cost_micro` serves it."""
+    rows = await fetch(conn, f"SELECT {HOLDER_COLUMNS} FROM appreciation_holder WHERE points_fen > 0 AND cost_micro IS NOT NULL "
+                       "ORDER BY cost_micro, member_id LIMIT ?", (limit,))
+    return [_holder(r) for r in rows]
+
+
 async def price_history(conn: Connection, after: int, limit: int) -> list[dict[str, Any]]:
     """Price changes oldest first, keyset-paginated on their id (pass the last id seen as `after`)."""
     rows = await fetch(conn, "SELECT id, at, cause, event_key, member_id, pool_fen, circulating_fen, price_fen FROM appreciation_price "

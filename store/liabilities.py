@@ -24,3 +24,11 @@ async def flows_since(day: str) -> list[dict[str, Any]]:
     """Per tracked account: what came in and went out on the UTC days from `day` on."""
     return await fetch(default(), "SELECT account, asset, SUM(inflow_fen) AS inflow, SUM(outflow_fen) AS outflow, SUM(inflows) AS inflows "
                        "FROM ledger_day WHERE day >= ? GROUP BY account, asset", (day,))
+
+
+async def flows_by_day(day: str, queue: str | None = None) -> list[dict[str, Any]]:
+    """Per UTC day from `day` on and per tracked account (of one queue when given): its inflow and outflow."""
+    accounts = "" if queue is None else " AND account IN (?, ?)"
+    params: tuple[str, ...] = (day,) if queue is None else (day, f"liability:{queue}", f"pool:{queue}")
+    return await fetch(default(), "SELECT day, account, asset, SUM(inflow_fen) AS inflow, SUM(outflow_fen) AS outflow "
+                       f"FROM ledger_day WHERE day >= ?{accounts} GROUP BY day, account, asset ORDER BY day", params)

@@ -100,6 +100,33 @@ async def queues() -> list[dict[str, Any]]:
     return [{**r, "pool": from_fen(int(r["pool_fen"]))} for r in rows]
 
 
+async def queue_page(after: str, limit: int, only: list[str] | None = None) -> list[dict[str, Any]]:
+    """Queues in id order after the id `after` (keyset), of the ids `only` when given, with each one's
+    outstanding count (kept by the triggers), unpaid liability and, for a product's own queue, whether
+    the product is listed."""
+    where, params = "WHERE id > ?", [after]
+    if only is not None:
+        if not only:
+            return []
+        where += f" AND id IN ({', '.join('?' for _ in only)})"
+        params += only
+    rows = await fetch(_conn(), f"SELECT id, model, head, tail, pool_fen, version FROM queue {where} ORDER BY id LIMIT ?", (*params, limit))
+    ids = [r["id"] for r in rows]
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    counts = {r["queue_id"]: int(r["outstanding"]) for r in await fetch(_conn(), f"SELECT queue_id, outstanding FROM liability_count WHERE queue_id IN ({marks})", ids)}
+    unpaid = {r["account"]: int(r["amount_fen"]) for r in await fetch(
+        _conn(), f"SELECT account, amount_fen FROM balance WHERE asset = 'ENTITLEMENT' AND account IN ({marks})", [f"liability:{i}" for i in ids])}
+    products = {i.split(":", 2)[2]: i for i in ids if i.startswith("qr:PRODUCT:")}
+    listed: dict[str, bool] = {}
+    if products:
+        found = await fetch(_conn(), f"SELECT id, listed FROM product WHERE id IN ({', '.join('?' for _ in products)})", list(products))
+        listed = {products[r["id"]]: bool(r["listed"]) for r in found}
+    return [{**r, "pool": from_fen(int(r["pool_fen"])), "outstanding": counts.get(r["id"], 0), "unpaid": from_fen(unpaid.get(f"liability:{r['id']}", 0)),
+             "listed": listed.get(r["id"]) if r["id"].startswith("qr:PRODUCT:") else None} for r in rows]
+
+
 async def ledger_check() -> dict[str, tuple[Decimal, Decimal]]:
     """Per asset: (sum of all balances, total drift of balances from their transfers)."""
     return await zero_sum(_conn())

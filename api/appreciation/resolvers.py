@@ -25,7 +25,7 @@ from api.context import Info
 from api.errors import coded, user_error
 from api.orders.resolvers import _enqueue
 from api.pagination import Connection, int_cursor, page, page_size, row_number
-from api.permissions import CanReadMember, IsAdmin, IsAuthenticated, IsStaffOrMember, _Scoped
+from api.permissions import CanReadMember, IsAdmin, IsAuthenticated, IsStaff, IsStaffOrMember, _Scoped
 from domain.errors import DomainError, ErrorCode
 from services import appreciation, intake
 
@@ -75,6 +75,10 @@ class Query:
     @strawberry.field(permission_classes=[CanReadMember], description="CA-4: a member's holding (staff, or the member itself).")
     async def appreciation_holding(self, member: strawberry.ID) -> AppreciationHolding:
         return AppreciationHolding.of(await appreciation.holding(str(member)))
+
+    @strawberry.field(permission_classes=[IsStaff], description="CA-4: the holders nearest to a forced exit, the lowest exit price first.")
+    async def appreciation_near_exit(self, first: int = 20) -> list[AppreciationHolding]:
+        return [AppreciationHolding.of(h) for h in await appreciation.near_exit(page_size(first))]
 
     @strawberry.field(permission_classes=[IsStaffOrMember], description="A sale's or subsidy's ticket with its result (a member: its own sales only).")
     async def appreciation_ticket(self, info: Info, id: strawberry.ID) -> AppreciationTicket | None:

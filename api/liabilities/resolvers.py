@@ -5,10 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from api.context import Info
+from api.errors import coded
 from api.permissions import IsStaff
 from api.scalars import Money
+from domain.errors import ErrorCode
 from services import liabilities
-from services.liabilities import Flow, Liability
+from services.liabilities import DayFlow, Flow, Liability
+
+MAX_DAYS = 366
 
 
 @strawberry.type(name="LiabilityFlow", description="What a trailing window's days brought in and paid out.")
@@ -39,8 +43,25 @@ class LiabilityType:
                    last_7_days=FlowType.of(row.last_7_days), last_30_days=FlowType.of(row.last_30_days), expected_wait_days=row.expected_wait_days)
 
 
+@strawberry.type(name="LiabilityDay", description="One UTC day's flows of the liabilities and pools.")
+class DayFlowType:
+    day: str = strawberry.field(description="YYYY-MM-DD (UTC).")
+    flow: FlowType
+
+    @classmethod
+    def of(cls, row: DayFlow) -> DayFlowType:
+        return cls(day=row.day, flow=FlowType.of(row.flow))
+
+
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsStaff], description="I-5: per queue and pool, outstanding entitlements, balances, trailing flows and the expected wait.")
     async def liabilities(self, info: Info) -> list[LiabilityType]:
         return [LiabilityType.of(row) for row in await liabilities.report(info.context.now())]
+
+    @strawberry.field(permission_classes=[IsStaff], description="I-5: per UTC day, the last `days` days up to today, oldest first: what the liabilities "
+                      "promised and paid and the pools took in and paid out (every queue summed, or one `queue`'s).")
+    async def liability_days(self, info: Info, days: int = 30, queue: str | None = None) -> list[DayFlowType]:
+        if not 1 <= days <= MAX_DAYS:
+            raise coded(ErrorCode.INVALID_INPUT, f"days must be within 1..{MAX_DAYS}")
+        return [DayFlowType.of(row) for row in await liabilities.by_day(info.context.now(), days, queue)]

@@ -24,6 +24,7 @@ from api.queue_rebate.types import (
     ExchangeEntitlementInput,
     Pool,
     Queue,
+    QueueOverview,
     QueueProgress,
     QueueProgressEntry,
     QueueRebateResetsPayload,
@@ -171,6 +172,16 @@ class Query:
         caller = info.context.principal
         rows = await queries.queues()
         return [Queue.of(r) for r in rows if caller is not None and (caller.is_staff or caller.owns_queue(r["id"]))]
+
+    @strawberry.field(permission_classes=[IsStaffOrMerchant], description="Queues in id order, paginated (`after`: the last id seen), with what waits, "
+                      "what is owed and the paused / listed states (a merchant sees its own store's).")
+    async def queue_overview(self, info: Info, after: str | None = None, first: int | None = None) -> Connection[QueueOverview]:
+        size, caller = page_size(first), info.context.principal
+        assert caller is not None  # the permission class refused anonymous callers
+        only = None if caller.is_staff else sorted(caller.merchant_queues)
+        rows = await queries.queue_page(after or "", size + 1, only)
+        plugin, _ = await _plugin()
+        return page([QueueOverview.of(r, plugin.paused if r["model"] == MODEL else None) for r in rows], size, lambda q: q.id)
 
     @strawberry.field(permission_classes=[IsStaff], description="Every queue's / model's pool balance.")
     async def pools(self) -> list[Pool]:

@@ -81,6 +81,24 @@ class Queue:
         return cls(id=row["id"], model=row["model"], head=int(row["head"]), tail=int(row["tail"]), pool=row["pool"], version=int(row["version"]))
 
 
+@strawberry.type(description="A queue on the operations console: positions, what waits and is owed, its pool, and the QR-17 / QR-5 states.")
+class QueueOverview:
+    id: str
+    model: str
+    head: int
+    tail: int
+    waiting: int = strawberry.field(description="Entitlements still WAITING (the order dividend's ACTIVE ones too).")
+    unpaid: Money = strawberry.field(description="What they are still owed (the queue's liability).")
+    pool: Money
+    paused: bool | None = strawberry.field(description="QR-17 队列奖励暂停 for queue rebate queues; null for the other models.")
+    listed: bool | None = strawberry.field(description="A product's own queue (qr:PRODUCT:…): whether the product is listed; null otherwise.")
+
+    @classmethod
+    def of(cls, row: dict[str, Any], paused: bool | None) -> QueueOverview:
+        return cls(id=row["id"], model=row["model"], head=int(row["head"]), tail=int(row["tail"]), waiting=int(row["outstanding"]), unpaid=row["unpaid"],
+                   pool=row["pool"], paused=paused, listed=row["listed"])
+
+
 @strawberry.type
 class Pool:
     name: str

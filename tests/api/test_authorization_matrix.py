@@ -46,6 +46,7 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("queueProgress", "query($v: String!) { queueProgress(queue: $v) { queue { id } waiting { items { key member own } } } }", {"v": "qr:MALL"}, STAFF | MEMBERS),
     ("queueProgress", "query($v: String!) { queueProgress(queue: $v) { queue { id } waiting { items { key member own } } } }", {"v": "qr:STORE:S1"}, STAFF | MEMBERS | {"S1"}),
     ("queues", "{ queues { id } }", {}, STAFF | MERCHANTS),
+    ("queueOverview", "{ queueOverview { items { id waiting unpaid } } }", {}, STAFF | MERCHANTS),
     ("pools", "{ pools { name } }", {}, STAFF),
     ("queueRebateSettings", "{ queueRebateSettings { enabled } }", {}, EVERYONE),
     ("ticket", "query($v: ID!) { ticket(id: $v) { id key } }", {"v": "1"}, STAFF),
@@ -61,6 +62,7 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("withdrawals", "query($v: ID!) { withdrawals(member: $v) { items { key member } } }", {"v": "B"}, STAFF | {"B"}),
     ("pendingWithdrawals", "{ pendingWithdrawals { items { key member } } }", {}, set()),  # ADMIN only
     ("liabilities", "{ liabilities { queue outstanding } }", {}, STAFF),
+    ("liabilityDays", "{ liabilityDays(days: 2) { day flow { paid } } }", {}, STAFF),
     ("distributionSettings", "{ distributionSettings { enabled } }", {}, STAFF),
     ("distributionAgents", "{ distributionAgents { member } }", {}, STAFF),
     ("shareholders", "{ shareholders { member } }", {}, STAFF),
@@ -79,6 +81,7 @@ PROBES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("appreciationDailyPrices", '{ appreciationDailyPrices(start: "2026-01-01", days: 2) { day close } }', {}, EVERYONE),
     ("appreciationHolding", "query($v: ID!) { appreciationHolding(member: $v) { member points } }", {"v": "A"}, STAFF | {"A"}),
     ("appreciationHolding", "query($v: ID!) { appreciationHolding(member: $v) { member points } }", {"v": "B"}, STAFF | {"B"}),
+    ("appreciationNearExit", "{ appreciationNearExit { member exitPrice } }", {}, STAFF),
     ("appreciationTicket", "query($v: ID!) { appreciationTicket(id: $v) { id sales { member } } }", {"v": "1"}, STAFF | MEMBERS),
 ]
 PAYOUT_PROBES: list[tuple[dict[str, str], set[str]]] = [
