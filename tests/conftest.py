@@ -140,8 +140,17 @@ async def db(database: str) -> str:
     return database
 
 
-@pytest.fixture
-def redis_url() -> str:
+def shared_redis_url() -> str:
     """The test Redis: REDIS_URL's server (./run test starts a private one), database 9."""
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     return base.rsplit("/", 1)[0] + "/9" if base.count("/") >= 3 else base + "/9"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return shared_redis_url()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-docs-screenshots", action="store_true",
+                     help="the console's browser tests copy their screenshots to docs/console-*.png (README shows them)")

@@ -326,17 +326,15 @@ function TeamNode({ node, level }) {
     }
   };
   const toggle = () => { if (!open && !children.loaded) load(null); setOpen(!open); };
-  const leaf = node.teamSize === 0;
   return html`
-    <li role="treeitem" aria-level=${level} aria-expanded=${leaf ? undefined : String(open)}>
+    <li data-member=${node.member} data-level=${level}>
       <div class="node">
-        ${leaf ? html`<span class="twisty" aria-hidden="true">·</span>`
-          : html`<button type="button" class="twisty" onClick=${toggle} aria-label=${`${open ? "收起" : "展开"} ${node.member} · ${open ? "collapse" : "expand"} direct referrals`}>${open ? "▾" : "▸"}</button>`}
+        <button type="button" class="twisty" onClick=${toggle} aria-expanded=${String(open)} aria-label=${`${open ? "收起" : "展开"} ${node.member} · ${open ? "collapse" : "expand"} direct referrals`}>${open ? "▾" : "▸"}</button>
         <strong>${node.member}</strong>
         <span>团队 · team ${node.teamSize}</span><span>业绩 · performance ${cny(node.teamPerformance)}</span>
         <span class="badge">${node.tier ? `等级 · tier ${node.tier}` : "无等级 · no tier"}</span>
       </div>
-      ${open && html`<ul role="group">
+      ${open && html`<ul aria-label=${`${node.member} 的直推 · direct referrals of ${node.member}`}>
         ${children.error && html`<li><${ErrorBox} error=${children.error} /></li>`}
         ${children.items.map((c) => html`<${TeamNode} key=${c.member} node=${c} level=${level + 1} />`)}
         ${children.loaded && !children.items.length && !children.error && html`<li class="empty">没有直推 · No direct referrals</li>`}
@@ -367,11 +365,11 @@ function Team() {
       <button type="submit">查看团队 · Show team</button>
     </form>
     ${root && (root.error ? html`<${ErrorBox} error=${root.error} />`
-      : html`<ul role="tree" aria-label="所选会员的团队 · The chosen member's team" class="tree"><${TeamNode} key=${root.node.member} node=${root.node} level=${1} /></ul>`)}
+      : html`<ul aria-label="所选会员的团队 · The chosen member's team" class="tree" data-testid="chosen-team"><${TeamNode} key=${root.node.member} node=${root.node} level=${1} /></ul>`)}
     <${Status} state=${state} empty=${overview && !overview.largestTeams.length && "还没有团队 · No teams yet"}>
       ${overview && html`
         <h2>最大的团队 · Largest teams</h2>
-        <ul role="tree" aria-label="最大的团队 · Largest teams" class="tree">
+        <ul aria-label="最大的团队 · Largest teams" class="tree">
           ${overview.largestTeams.map((n) => html`<${TeamNode} key=${n.member} node=${n} level=${1} />`)}
         </ul>
         <h2>各等级人数 · Members per tier</h2>
@@ -406,7 +404,7 @@ function Appreciation() {
             <figcaption>每次价格变动 · Every price change, oldest first</figcaption></figure>`
           : html`<p class="empty" role="status">还没有价格变动 · No price changes yet</p>`}
         <h2>接近强制出局的持有人 · Holders nearest to a forced exit</h2>
-        ${d.appreciationNearExit.length ? html`<table>
+        ${d.appreciationNearExit.length ? html`<table data-testid="near-exit">
             <caption>出局价格最低者在前 · Lowest exit price first (CA-4)</caption>
             <thead><tr><th scope="col">会员 · Member</th><th scope="col" class="num">积分 · Points</th><th scope="col" class="num">价值 · Value</th>
               <th scope="col" class="num">消费 · Spend</th><th scope="col" class="num">出局价格 · Exit price</th></tr></thead>
