@@ -24,7 +24,7 @@ from tests.conftest import shared_redis_url
 from tests.integration.browser import ARTIFACTS, CHROMIUM_ARGS, ROOT, chromium_or_skip, served
 
 ADMIN, SECRET = "console-admin-key", "console-test-secret-of-at-least-32-bytes"
-COMPLETED = "mutation($input: OrderCompletedInput!) { reportOrderCompleted(input: $input) { errors { code message } } }"
+COMPLETED = "mutation($input: OrderCompletedInput!) { reportOrderCompleted(input: $input) { ticket { id } errors { code message } } }"
 SHOTS = ARTIFACTS / "console"
 DOCS = {"queues", "queue", "liabilities", "failed", "team", "appreciation", "compliance", "merchant", "signin-error"}
 
@@ -52,10 +52,12 @@ class Api:
 
 
 def seed(api: Api) -> None:
-    """QR-1's mall queue, a referral tree A → (B, C), B → D, two stores with their own products, the
-    appreciation pool and a compliance limit the queue rebate's 100 % reward is beyond."""
+    """QR-1's mall queue, a referral tree A → (B, C), B → D (the points dividend on), two stores with
+    their own products, the appreciation pool and a compliance limit the queue rebate's 100 % reward
+    is beyond."""
     api(SET_SETTINGS, {"model": "queue_rebate", "values": QR1_SETTINGS})
     api(SET_SETTINGS, {"model": "appreciation", "values": {"enabled": True}})
+    api(SET_SETTINGS, {"model": "points_dividend", "values": {"enabled": True}})
     api(SET_SETTINGS, {"model": "compliance", "values": {"max_static_return": "90"}})
     for member, referrer in (("A", None), ("B", "A"), ("C", "A"), ("D", "B")):
         api(UPSERT_MEMBER, {"input": {"id": member, "referrer": referrer, "nickname": f"会员{member}"}})
@@ -66,7 +68,7 @@ def seed(api: Api) -> None:
     tickets = []
     for order, member in (("o1", "A"), ("o2", "B")):
         tickets.append(api(ORDER_PAID, {"input": paid_order(order, member)})["reportOrderPaid"]["ticket"]["id"])
-        api(COMPLETED, {"input": {"key": f"{order}:completed", "order": order}})
+        tickets.append(api(COMPLETED, {"input": {"key": f"{order}:completed", "order": order}})["reportOrderCompleted"]["ticket"]["id"])
     for store, member in (("S1", "C"), ("S2", "D")):
         tickets.append(api(ORDER_PAID, {"input": paid_order(f"s{store}", member, "50.00", product=f"P{store}", channel="STORE_ONLINE", store=store)})
                        ["reportOrderPaid"]["ticket"]["id"])
@@ -239,6 +241,7 @@ def test_the_team_tree_expands_direct_referrals(page, request):
     tree.locator("li[data-level='3']").first.wait_for()
     assert [li.get_attribute("data-member") for li in tree.locator("li[data-level='3']").all()] == ["D"]
     team = Api(page.base)('{ team(member: "A") { member { teamSize teamPerformance } } }')["team"]["member"]
+    assert team == {"teamSize": 3, "teamPerformance": "100.00"}  # B, C and D; B's completed order
     node = tree.locator("li[data-level='1'] > .node").inner_text()
     assert f"团队 · team {team['teamSize']}" in node and f"业绩 · performance {yuan(team['teamPerformance'])}" in node
     shot(page, "team", request)
