@@ -84,10 +84,13 @@ async def test_ca_seed004_event_file_mints_exits_and_re_enters():
     assert (points(r, "B"), pool(r)) == ("147.00", ("600.00", "357.00", "1.68"))
     r = await play(replay, *lines[at["oB:completed"] + 1: at["oC:completed"] + 1])
     assert (points(r, "C"), pool(r)) == ("124.95", ("900.00", "481.95", "1.87"))
+    near = [(h.member, str(h.exit_price)) for h in await appreciation.near_exit(5)]  # the console's list: lowest exit price first
+    assert near == [("A", "14.29"), ("B", "20.41"), ("C", "24.01")]
     r = await play(replay, lines[at["f1"]])  # 0.01 short of A's 3×: the price shows 14.29, A stays
     assert (points(r, "A"), cash(r, "A"), pool(r)[2]) == ("210.00", "0.00", "14.29")
     r = await play(replay, lines[at["f2"]])  # exactly 3 × 1000: A exits, paid 2400.00, 600.00 stays
     assert (points(r, "A"), cash(r, "A"), pool(r)) == ("0.00", "2400.00", ("4485.00", "271.95", "16.49"))
+    assert [h.member for h in await appreciation.near_exit(5)] == ["B", "C"]  # A holds no points any more
     r = await play(replay, *lines[at["f2"] + 1: at["f3"] + 1])  # B at 20.41, then C in the same cascade
     assert (cash(r, "B"), cash(r, "C"), pool(r)) == ("2400.00", "2520.00", ("630.00", "0.00", "25.21"))
     r = await play(replay, *lines[at["f3"] + 1:])  # nothing circulates: D mints at the frozen 25.21

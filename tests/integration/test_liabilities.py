@@ -51,3 +51,19 @@ def test_rebate_liabilities_cli(database: str):
                           env={**os.environ, "DATABASE_URL": database, "COLUMNS": "200"})
     assert done.returncode == 0, done.stderr
     assert "Liabilities" in done.stdout and "outstanding" in done.stdout
+
+
+async def test_i5_flows_by_day_and_the_queue_page_agree_with_the_report():
+    """The console's reads (liabilityDays, queueOverview) on each database, against the report."""
+    await play_on(Replay(), clock("2026-01-01T10:00:00+08:00"), qr_settings(), product("P1"), product("P2"), *(member(m) for m in "ABC"),
+                  paid("oA", "A", ("P1", "100.00")), paid("oB", "B", ("P1", "100.00")), paid("oC", "C", ("P1", "50.00")))
+    days = await liabilities.by_day(NOW, 3)
+    assert [d.day for d in days] == ["2025-12-30", "2025-12-31", "2026-01-01"]
+    assert [(str(d.flow.promised), str(d.flow.paid)) for d in days] == [("0.00", "0.00"), ("0.00", "0.00"), ("250.00", "15.00")]
+    # 10 % of each order into the pool; oB's 10.00 and oC's 5.00 paid to A, oA's own 10.00 to the platform (nobody waited before it)
+    assert (str(days[2].flow.pool_inflow), str(days[2].flow.pool_payout)) == ("25.00", "25.00")
+    assert [d.flow for d in await liabilities.by_day(NOW, 1, "qr:MALL")] == [days[2].flow]
+    [row] = await liabilities.report(NOW)
+    [queue] = await queries.queue_page("", 10)
+    assert (queue["id"], queue["outstanding"], queue["unpaid"], queue["listed"]) == (row.queue, row.outstanding, row.unpaid, None)
+    assert await queries.queue_page("qr:MALL", 10) == [] and await queries.queue_page("", 10, ["qr:STORE:S1"]) == []
