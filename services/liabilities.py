@@ -74,13 +74,17 @@ def _flow(window: dict[tuple[str, str], tuple[Decimal, Decimal]], name: str) -> 
     return Flow(promised, paid, pool_in, pool_out)
 
 
+def _slot(account: str, asset: str) -> int | None:
+    """Where a tracked account's (inflow, outflow) go in a summed Flow: 0 a liability, 2 a pool."""
+    return 0 if account.startswith("liability:") and asset == "ENTITLEMENT" else 2 if account.startswith("pool:") and asset == "CNY" else None
+
+
 async def day_flow(now: datetime) -> Flow:
     """What every liability and pool brought in and paid out on the UTC day of `now`, summed."""
     window = _flows(await store.flows_since(now.astimezone(UTC).date().isoformat()))
     total = [ZERO, ZERO, ZERO, ZERO]
     for (account, asset), (inflow, outflow) in window.items():
-        at = 0 if account.startswith("liability:") and asset == "ENTITLEMENT" else 2 if account.startswith("pool:") and asset == "CNY" else None
-        if at is not None:
+        if (at := _slot(account, asset)) is not None:
             total[at] += inflow
             total[at + 1] += outflow
     return Flow(*total)
@@ -101,8 +105,7 @@ async def by_day(now: datetime, days: int, queue: str | None = None) -> list[Day
     first = today - timedelta(days=days - 1)
     sums = {(first + timedelta(days=d)).isoformat(): [ZERO, ZERO, ZERO, ZERO] for d in range(days)}
     for r in await store.flows_by_day(first.isoformat(), queue):
-        account, asset, total = str(r["account"]), str(r["asset"]), sums.get(str(r["day"]))
-        at = 0 if account.startswith("liability:") and asset == "ENTITLEMENT" else 2 if account.startswith("pool:") and asset == "CNY" else None
+        total, at = sums.get(str(r["day"])), _slot(str(r["account"]), str(r["asset"]))
         if total is not None and at is not None:
             total[at] += from_fen(int(r["inflow"] or 0))
             total[at + 1] += from_fen(int(r["outflow"] or 0))

@@ -8,6 +8,7 @@ main ones to docs/console-*.png, which README shows."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import time
@@ -17,7 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
+from services.payouts import channel
 from services.tokens import Audience, TokenKeys
 from tests.api.scenario import ORDER_PAID, QR1_SETTINGS, SET_SETTINGS, UPSERT_MEMBER, UPSERT_PRODUCT, UPSERT_STORE, paid_order
 from tests.conftest import shared_redis_url
@@ -76,11 +79,20 @@ def seed(api: Api) -> None:
         api.settled(ticket)
 
 
+def listening(name: str, timeout: float = 10) -> None:
+    r = redis.Redis.from_url(shared_redis_url())
+    deadline = time.monotonic() + timeout
+    while not dict(r.pubsub_numsub(name)).get(name.encode(), 0):
+        assert time.monotonic() < deadline, f"nobody subscribed to {name}"
+        time.sleep(0.05)
+    r.close()
+
+
 def fail_one_item(database: Path) -> int:
     """An inbox item as settlement leaves an isolated one (FAILED), written into the server's SQLite file."""
     with sqlite3.connect(database) as conn:
         (item,) = conn.execute("SELECT id FROM inbox_item WHERE queue_id = 'qr:STORE:S2' ORDER BY id LIMIT 1").fetchone()
-        conn.execute("UPDATE inbox_item SET status = 'FAILED', error = 'OverflowError: boom', attempts = 3 WHERE id = ?", (item,))
+        conn.execute("UPDATE inbox_item SET status = 'FAILED', error = 'OverflowError: boom', attempts = 3, failed_at = CURRENT_TIMESTAMP WHERE id = ?", (item,))
     return int(item)
 
 
@@ -165,8 +177,8 @@ def test_a_payout_reported_through_graphql_appears_on_the_open_page(page, server
     page.wait_for_selector("tr[data-entitlement]")
     assert page.get_by_test_id("pending-amount").inner_text() == "¥190.00"
     assert page.locator("li[data-payout]").count() == 0
-    page.wait_for_function("() => document.querySelector('.live.live') !== null")
-    time.sleep(1.0)  # pub/sub is at-most-once: let the subscription reach Redis before the payout is published
+    page.wait_for_function("() => document.querySelector('.live.live') !== null")  # the WebSocket is acknowledged
+    listening(channel("queue", "qr:MALL"))  # pub/sub is at-most-once: publish only once the server listens
     api("mutation($m: MemberInput!) { upsertMember(input: $m) { errors { code } } }", {"m": {"id": "E"}})
     api(ORDER_PAID, {"input": paid_order("o3", "E", "200.00")})
     payout = page.locator("li[data-payout]").first
@@ -218,6 +230,7 @@ def test_a_failed_item_is_retried_from_its_page(page, server, request):
     row = page.locator("tbody tr", has_text="qr:STORE:S2")
     row.wait_for()
     assert "OverflowError: boom" in row.inner_text()
+    assert re.search(r"\b20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC\b", row.inner_text()), row.inner_text()  # when it failed, in UTC
     shot(page, "failed", request)
     page.get_by_role("button", name=f"重试 {item} · Retry item {item}").click()
     page.get_by_role("status").filter(has_text=f"Retried item {item}").wait_for()

@@ -51,6 +51,7 @@ export async function gql(query, variables = {}) {
 }
 
 let client = null;
+const onConnected = new Set();
 
 function wsClient() {
   if (client === null) {
@@ -60,6 +61,7 @@ function wsClient() {
       connectionParams: () => ({ authorization: `Bearer ${credential.get() || ""}` }),
       lazy: true,
       retryAttempts: 5,
+      on: { connected: () => onConnected.forEach((f) => f()) },  // the server acknowledged connection_init
     });
   }
   return client;
@@ -72,9 +74,11 @@ export function closeSubscriptions() {
   }
 }
 
-// Calls onData(data) for each event; returns the function that ends the subscription.
-export function subscribe(query, variables, { onData, onError }) {
-  return wsClient().subscribe(
+// Calls onData(data) for each event (and connected() once the socket is acknowledged); returns
+// the function that ends the subscription.
+export function subscribe(query, variables, { onData, onError, connected = () => {} }) {
+  onConnected.add(connected);
+  const stop = wsClient().subscribe(
     { query, variables },
     {
       next: (message) => (message.errors ? onError(new ApiError(message.errors.map((e) => e.message).join("; "))) : onData(message.data)),
@@ -82,6 +86,7 @@ export function subscribe(query, variables, { onData, onError }) {
       complete: () => {},
     },
   );
+  return () => { onConnected.delete(connected); stop(); };
 }
 
 // CNY with 2 decimals from the API's decimal strings, without ever going through a float.
@@ -110,3 +115,10 @@ export const MODELS = {
 };
 
 export const modelName = (model) => MODELS[model] || model;
+
+// An API DateTime (ISO 8601, UTC) as "YYYY-MM-DD HH:MM:SS UTC".
+export function utc(value) {
+  if (!value) return "—";
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? String(value) : `${at.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}

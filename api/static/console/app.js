@@ -3,7 +3,7 @@
 import { h, render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
-import { ApiError, closeSubscriptions, cny, credential, gql, modelName, subscribe, who } from "./api.js";
+import { ApiError, closeSubscriptions, cny, credential, gql, modelName, subscribe, utc, who } from "./api.js";
 import { Chart } from "./chart.js";
 
 const html = htm.bind(h);
@@ -181,9 +181,9 @@ function Queue({ id }) {
         reload.current();
       },
       onError: (error) => setLive({ status: "error", error }),
+      connected: () => setLive((l) => (l.status === "error" ? l : { status: "live", error: null })),
     });
-    const connected = setTimeout(() => setLive((l) => (l.status === "connecting" ? { status: "live", error: null } : l)), 1500);
-    return () => { clearTimeout(connected); stop(); };
+    return stop;
   }, [id]);
   const progress = state.data && state.data.queueProgress;
   const entries = progress ? progress.waiting.items : [];
@@ -296,7 +296,7 @@ function Failed() {
           <th scope="col" class="num">尝试 · Attempts</th><th scope="col">失败时间 · Failed at</th><th scope="col"><span class="sr-only">操作 · Action</span></th></tr></thead>
         <tbody>${rows.map((i) => html`<tr>
           <th scope="row">${i.id}</th><td>${i.queue}</td><td>${i.type} ${i.eventKey}</td><td>${i.error || "—"}</td><td class="num">${i.attempts}</td>
-          <td>${i.failedAt || "—"}</td>
+          <td>${utc(i.failedAt)}</td>
           <td><button type="button" onClick=${() => retry(i)} aria-label=${`重试 ${i.id} · Retry item ${i.id}`}>重试 · Retry</button></td></tr>`)}
         </tbody>
       </table>
