@@ -26,7 +26,7 @@ MYSQL_SERVER = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mys
 MYSQL_SUITES = {"test_queue_rebate_scenarios", "test_per_order_models", "test_bulk_intake", "test_worker", "test_sql"}
 RUN_ID = uuid.uuid4().hex[:12]
 TABLES = ["appreciation_holder", "appreciation_price", "appreciation_sale", "appreciation_order",
-          "pd_plan", "team_node", "team_delta", "distribution_agent", "distribution_shareholder", "distribution_order", "distribution_reward",
+          "pd_plan", "team_node", "team_delta", "team_fenwick", "distribution_agent", "distribution_shareholder", "distribution_order", "distribution_reward",
           "job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event",
           "model_settings", "product", "cashier", "store", "member"]
 TABLES += ["withdrawal", "member_transfer", "ledger_day", "liability_count"]  # wallets and the liability report
