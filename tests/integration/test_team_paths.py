@@ -9,6 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from bench.distribution import recursive_team  # the recursive stand-in the paths replaced: the oracle
 from domain import distribution as dr
 from domain.level_difference import scan_lookup
 from domain.money import from_fen
@@ -25,21 +26,6 @@ OFF = {"DISTRICT": "0", "CITY": "0", "PROVINCE": "0"}
 TIERS = [{"name": "bronze", "performance": "100", "ratio": "10"}, {"name": "silver", "performance": "300", "ratio": "20"},
          {"name": "gold", "performance": "900", "ratio": "30"}]
 VALUES = {"enabled": True, "recruit_ratio": "0", "agent_ratios": OFF, "team_tiers": TIERS, "same_level_ratio": "3"}
-
-
-async def recursive_team(members: list[str]) -> dict[str, int]:
-    """The oracle (the stand-in the paths replaced): each member's team performance (fen) summed over
-    all its descendants' settled, unrefunded orders by a recursive query, O(team)."""
-    rows = await fetch(
-        db.default(),
-        "WITH RECURSIVE up(ancestor, amount) AS ("
-        " SELECT m.referrer_id, d.amount_fen FROM distribution_order d JOIN member m ON m.id = d.member_id"
-        "  WHERE d.status = 'OPEN' AND m.referrer_id IS NOT NULL"
-        " UNION ALL SELECT m.referrer_id, up.amount FROM up JOIN member m ON m.id = up.ancestor WHERE m.referrer_id IS NOT NULL"
-        ") SELECT ancestor, SUM(amount) AS fen FROM up GROUP BY ancestor",
-    )
-    found = {r["ancestor"]: int(r["fen"]) for r in rows}
-    return {m: found.get(m, 0) for m in members}
 
 
 def chain(parents: dict[str, str | None], m: str) -> list[str]:
