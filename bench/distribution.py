@@ -10,10 +10,13 @@ the migration's backfill). Tiers bronze 1 000 / silver 5 000 / gold 10⁹: on th
 upper half reaches bronze and silver, nobody gold, so every walk searches all the way to the root.
 Then rounds of orders (paid and completed, recorded through intake) are timed through the real `dr`
 batch handler (`settle_all`): the rewards (referral, level difference, same level) and the update
-of every ancestor's team performance. Rounds run interleaved between the depths, so the machine's
-load falls on both alike; it prints the median round of each after one to warm up and the ratio
-(≤ 1.5). `--stand-in` then times, once per depth, the recursive team-performance query the paths
-replaced (O(orders × depth)): what each order read before.
+of every ancestor's team performance; and the team part alone (`team_chain` and the Fenwick
+update, rolled back). Rounds run interleaved between the depths, so the machine's load falls on
+both alike; it prints the median round of each after one to warm up, the ratio of the medians and
+the median of the rounds' ratios (≤ 1.5), and the rows of the paths' tables one more round scans,
+fetches and writes per order (PostgreSQL's own counters, which load cannot blur). `--stand-in`
+then times, once per depth, the recursive team-performance query the paths replaced
+(O(orders × depth)): what each order read before.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from tortoise import connections
 
 from bench.common import add_arguments, fresh_database, sized_databases, use
 from domain.team_tree import TeamNode, join
-from services import intake, queries
+from services import distribution, intake, queries
 from services.catalog import set_settings
+from services.model_settings import load_settings
 from services.replay import settle_all
 from store import db
 from store import team_paths as paths
@@ -96,30 +100,78 @@ async def one_round(tag: str, orders: int) -> float:
     return (time.perf_counter() - t0) / orders
 
 
+class _Rollback(Exception):
+    pass
+
+
+async def team_round(orders: int) -> float:
+    """The team part alone, seconds per order: `services.distribution.team_chain` (route, descent,
+    rewarded members) and the Fenwick update, in one transaction rolled back at the end."""
+    settings = await load_settings("distribution")
+    elapsed = 0.0
+    try:
+        async with db.writing() as conn:
+            t0 = time.perf_counter()
+            for i in range(orders):
+                chain = await distribution.team_chain(conn, f"b{i % BUYERS + 1}", settings)
+                await paths.add(conn, chain.slots, 10_000)
+            elapsed = time.perf_counter() - t0
+            raise _Rollback
+    except _Rollback:
+        pass
+    return elapsed / orders
+
+
 async def check(depth: int) -> str:
-    """The chain's top, middle and last members: the paths' team performance equals the recursive sum."""
-    probe = ["c0", f"c{depth // 2}", f"c{depth - 1}"]
-    got = await paths.performances(db.default(), probe)
-    assert got == await recursive_team(probe), (got, probe)
+    """The chain's top, middle and last members: the paths' team performance equals the sum of the
+    settled orders of everyone below them (the whole chain below and every buyer; the recursive
+    query would take O(orders × depth) here)."""
+    probe = {"c0": 0, f"c{depth // 2}": depth // 2, f"c{depth - 1}": depth - 1}
+    got = await paths.performances(db.default(), list(probe))
+    for member, i in probe.items():
+        rows = await fetch(db.default(), "SELECT COALESCE(SUM(amount_fen), 0) AS fen FROM distribution_order WHERE status = 'OPEN' "
+                                         "AND NOT (member_id LIKE 'c%' AND CAST(SUBSTR(member_id, 2) AS BIGINT) <= ?)", (i,))
+        assert got[member] == int(rows[0]["fen"]), (member, got[member], rows)
     return ", ".join(f"{m} {fen / 100:,.2f}" for m, fen in got.items())
 
 
-async def measure(urls: dict[int, str], orders: int, rounds: int) -> dict[int, list[float]]:
+async def measure(urls: dict[int, str], orders: int, rounds: int) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """Seed each depth, then the rounds interleaved: the whole settlement per order, and the team
+    part alone; the rounds after the first (a warm-up) of each."""
     for depth, url in urls.items():
         await fresh_database(url)
         t0 = time.perf_counter()
         await seed(depth)
         console.print(f"seeded a chain {depth:,} deep and {BUYERS} buyers in {time.perf_counter() - t0:.1f}s")
     times: dict[int, list[float]] = {d: [] for d in urls}
+    team: dict[int, list[float]] = {d: [] for d in urls}
     for r in range(rounds + 1):
         for depth, url in urls.items():
             await use(url)
             times[depth].append(await one_round(str(r), orders))
+            team[depth].append(await team_round(orders))
     for depth, url in urls.items():
         await use(url)
         assert await queries.is_zero_sum()
         console.print(f"depth {depth:>6,}: team performance (paths = recursive sum) {await check(depth)}")
-    return {d: t[1:] for d, t in times.items()}
+        console.print(f"depth {depth:>6,}: rows of team_node and team_fenwick per settled order: {await rows_touched(url, orders)}")
+    return {d: t[1:] for d, t in times.items()}, {d: t[1:] for d, t in team.items()}
+
+
+_TOUCHED = ("SELECT COALESCE(SUM(seq_tup_read), 0) AS scanned, COALESCE(SUM(idx_tup_fetch), 0) AS fetched, "
+            "COALESCE(SUM(n_tup_ins + n_tup_upd), 0) AS written FROM pg_stat_user_tables WHERE relname IN ('team_node', 'team_fenwick')")
+
+
+async def rows_touched(url: str, orders: int) -> str:
+    """What one more round reads and writes of the paths' tables, per order, from PostgreSQL's own
+    counters (the connections closed before each reading, so that their counts are in): a figure
+    the machine's load cannot blur."""
+    await use(url)
+    before = (await fetch(db.default(), _TOUCHED))[0]
+    await one_round("rows", orders)
+    await use(url)
+    after = (await fetch(db.default(), _TOUCHED))[0]
+    return ", ".join(f"{k} {(int(after[k]) - int(before[k])) / orders:.1f}" for k in ("scanned", "fetched", "written"))
 
 
 async def stand_in(urls: dict[int, str]) -> None:
@@ -141,13 +193,16 @@ async def main() -> None:
     add_arguments(parser)
     args = parser.parse_args()
     async with sized_databases(args, args.depths, "distribution") as urls:
-        results = await measure(urls, args.orders, args.rounds)
-        medians = {d: statistics.median(t) for d, t in results.items()}
-        for d, t in results.items():
-            console.print(f"depth {d:>6,}: {medians[d] * 1000:.2f} ms per order (median of {len(t)} interleaved rounds of {args.orders:,} orders; "
-                          f"rounds {', '.join(f'{x * 1000:.2f}' for x in t)})")
+        results, team = await measure(urls, args.orders, args.rounds)
         low, high = min(args.depths), max(args.depths)
-        console.print(f"ratio depth {high:,} / depth {low:,}: {medians[high] / medians[low]:.2f} (must be ≤ 1.5)")
+        for label, figures in (("settled through the dr handler", results), ("team part alone", team)):
+            medians = {d: statistics.median(t) for d, t in figures.items()}
+            for d, t in figures.items():
+                console.print(f"depth {d:>6,}, {label}: {medians[d] * 1000:.3f} ms per order (median of {len(t)} interleaved rounds of "
+                              f"{args.orders:,} orders; rounds {', '.join(f'{x * 1000:.3f}' for x in t)})")
+            paired = statistics.median(h / lo for h, lo in zip(figures[high], figures[low], strict=True))
+            console.print(f"{label}: ratio depth {high:,} / depth {low:,}: {medians[high] / medians[low]:.2f} of the medians, "
+                          f"{paired:.2f} the median of the rounds' ratios (must be ≤ 1.5)")
         if args.stand_in:
             await stand_in(urls)
 

@@ -16,8 +16,11 @@ _BIG = "2147483648"
 
 
 async def claim_heir(conn: Connection, referrer: str, member: str) -> bool:
-    """Make `member` its referrer's heir if the referrer has none; one conditional UPDATE, so two
-    members joining under one referrer at once cannot both extend its path."""
+    """Make `member` its referrer's heir if the referrer has none; a conditional UPDATE, so two
+    members joining under one referrer at once cannot both extend its path. A referrer with an heir
+    is only read (its row may be held by a `dr` batch settling its order: `lock_members`)."""
+    if (await fetch(conn, "SELECT heir_id FROM team_node WHERE member_id = ?", (referrer,)))[0]["heir_id"] is not None:
+        return False
     return bool(await execute(conn, "UPDATE team_node SET heir_id = ? WHERE member_id = ? AND heir_id IS NULL", (member, referrer)))
 
 
@@ -64,7 +67,7 @@ async def route(conn: Connection, member: str) -> tuple[list[Segment], dict[str,
         " SELECT 0, path_id, position - 1 FROM team_node WHERE member_id = ? AND path_id IS NOT NULL"
         " UNION ALL SELECT up.hop + 1, u.path_id, u.position FROM up"
         "  JOIN team_node h ON h.member_id = up.path_id JOIN team_node u ON u.member_id = h.referrer_id"
-        ") SELECT up.hop, up.path_id, up.top, f.fen FROM up LEFT JOIN team_fenwick f ON f.path_id = up.path_id AND f.idx = ? ORDER BY up.hop",
+        ") SELECT up.hop, up.path_id, up.top, (SELECT f.fen FROM team_fenwick f WHERE f.path_id = up.path_id AND f.idx = ?) AS fen FROM up ORDER BY up.hop",
         (member, SIZE),
     )
     return [Segment(r["path_id"], int(r["top"])) for r in rows], {r["path_id"]: int(r["fen"] or 0) for r in rows}
@@ -78,18 +81,19 @@ async def deepest(conn: Connection, wanted: Sequence[tuple[str, int]]) -> list[i
         return []
     seeds = " UNION ALL ".join(f"SELECT ? + {_BIG} - {_BIG} AS k, ? AS path_id, ? + {_BIG} - {_BIG} AS x" for _ in wanted)
     params: list[Any] = [v for k, (path, x) in enumerate(wanted) for v in (k, path, x)]
+    row = "COALESCE((SELECT f.fen FROM team_fenwick f WHERE f.path_id = {path} AND f.idx = {idx}), 0)"  # one index lookup
+    taken = "d.acc + d.val < d.x"
+    pos = f"CASE WHEN {taken} THEN d.pos + d.step ELSE d.pos END"
     rows = await fetch(
         conn,
         f"WITH RECURSIVE seed(k, path_id, x) AS ({seeds}),"
-        " d(k, path_id, x, pos, acc, step) AS ("
-        f"  SELECT k, path_id, x, 0 + {_BIG} - {_BIG}, 0 + {_BIG} - {_BIG}, ? + {_BIG} - {_BIG} FROM seed"
-        "  UNION ALL SELECT d.k, d.path_id, d.x,"
-        "   CASE WHEN d.acc + COALESCE(f.fen, 0) < d.x THEN d.pos + d.step ELSE d.pos END,"
-        "   CASE WHEN d.acc + COALESCE(f.fen, 0) < d.x THEN d.acc + COALESCE(f.fen, 0) ELSE d.acc END,"
-        "   d.step >> 1"
-        "  FROM d LEFT JOIN team_fenwick f ON f.path_id = d.path_id AND f.idx = d.pos + d.step WHERE d.step >= 1"
+        " d(k, path_id, x, pos, acc, step, val) AS ("
+        f"  SELECT k, path_id, x, 0 + {_BIG} - {_BIG}, 0 + {_BIG} - {_BIG}, ? + {_BIG} - {_BIG}, {row.format(path='seed.path_id', idx='?')} FROM seed"
+        f"  UNION ALL SELECT d.k, d.path_id, d.x, {pos}, CASE WHEN {taken} THEN d.acc + d.val ELSE d.acc END, d.step >> 1,"
+        f"   {row.format(path='d.path_id', idx=f'({pos}) + (d.step >> 1)')}"
+        "  FROM d WHERE d.step >= 1"
         ") SELECT k, pos FROM d WHERE d.step < 1",
-        [*params, SIZE],
+        [*params, SIZE, SIZE],
     )
     found = {int(r["k"]): max(SIZE - int(r["pos"]), 0) for r in rows}
     return [found[k] for k in range(len(wanted))]
@@ -106,13 +110,13 @@ async def members_at(conn: Connection, places: Iterable[tuple[str, int]]) -> dic
 
 
 async def add(conn: Connection, slots: Sequence[tuple[str, int]], fen: int) -> None:
-    """Add `fen` (negative: a refund) at these (path, slot)s: one upsert per Fenwick row."""
+    """Add `fen` (negative: a refund) at these (path, slot)s: O(log slot) Fenwick rows per path, one statement."""
     if not fen or not slots:
         return
-    await execute_many(
-        conn, "INSERT INTO team_fenwick (path_id, idx, fen) VALUES (?, ?, ?) ON CONFLICT (path_id, idx) DO UPDATE SET fen = team_fenwick.fen + excluded.fen",
-        [(path, i, fen) for path, slot in slots for i in update_indices(slot)],
-    )
+    rows = [(path, i, fen) for path, slot in slots for i in update_indices(slot)]  # distinct: a route has each path once
+    marks = ", ".join("(?, ?, ?)" for _ in rows)
+    await execute(conn, f"INSERT INTO team_fenwick (path_id, idx, fen) VALUES {marks} ON CONFLICT (path_id, idx) DO UPDATE SET fen = team_fenwick.fen + excluded.fen",
+                  [v for r in rows for v in r])
 
 
 async def performances(conn: Connection, members: Sequence[str]) -> dict[str, int]:
