@@ -18,17 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-import uuid
 from datetime import UTC, datetime
 
 from rich.console import Console
 from tortoise import connections
 
-from bench.common import PREFIX, add_arguments, bench_environment, bench_server, create_database, drop_database, fresh_database
+from bench.common import add_arguments, fresh_database, sized_databases, use
 from services import intake, queries
 from services.catalog import set_settings
 from services.replay import settle_all
-from services.runtime import close_db, init_db
 from store.sql import execute
 
 NOW = datetime(2026, 4, 1, 2, tzinfo=UTC)
@@ -83,11 +81,6 @@ async def one_round(tag: str, orders: int) -> tuple[float, float]:
     return (time.perf_counter() - t0) / orders, (time.process_time() - c0) / orders
 
 
-async def use(url: str) -> None:
-    await close_db()
-    await init_db(url)
-
-
 async def measure(urls: dict[int, str], orders: int, rounds: int, wallets: bool) -> dict[int, tuple[float, float]]:
     """Seed each size in its own database, then run the rounds interleaved (size by size, round
     after round) so that the machine's load falls on every size alike; the best round of each
@@ -116,18 +109,8 @@ async def main() -> None:
     parser.add_argument("--no-wallets", action="store_true", help="seed the holders without a ledger account each (isolates the holder index)")
     add_arguments(parser)
     args = parser.parse_args()
-    if args.database is not None and len(args.holders) > 1:
-        raise SystemExit("--database takes one size (--holders N): each size needs a database of its own")
-    async with bench_environment(args) as url:
-        if not url.startswith("postgres"):
-            raise SystemExit("the appreciation benchmark runs on PostgreSQL")
-        server, extra = bench_server(), [await create_database(bench_server(), f"{PREFIX}{uuid.uuid4().hex[:12]}") for _ in args.holders[1:]]
-        try:
-            results = await measure(dict(zip(args.holders, [url, *extra], strict=True)), args.orders, args.rounds, not args.no_wallets)
-        finally:
-            await close_db()
-            for other in extra:
-                await drop_database(server, other)
+    async with sized_databases(args, args.holders, "appreciation") as urls:
+        results = await measure(urls, args.orders, args.rounds, not args.no_wallets)
         for n, (wall, cpu) in results.items():
             console.print(f"{n:>9,} holders: {wall * 1000:.2f} ms per order, {cpu * 1000:.2f} ms of it the handler's CPU "
                           f"(best of {args.rounds} interleaved rounds of {args.orders:,} orders)")

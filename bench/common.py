@@ -15,7 +15,7 @@ import shutil
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -166,3 +166,28 @@ async def bench_environment(args: argparse.Namespace, redis: bool = False) -> As
         if created is not None:
             assert urlparse(created).path.lstrip("/").startswith(PREFIX)
             await drop_database(server, created)
+
+
+@asynccontextmanager
+async def sized_databases(args: argparse.Namespace, sizes: Sequence[int], what: str) -> AsyncIterator[dict[int, str]]:
+    """A PostgreSQL database of its own for each size (the first bench_environment's), so that the
+    sizes' rounds can run interleaved; yields size → URL, and drops the extra ones at the end."""
+    if args.database is not None and len(sizes) > 1:
+        raise SystemExit("--database takes one size: each size needs a database of its own")
+    async with bench_environment(args) as url:
+        if not url.startswith("postgres"):
+            raise SystemExit(f"the {what} benchmark runs on PostgreSQL")
+        server = bench_server()
+        extra = [await create_database(server, f"{PREFIX}{uuid.uuid4().hex[:12]}") for _ in sizes[1:]]
+        try:
+            yield dict(zip(sizes, [url, *extra], strict=True))
+        finally:
+            await close_db()
+            for other in extra:
+                await drop_database(server, other)
+
+
+async def use(url: str) -> None:
+    """Point this process's database connection at `url` (one size's database)."""
+    await close_db()
+    await init_db(url)

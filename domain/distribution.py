@@ -25,7 +25,7 @@ from pydantic.dataclasses import dataclass as settings_dataclass
 
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import Posting, Wallet, member_account, platform_account, pool_account, transfer
-from domain.level_difference import AwardKind, FirstAtOrAbove, walk
+from domain.level_difference import Award, AwardKind, FirstAtOrAbove, walk
 from domain.money import ZERO, apply_ratio, floor_exact, parse_ratio
 from domain.points_dividend_settings import TeamTiers
 from domain.settings import SETTINGS_CONFIG, Flag, Ids, Percent, parse_settings, refusal
@@ -175,6 +175,11 @@ def agent_ratios(ratios: AgentRatios, agents: Mapping[AgentLevel, str]) -> list[
     return out
 
 
+def team_awards(settings: DistributionSettings, team: FirstAtOrAbove) -> list[Award]:
+    """DR-2, DR-3: the level-difference walk of `team_tiers` (none without tiers)."""
+    return walk([t.ratio for t in settings.team_tiers], settings.same_level_ratio, team) if settings.team_tiers else []
+
+
 def order_rewards(settings: DistributionSettings, facts: OrderFacts) -> list[Reward]:
     """DR-1..DR-5 of one completed order: ratios summed per recipient and kind, each rounded once."""
     ratios: dict[tuple[str, RewardKind], Decimal] = {}
@@ -185,8 +190,8 @@ def order_rewards(settings: DistributionSettings, facts: OrderFacts) -> list[Rew
 
     for member, ratio in zip(facts.referrers, settings.referral_ratios, strict=False):
         add(member, RewardKind.REFERRAL, ratio)
-    if facts.team is not None and settings.team_tiers:
-        for award in walk([t.ratio for t in settings.team_tiers], settings.same_level_ratio, facts.team):
+    if facts.team is not None:
+        for award in team_awards(settings, facts.team):
             add(award.member, RewardKind.TEAM if award.kind is AwardKind.LEVEL_DIFFERENCE else RewardKind.SAME_LEVEL, award.ratio)
     if facts.recruiter is not None:
         add(facts.recruiter, RewardKind.RECRUIT, settings.recruit_ratio)

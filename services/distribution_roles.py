@@ -11,11 +11,13 @@ from typing import Any
 from domain import distribution as dr
 from domain.distribution import is_period_key
 from domain.errors import DomainError, ErrorCode
+from domain.money import from_fen
 from services.model_settings import load_settings
 from services.runtime import platform_zone
 from store import catalog as rows
 from store import db
 from store import distribution as store
+from store import team_paths as paths
 
 __all__ = ["agents", "assign_agent", "due_dividend_event", "earnings", "is_period_key", "set_shareholder", "shareholder_dividend_event", "shareholders", "team_tiers"]
 
@@ -75,5 +77,5 @@ async def due_dividend_event(now: datetime) -> dict[str, Any] | None:
 async def team_tiers(members: list[str]) -> dict[str, str | None]:
     """`distribution_tier` of each member (I-7): its distribution team tier name, or null."""
     settings: dr.DistributionSettings = await load_settings(dr.MODEL)
-    performance = await store.team_performance(db.default(), members)
-    return {m: settings.team_tier_name(performance[m]) for m in members}
+    performance = await paths.performances(db.default(), members)
+    return {m: settings.team_tier_name(from_fen(performance[m])) for m in members}

@@ -16,7 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain.errors import DomainError, ErrorCode
+from domain.team_paths import Place, joined, route_slots
 from domain.team_tree import TeamDelta, TeamNode, fold_up, join
+from store import team_paths as paths
 from store import team_tree as rows
 from store.db import Connection
 
@@ -36,7 +38,9 @@ async def place(conn: Connection, member: str, referrer: str | None) -> None:
         found.update(await rows.nodes(conn, [parent.jump]))
         found.update(await rows.nodes(conn, [found[parent.jump].jump]))
     node = join(member, parent, found.__getitem__)
+    spent = await _leave_path(conn, member, current.parent) if current is not None else 0
     await rows.save_node(conn, node)
+    await _join_path(conn, member, referrer, spent)
     move = uuid.uuid4().hex[:12]
     own, points = await rows.own_totals(conn, member) if current is not None else (0, 0)
     deltas: list[tuple[str, str | None, str | None, str | None, int, int, int]] = []
@@ -51,7 +55,30 @@ async def _root(conn: Connection, member: str) -> TeamNode:
     """A referrer stored before the tree existed becomes a root of it."""
     node = TeamNode(member, None, 0, member)
     await rows.save_node(conn, node)
+    await paths.save_place(conn, Place(member, member, 1))
     return node
+
+
+async def _leave_path(conn: Connection, member: str, old_referrer: str | None) -> int:
+    """ADR 0008: a member that moves (a leaf) takes its own settled spend off its old route (read
+    before its referrer changes) and leaves its referrer's path free; returns that spend (fen)."""
+    if await paths.place_of(conn, member, lock=True) is None:
+        return 0
+    own = await paths.own_fen(conn, member)
+    await paths.add(conn, route_slots((await paths.route(conn, member))[0]), -own)
+    if old_referrer is not None:
+        await paths.release_heir(conn, old_referrer, member)
+    return own
+
+
+async def _join_path(conn: Connection, member: str, referrer: str | None, own: int) -> None:
+    """ADR 0008: the member's path and position (the referrer's heir extends the referrer's path),
+    and its own settled spend (a member that moved) onto its new route."""
+    above = await paths.place_of(conn, referrer) if referrer is not None else None
+    heir = above is not None and referrer is not None and await paths.claim_heir(conn, referrer, member)
+    await paths.save_place(conn, joined(member, above, heir))
+    if own:
+        await paths.add(conn, route_slots((await paths.route(conn, member))[0]), own)
 
 
 async def fold(conn: Connection) -> int:

@@ -1,5 +1,5 @@
 """分销 the distribution model's rows: agents, shareholders, the orders it settled, the rewards it
-paid (DR-1..DR-8), and — until the team-tree store exists — a stand-in for team performance."""
+paid (DR-1..DR-8). Team performance lives on the team paths (`store.team_paths`, ADR 0008)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.distribution import AgentLevel, Reward, RewardKind, region_prefix
-from domain.money import ZERO, from_fen, to_fen
+from domain.money import from_fen, to_fen
 from store.db import Connection
 from store.sql import execute, execute_many, fetch
 
@@ -38,42 +38,6 @@ async def order_rows(conn: Connection, ids: Sequence[str]) -> dict[str, OrderRow
         list(ids),
     )
     return {r["id"]: OrderRow(r["id"], r["member_id"], r["channel"], r["region"], r["recruiter_id"]) for r in rows}
-
-
-async def ancestors(conn: Connection, member: str, limit: int | None = None) -> list[str]:
-    """The member's referrer, its referrer … (at most `limit` of them)."""
-    bound = limit if limit is not None else 1_000_000_000
-    rows = await fetch(
-        conn,
-        "WITH RECURSIVE up(id, referrer_id, depth) AS ("
-        " SELECT id, referrer_id, 0 FROM member WHERE id = ?"
-        " UNION ALL SELECT m.id, m.referrer_id, up.depth + 1 FROM member m JOIN up ON m.id = up.referrer_id WHERE up.depth < ?"
-        ") SELECT id, depth FROM up WHERE depth > 0 ORDER BY depth",
-        (member, bound),
-    )
-    return [r["id"] for r in rows]
-
-
-async def team_performance(conn: Connection, members: Sequence[str]) -> dict[str, Decimal]:
-    """STAND-IN until the team-tree store (ADR 0006) replaces it: each member's team performance
-    as the orders this model settled and that are not refunded, summed over all its descendants
-    by a recursive query (O(team) per call). It stands before the order being settled because that
-    order's row is written after its rewards are computed (DR-2)."""
-    if not members:
-        return {}
-    marks = ", ".join("?" for _ in members)
-    rows = await fetch(
-        conn,
-        "WITH RECURSIVE up(ancestor, amount) AS ("
-        " SELECT m.referrer_id, d.amount_fen FROM distribution_order d JOIN member m ON m.id = d.member_id"
-        "  WHERE d.status = 'OPEN' AND m.referrer_id IS NOT NULL"
-        " UNION ALL SELECT m.referrer_id, up.amount FROM up JOIN member m ON m.id = up.ancestor WHERE m.referrer_id IS NOT NULL"
-        f") SELECT ancestor, SUM(amount) AS fen FROM up WHERE ancestor IN ({marks}) GROUP BY ancestor",
-        list(members),
-    )
-    out = {m: ZERO for m in members}
-    out.update({r["ancestor"]: from_fen(int(r["fen"])) for r in rows})
-    return out
 
 
 async def agents_for(conn: Connection, region: str | None) -> dict[AgentLevel, str]:
@@ -122,6 +86,12 @@ async def settled_orders(conn: Connection, ids: Sequence[str]) -> dict[str, str]
 async def record_order(conn: Connection, order: str, member: str, amount: Decimal, at: datetime) -> None:
     await execute(conn, "INSERT INTO distribution_order (order_id, member_id, amount_fen, status, completed_at) VALUES (?, ?, ?, 'OPEN', ?)",
                   (order, member, to_fen(amount), at))
+
+
+async def settled_fen(conn: Connection, order: str) -> int:
+    """The amount (fen) this model settled an order at."""
+    rows = await fetch(conn, "SELECT amount_fen FROM distribution_order WHERE order_id = ?", (order,))
+    return int(rows[0]["amount_fen"]) if rows else 0
 
 
 async def refund_order(conn: Connection, order: str) -> None:

@@ -414,10 +414,26 @@ class TeamNode(Model):
     points_fen = fields.BigIntField(default=0)
     own_fen = fields.BigIntField(default=0)
     own_points_fen = fields.BigIntField(default=0)
+    path_id = fields.CharField(max_length=64, null=True)  # ADR 0008: the path it is on (named after its head)
+    position = fields.BigIntField(default=0, db_default=0)  # on that path, the head 1
+    heir_id = fields.CharField(max_length=64, null=True)  # the referral that extends its path
 
     class Meta:
         table = "team_node"
-        indexes = (("depth", "member_id"), ("size",))
+        indexes = (("depth", "member_id"), ("size",), ("path_id", "position"))
+
+
+class TeamFenwick(Model):
+    """One Fenwick row of a path's team amounts (ADR 0008): the sum of the amounts of a block of slots."""
+
+    id = fields.BigIntField(primary_key=True)
+    path_id = fields.CharField(max_length=64)
+    idx = fields.BigIntField()
+    fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "team_fenwick"
+        unique_together = (("path_id", "idx"),)
 
 
 class TeamDelta(Model):

@@ -2,7 +2,7 @@
 
 The session `database` fixture gives every settlement suite each kind in turn. MariaDB runs only
 the suites of MYSQL_SUITES (the settlement scenarios, the per-order models, bulk intake, the
-worker and the raw SQL): the rest add little there and would make the run much longer."""
+worker, the raw SQL and the team paths): the rest add little there and would make the run much longer."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from services.runtime import close_db, init_db
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 # The MySQL / MariaDB server: the run creates rebate_test_<run id>_main on it and drops only that.
 MYSQL_SERVER = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql")
-MYSQL_SUITES = {"test_queue_rebate_scenarios", "test_per_order_models", "test_bulk_intake", "test_worker", "test_sql"}
+MYSQL_SUITES = {"test_queue_rebate_scenarios", "test_per_order_models", "test_bulk_intake", "test_worker", "test_sql", "test_team_paths"}
 RUN_ID = uuid.uuid4().hex[:12]
 TABLES = ["appreciation_holder", "appreciation_price", "appreciation_sale", "appreciation_order",
-          "pd_plan", "team_node", "team_delta", "distribution_agent", "distribution_shareholder", "distribution_order", "distribution_reward",
+          "pd_plan", "team_node", "team_delta", "team_fenwick", "distribution_agent", "distribution_shareholder", "distribution_order", "distribution_reward",
           "job_run", "member_spend_day", "balance", "transfer", "entitlement", "order_line", '"order"', "queue", "inbox_item", "event",
           "model_settings", "product", "cashier", "store", "member"]
 TABLES += ["withdrawal", "member_transfer", "ledger_day", "liability_count"]  # wallets and the liability report
