@@ -54,6 +54,7 @@ class Phase:
     p50_ms: float
     p99_ms: float
     cpu_ms: dict[str, float]  # CPU per settled order: api, worker, postgres (the database's backends), client (this process)
+    group: float  # reports per intake transaction (the API's rebate_intake_group_reports; 1 without group commit)
 
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -181,6 +182,7 @@ async def phase(stack: Stack, callers: int, seconds: float, name: str, url: str)
         for i, client in enumerate(clients):  # one warm connection per caller
             await call(client, f"{name}-warm", i)
         await wait_settled()
+        groups_before = await group_counts(clients[0])
         before = await cpu_sample(stack, url)
         latencies: list[float] = []
         counter = iter(range(10**9))
@@ -197,12 +199,21 @@ async def phase(stack: Stack, callers: int, seconds: float, name: str, url: str)
         await wait_settled()
         elapsed = time.perf_counter() - t0
         after = await cpu_sample(stack, url)
+        groups_after = await group_counts(clients[0])
     finally:
         for client in clients:
             await client.aclose()
     cuts = statistics.quantiles(latencies, n=100)
     cpu = {k: (after[k] - before[k]) * 1000 / len(latencies) for k in before}
-    return Phase(callers, len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, cpu)
+    reports, groups = (a - b for a, b in zip(groups_after, groups_before, strict=True))
+    return Phase(callers, len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, cpu, reports / groups if groups else 1.0)
+
+
+async def group_counts(client: httpx.AsyncClient) -> tuple[float, float]:
+    """(reports, groups) the API's group commit recorded so far, from its /metrics."""
+    text = (await client.get("/metrics")).text
+    found = {m.group(1): float(m.group(2)) for m in re.finditer(r"^rebate_intake_group_reports_(sum|count) ([0-9.e+]+)$", text, re.M)}
+    return found.get("sum", 0.0), found.get("count", 0.0)
 
 
 async def measure(mode: bool, args: argparse.Namespace, run: int, url: str) -> list[Phase]:
@@ -213,7 +224,7 @@ async def measure(mode: bool, args: argparse.Namespace, run: int, url: str) -> l
             result = await phase(stack, callers, args.seconds, f"r{run}-{'g' if mode else 's'}-{callers}", url)
             cpu = ", ".join(f"{k} {v:.2f}" for k, v in result.cpu_ms.items())
             console.print(f"  run {run + 1}, group commit {'on' if mode else 'off'}, {callers} callers: {result.orders} orders, "
-                          f"{result.settled_per_s:,.0f} settled/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; CPU ms per order: {cpu}")
+                          f"{result.settled_per_s:,.0f} settled/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.group:.1f} per group; CPU ms per order: {cpu}")
             out.append(result)
         return out
 

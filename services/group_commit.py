@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services import intake
+from services import intake, metrics
 from services.intake import PLATFORM_SCOPE, Ticket
 
 log = logging.getLogger("rebate.intake")
@@ -122,6 +122,7 @@ class GroupCommit:
         if not live:
             return
         self.groups += 1
+        metrics.INTAKE_GROUP.observe(len(live))
         try:
             outcomes = await intake.record_group([(r.payload, r.now) for r in live], live[0].scope)
         except Exception as exc:  # nothing of the group was written: every caller learns why
