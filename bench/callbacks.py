@@ -129,16 +129,18 @@ class Stack:
         api = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         for command in (api, [sys.executable, "-m", "workers"]):
             self.procs.append(subprocess.Popen(command, cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.perf_counter() + 180  # a loaded machine imports slowly
         async with httpx.AsyncClient(base_url=self.url) as client:
-            for _ in range(200):
+            while True:
                 try:
                     if (await client.get("/healthz")).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError("the API did not start")
+                if time.perf_counter() > deadline or any(p.poll() is not None for p in self.procs):
+                    await self.__aexit__()
+                    raise RuntimeError(f"the API or the worker did not start (exit codes {[p.poll() for p in self.procs]})")
+                await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # the worker's start-up
         return self
 

@@ -14,6 +14,7 @@ One group at a time, in arrival order, so events reach each queue in the order t
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -77,10 +78,12 @@ class GroupCommit:
         answer: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Report(payload, now, scope, answer))
         self._wake.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="group-commit")
+        if self._task is None or self._task.done():  # in a context of its own: not the first caller's (its request id)
+            self._task = asyncio.create_task(self._run(), name="group-commit", context=contextvars.Context())
             self._task.add_done_callback(self._stopped)
-        return await answer
+        ticket = await answer
+        intake.log_ticket(ticket)
+        return ticket
 
     def _stopped(self, task: asyncio.Task[None]) -> None:
         """The task ended (closed, or a bug): no report may wait for it forever."""
@@ -112,7 +115,8 @@ class GroupCommit:
     def _take(self) -> tuple[list[_Report], list[_Report]]:
         """The next group: the oldest reports, of the oldest report's key scope, at most max_group."""
         scope = self._waiting[0].scope
-        group, rest = [], []
+        group: list[_Report] = []
+        rest: list[_Report] = []
         for report in self._waiting:
             (group if report.scope == scope and len(group) < self.max_group else rest).append(report)
         return group, rest
@@ -130,9 +134,16 @@ class GroupCommit:
             for r in live:
                 _answer(r, exc)
             return
+        except BaseException:  # cancelled (the process stops): whether it committed is unknown
+            for r in live:
+                _answer(r, RuntimeError("the intake stopped while recording this report: resend it (C-6: a replay if it was recorded)"))
+            raise
         queues = list(dict.fromkeys(q for o in outcomes if isinstance(o, Ticket) for q in o.queues))
         if queues:
-            await self.enqueue(queues)
+            try:
+                await self.enqueue(queues)
+            except Exception:  # the events are durable; the sweeper enqueues what is pending
+                log.warning("could not enqueue drains of %s; the sweeper will", queues, exc_info=True)
         for r, outcome in zip(live, outcomes, strict=True):
             _answer(r, outcome)
 

@@ -105,20 +105,28 @@ async def record_group(reports: list[tuple[Mapping[str, Any], datetime]], scope:
     the reports come one after another, in this order — its ticket (a replay's too), or the
     error that refused it (a DomainError, or whatever else its validation raised); a refused
     report writes nothing. An exception raised here (the write or the commit failed) is every
-    caller's: then nothing was written."""
+    caller's: then nothing was written. Nothing is logged here: each caller logs its own ticket
+    (`log_ticket`), so that the line carries that caller's request id."""
     if not reports:
         return []
-    return await _run([p for p, _ in reports], [t for _, t in reports], prior_first=True, scope=scope, isolate=True)
+    return await _run([p for p, _ in reports], [t for _, t in reports], prior_first=True, scope=scope, isolate=True, logged=False)
 
 
-async def _run(payloads: list[Mapping[str, Any]], nows: list[datetime], prior_first: bool, scope: str, isolate: bool = False) -> list[Ticket | Exception]:
+async def _run(payloads: list[Mapping[str, Any]], nows: list[datetime], prior_first: bool, scope: str, isolate: bool = False,
+               logged: bool = True) -> list[Ticket | Exception]:
     nows = [now if now.tzinfo is not None else now.replace(tzinfo=UTC) for now in nows]  # a naive time is UTC, as the ORM stores it
     outcomes = await intake_bulk.run(payloads, nows, lambda snap: _Intake(snap, prior_first), scope, isolate)
     tickets = [_ticket(o) for o in outcomes]
-    for t in tickets:
+    for t in tickets if logged else ():
         if isinstance(t, Ticket):
-            log.info("event %s %s", t.key, "already recorded" if t.duplicate else "recorded", extra={"event_key": t.key, "event_id": t.id, "queue_ids": t.queues})
+            log_ticket(t)
     return tickets
+
+
+def log_ticket(ticket: Ticket) -> None:
+    """The event's log line (in the caller's context: its request id)."""
+    log.info("event %s %s", ticket.key, "already recorded" if ticket.duplicate else "recorded",
+             extra={"event_key": ticket.key, "event_id": ticket.id, "queue_ids": ticket.queues})
 
 
 def _ticket(outcome: intake_bulk.Outcome | Exception) -> Ticket | Exception:
