@@ -126,7 +126,8 @@ class Stack:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     async def __aenter__(self) -> Stack:
-        api = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        api = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+               "--timeout-keep-alive", "120"]  # the callers' connections stay open while a phase settles
         for command in (api, [sys.executable, "-m", "workers"]):
             self.procs.append(subprocess.Popen(command, cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.perf_counter() + 180  # a loaded machine imports slowly
@@ -160,10 +161,17 @@ def paid_input(name: str, i: int) -> dict[str, Any]:
 
 
 async def call(client: httpx.AsyncClient, name: str, i: int) -> None:
-    response = await client.post("/graphql", json={"query": MUTATION, "variables": {"input": paid_input(name, i)}}, headers=HEADERS)
+    """One report; a connection the server closed meanwhile is retried once (then a replay may answer)."""
+    request = {"query": MUTATION, "variables": {"input": paid_input(name, i)}}
+    try:
+        response = await client.post("/graphql", json=request, headers=HEADERS)
+        retried = False
+    except httpx.TransportError:
+        response = await client.post("/graphql", json=request, headers=HEADERS)
+        retried = True
     body = response.json()
     payload = (body.get("data") or {}).get("reportOrderPaid")
-    if response.status_code != 200 or not payload or payload["errors"] or payload["ticket"]["duplicate"]:
+    if response.status_code != 200 or not payload or payload["errors"] or (payload["ticket"]["duplicate"] and not retried):
         raise RuntimeError(f"reportOrderPaid failed: {response.text[:300]}")
 
 
