@@ -21,10 +21,12 @@ from api.auth import AuthConfig, is_production
 from api.limits import BodyLimit, max_body
 from api.metrics import set_liability_gauges
 from api.operations.resolvers import update_failed_gauge
+from api.orders.resolvers import enqueue
 from api.request_id import RequestId
 from api.schema import build_schema, schema
 from api.view import RebateGraphQL
 from services import liabilities, logs
+from services.group_commit import GroupCommit
 from services.metrics import exposition
 from services.runtime import StartupError, close_db, init_db, ping_db, redis_pool
 
@@ -40,9 +42,13 @@ def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
         except BaseException:
             await close_db()  # else aiosqlite's thread keeps the failed process alive
             raise
+        redis = app.state.redis
+        app.state.intake = GroupCommit.from_env(lambda queues: enqueue(redis, queues))
         try:
             yield
         finally:
+            if app.state.intake is not None:
+                await app.state.intake.close()
             await app.state.redis.aclose()
             await close_db()
 

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from api.auth import AuthConfig, Principal
 from services import queries
+from services.group_commit import GroupCommit
 
 
 def utc_now() -> datetime:
@@ -55,6 +56,7 @@ class Context:
     principal: Principal | None
     loaders: Loaders
     now: Callable[[], datetime] = utc_now
+    intake: GroupCommit | None = None  # the process's group commit of single reports (None: off)
     connection_params: dict[str, Any] | None = field(default=None)
 
 

@@ -90,6 +90,7 @@ class RebateGraphQL(GraphQL):
             redis=getattr(request.app.state, "redis", None),
             principal=principal,
             loaders=Loaders.create(cache=not websocket),
+            intake=getattr(request.app.state, "intake", None),
         )
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from domain.appreciation import positive_amount
 from domain.distribution import check_region, is_period_key
@@ -82,8 +82,8 @@ async def record(payload: Mapping[str, Any], now: datetime, scope: str = PLATFOR
 
     Concurrent twins: the unique event key lets one of them write; the others fail on it, retry
     and find the winner's event, so all of them return its ticket."""
-    result = (await _run([payload], now, prior_first=True, scope=scope))[0]
-    if isinstance(result, DomainError):
+    result = (await _run([payload], [now], prior_first=True, scope=scope))[0]
+    if isinstance(result, Exception):
         raise result
     return result
 
@@ -94,20 +94,42 @@ async def record_many(payloads: list[Mapping[str, Any]], now: datetime, scope: s
     later event sees what the earlier accepted ones did). Results keep the input order."""
     if not payloads:
         return []
-    return await _run(list(payloads), now, prior_first=False, scope=scope)
+    results = await _run(list(payloads), [now] * len(payloads), prior_first=False, scope=scope)
+    assert all(isinstance(r, (Ticket, DomainError)) for r in results), "without isolation only a DomainError is an outcome"
+    return cast(list[Ticket | DomainError], results)
 
 
-async def _run(payloads: list[Mapping[str, Any]], now: datetime, prior_first: bool, scope: str) -> list[Ticket | DomainError]:
-    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)  # a naive time is UTC, as the ORM stores it
-    outcomes = await intake_bulk.run(payloads, now, lambda snap: _Intake(snap, now, prior_first), scope)
+async def record_group(reports: list[tuple[Mapping[str, Any], datetime]], scope: str = PLATFORM_SCOPE) -> list[Ticket | Exception]:
+    """The single reports of independent callers (`services.group_commit`), each with its own
+    time, in one transaction: each outcome is what `record` would have answered that caller had
+    the reports come one after another, in this order — its ticket (a replay's too), or the
+    error that refused it (a DomainError, or whatever else its validation raised); a refused
+    report writes nothing. An exception raised here (the write or the commit failed) is every
+    caller's: then nothing was written. Nothing is logged here: each caller logs its own ticket
+    (`log_ticket`), so that the line carries that caller's request id."""
+    if not reports:
+        return []
+    return await _run([p for p, _ in reports], [t for _, t in reports], prior_first=True, scope=scope, isolate=True, logged=False)
+
+
+async def _run(payloads: list[Mapping[str, Any]], nows: list[datetime], prior_first: bool, scope: str, isolate: bool = False,
+               logged: bool = True) -> list[Ticket | Exception]:
+    nows = [now if now.tzinfo is not None else now.replace(tzinfo=UTC) for now in nows]  # a naive time is UTC, as the ORM stores it
+    outcomes = await intake_bulk.run(payloads, nows, lambda snap: _Intake(snap, prior_first), scope, isolate)
     tickets = [_ticket(o) for o in outcomes]
-    for t in tickets:
+    for t in tickets if logged else ():
         if isinstance(t, Ticket):
-            log.info("event %s %s", t.key, "already recorded" if t.duplicate else "recorded", extra={"event_key": t.key, "event_id": t.id, "queue_ids": t.queues})
+            log_ticket(t)
     return tickets
 
 
-def _ticket(outcome: intake_bulk.Outcome | DomainError) -> Ticket | DomainError:
+def log_ticket(ticket: Ticket) -> None:
+    """The event's log line (in the caller's context: its request id)."""
+    log.info("event %s %s", ticket.key, "already recorded" if ticket.duplicate else "recorded",
+             extra={"event_key": ticket.key, "event_id": ticket.id, "queue_ids": ticket.queues})
+
+
+def _ticket(outcome: intake_bulk.Outcome | Exception) -> Ticket | Exception:
     if isinstance(outcome, intake_bulk.Replay):
         event = outcome.event
         assert event.id is not None
@@ -127,11 +149,13 @@ class _Intake:
     """Validates the events of one call in order. A handler checks everything first and returns
     the queues and a function that applies the event to the snapshot, so a refusal changes nothing."""
 
-    def __init__(self, snap: Snapshot, now: datetime, prior_first: bool) -> None:
-        self.snap, self.now, self.prior_first = snap, now, prior_first
+    def __init__(self, snap: Snapshot, prior_first: bool) -> None:
+        self.snap, self.prior_first = snap, prior_first
+        self.now = datetime.now(UTC)  # the report time of the event being validated
 
-    def __call__(self, payload: Mapping[str, Any]) -> intake_bulk.Outcome:
-        """One event: a new event to write, the ticket of a prior one, or the refusal."""
+    def __call__(self, payload: Mapping[str, Any], now: datetime) -> intake_bulk.Outcome:
+        """One event reported at `now`: a new event to write, the ticket of a prior one, or the refusal."""
+        self.now = now
         kind, key = _text(payload, "type"), _text(payload, "key")
         assert kind is not None and key is not None
         content = digest(payload) if self.prior_first else None
@@ -146,7 +170,7 @@ class _Intake:
         encoded = intake_bulk.encode_payload(payload)
         queues, apply = handler(self, payload)
         apply()
-        return self.snap.accept(key, content, kind, encoded, queues)
+        return self.snap.accept(key, content, kind, encoded, queues, now)
 
     def _prior(self, key: str, content: str) -> intake_bulk.Outcome | None:
         known = self.snap.events.get(key)

@@ -30,7 +30,7 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +62,7 @@ class KnownEvent:
     id: int | None = None
     payload: str = ""
     queues: list[str] = field(default_factory=list)
+    occurred_at: datetime | None = None  # accepted in this call: when it was reported
 
     def replay(self) -> Replay:
         return Replay(self)
@@ -292,8 +293,8 @@ class Snapshot:
                 spend[ln[1]] = (scope, int(ln[4]))
         self.orders[order.id] = OrderState(order.id, "PAID", False, {ln[1]: [ln[6], False] for ln in order.lines}, member_id=order.member_id, spend=spend, new=order)
 
-    def accept(self, key: str, digest: str, kind: str, payload: str, queues: list[str]) -> KnownEvent:
-        event = KnownEvent(key, digest, kind, None, payload, queues)
+    def accept(self, key: str, digest: str, kind: str, payload: str, queues: list[str], occurred_at: datetime) -> KnownEvent:
+        event = KnownEvent(key, digest, kind, None, payload, queues, occurred_at)
         self.events[key] = event
         self.accepted.append(event)
         return event
@@ -339,12 +340,17 @@ def _json_value(raw: Any) -> Any:
     return json.loads(raw) if isinstance(raw, (str, bytes)) else raw
 
 
-async def run(
-    payloads: list[Mapping[str, Any]], now: datetime, validator: Callable[[Snapshot], Callable[[Mapping[str, Any]], Outcome]], key_scope: str,
-) -> list[Outcome | DomainError]:
-    """Validate the events in order and write the accepted ones, in one transaction; their keys
-    are the caller's, in its `key_scope` (`services.intake.PLATFORM_SCOPE` or a member's)."""
+Validator = Callable[[Snapshot], Callable[[Mapping[str, Any], datetime], Outcome]]
+
+
+async def run(payloads: list[Mapping[str, Any]], nows: Sequence[datetime], validator: Validator, key_scope: str, isolate: bool = False) -> list[Outcome | Exception]:
+    """Validate the events in order (each with its own report time in `nows`) and write the
+    accepted ones, in one transaction; their keys are the caller's, in its `key_scope`
+    (`services.intake.PLATFORM_SCOPE` or a member's). A refused event's DomainError is its
+    outcome; with `isolate` (events of independent callers), so is any other exception its
+    validation raised: validation changes the snapshot only once an event is accepted."""
     refs = References(payloads)
+    caught = Exception if isolate else DomainError
     for attempt in range(ATTEMPTS):
         try:
             async with db.writing() as conn:
@@ -352,14 +358,14 @@ async def run(
                     await db.repeatable_read(conn)
                 snap = await Snapshot.load(conn, refs, key_scope)
                 validate = validator(snap)
-                outcomes: list[Outcome | DomainError] = []
-                for payload in payloads:
+                outcomes: list[Outcome | Exception] = []
+                for payload, now in zip(payloads, nows, strict=True):
                     try:
-                        outcomes.append(validate(payload))
-                    except DomainError as exc:
+                        outcomes.append(validate(payload, now))
+                    except caught as exc:
                         outcomes.append(exc)
                 if snap.accepted:
-                    await _write(conn, snap, now, key_scope)
+                    await _write(conn, snap, key_scope)
             return outcomes
         except Exception as exc:
             if attempt == ATTEMPTS - 1 or not db.is_race(exc):
@@ -369,8 +375,10 @@ async def run(
     raise AssertionError("unreachable")
 
 
-async def _write(conn: Connection, snap: Snapshot, now: datetime, key_scope: str) -> None:
-    ids = await rows.insert_events(conn, key_scope, [(e.key, e.digest, e.type, e.payload) for e in snap.accepted], now, datetime.now(UTC))
+async def _write(conn: Connection, snap: Snapshot, key_scope: str) -> None:
+    times = [e.occurred_at for e in snap.accepted]
+    assert all(t is not None for t in times), "an accepted event has its report time"
+    ids = await rows.insert_events(conn, key_scope, [(e.key, e.digest, e.type, e.payload) for e in snap.accepted], times, datetime.now(UTC))  # type: ignore[arg-type]
     for e in snap.accepted:
         e.id = ids[e.key]
     orders = list(snap.orders.values())

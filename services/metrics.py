@@ -22,6 +22,8 @@ from store import inbox
 # --- the API ---
 OPERATIONS = Histogram("rebate_graphql_operation_seconds", "GraphQL operation duration", ["type"])
 ERRORS = Counter("rebate_graphql_errors_total", "GraphQL operations that ended with top-level errors", ["type"])
+INTAKE_GROUP = Histogram("rebate_intake_group_reports", "Single reports recorded per transaction by the group commit (services/group_commit.py)",
+                         buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
 
 # --- settlement (services/settlement.py, workers/main.py) ---
 SETTLED = Counter("rebate_settled_items_total", "Inbox items settled, by model (the queue id's prefix) and outcome (done, failed)", ["model", "outcome"])

@@ -66,12 +66,15 @@ async def lookup(conn: Connection, ids: Mapping[str, Iterable[str]], scope: str)
     return rows
 
 
-async def insert_events(conn: Connection, scope: str, events: Sequence[tuple[str, str, str, str]], occurred_at: datetime, created_at: datetime) -> dict[str, int]:
-    """Events (key, digest, type, encoded payload) of one key scope; returns their ids by key."""
+async def insert_events(conn: Connection, scope: str, events: Sequence[tuple[str, str, str, str]], occurred_at: datetime | Sequence[datetime],
+                        created_at: datetime) -> dict[str, int]:
+    """Events (key, digest, type, encoded payload) of one key scope, reported at `occurred_at`
+    (one time for all, or one per event); returns their ids by key."""
     ids: dict[str, int] = {}
-    for chunk in _chunks(events, CHUNK):
+    times = [occurred_at] * len(events) if isinstance(occurred_at, datetime) else list(occurred_at)
+    for start, chunk in _numbered_chunks(events, CHUNK):
         marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-        params = [v for e in chunk for v in (scope, *e, occurred_at, created_at)]
+        params = [v for i, e in enumerate(chunk, start) for v in (scope, *e, times[i], created_at)]
         insert = f"INSERT INTO event (scope, key, digest, type, payload, occurred_at, created_at) VALUES {marks}"
         if dialect(conn) == "mysql":  # no RETURNING in MySQL 8: read the ids back by the unique (scope, key)
             await execute(conn, insert, params)
@@ -135,5 +138,11 @@ async def _select_in(conn: Connection, head: str, values: Iterable[str], tail: s
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for _, chunk in _numbered_chunks(items, size):
+        yield chunk
+
+
+def _numbered_chunks(items: Sequence[Any], size: int) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The chunks with the index of their first item."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield start, items[start:start + size]

@@ -23,7 +23,7 @@ from services.runtime import close_db, init_db
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 # The MySQL / MariaDB server: the run creates rebate_test_<run id>_main on it and drops only that.
 MYSQL_SERVER = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql")
-MYSQL_SUITES = {"test_queue_rebate_scenarios", "test_per_order_models", "test_bulk_intake", "test_worker", "test_sql", "test_team_paths"}
+MYSQL_SUITES = {"test_queue_rebate_scenarios", "test_per_order_models", "test_bulk_intake", "test_group_commit", "test_worker", "test_sql", "test_team_paths"}
 RUN_ID = uuid.uuid4().hex[:12]
 TABLES = ["appreciation_holder", "appreciation_price", "appreciation_sale", "appreciation_order",
           "pd_plan", "team_node", "team_delta", "team_fenwick", "distribution_agent", "distribution_shareholder", "distribution_order", "distribution_reward",

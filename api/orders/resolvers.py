@@ -30,23 +30,31 @@ log = logging.getLogger("rebate.api")
 MAX_EVENTS = 1000
 
 
-async def _enqueue(info: Info, queues: list[str]) -> None:
+async def enqueue(redis: Any, queues: list[str]) -> None:
     """Best effort: the event is already durable and the worker's sweeper re-enqueues a lost job."""
     if not queues:
         return
     try:
-        await enqueue_drains(info.context.redis, queues)
+        await enqueue_drains(redis, queues)
     except Exception:  # Redis down must not fail a recorded event
         log.warning("could not enqueue drains of %s; the sweeper will", queues, exc_info=True)
 
 
+async def _enqueue(info: Info, queues: list[str]) -> None:
+    await enqueue(info.context.redis, queues)
+
+
 async def report(info: Info, event: Mapping[str, Any]) -> OrderEventPayload:
-    """Record one event (SPEC I-6 form), then enqueue the drains of the queues it concerns."""
+    """Record one event (SPEC I-6 form), then enqueue the drains of the queues it concerns; with
+    the process's group commit, together with the other callers' reports waiting meanwhile."""
     try:
-        ticket = await intake.record(event, now=info.context.now())
+        if info.context.intake is not None:
+            ticket = await info.context.intake.submit(event, info.context.now())
+        else:
+            ticket = await intake.record(event, now=info.context.now())
+            await enqueue(info.context.redis, ticket.queues)
     except DomainError as exc:
         return OrderEventPayload(ticket=None, errors=[user_error(exc)])
-    await _enqueue(info, ticket.queues)
     return OrderEventPayload(ticket=Ticket.of(ticket, ticket.duplicate), errors=[])
 
 
@@ -87,7 +95,7 @@ class Mutation:
         outcomes = dict(zip(objects, await intake.record_many([events[i] for i in objects], now=info.context.now()), strict=True))
         results = [_bulk_result(i, outcomes.get(i)) for i in range(len(events))]
         queues = list(dict.fromkeys(q for o in outcomes.values() if isinstance(o, intake.Ticket) for q in o.queues))
-        await _enqueue(info, queues)
+        await enqueue(info.context.redis, queues)
         return ReportOrdersPayload(results=results, errors=[])
 
 

@@ -9,6 +9,7 @@ import strawberry
 
 from api.context import Info
 from api.errors import UserError, mirror
+from api.inputs import planned
 from api.ledger.types import Transfer
 from api.scalars import Money
 from domain.queue_rebate_settings import Channel
@@ -50,6 +51,7 @@ class Ticket:
         return cls(id=strawberry.ID(str(row.id)), key=row.key, type=row.type, duplicate=duplicate)
 
 
+@planned
 @strawberry.input
 class OrderLineInput:
     product: strawberry.ID | None = strawberry.field(default=None, description="Required except for CASHIER payments.")
@@ -61,6 +63,7 @@ class OrderLineInput:
         return {"product": self.product, "quantity": self.quantity, "paid": self.paid, "deduction": self.deduction}
 
 
+@planned
 @strawberry.input(description="M-5 `order.paid`: its lines join their queues (QR-5) and extract (QR-3, on pay).")
 class OrderPaidInput:
     key: str
@@ -89,6 +92,7 @@ class OrderPaidInput:
         }
 
 
+@planned
 @strawberry.input(description="M-5 `order.completed`.")
 class OrderCompletedInput:
     key: str
@@ -98,6 +102,7 @@ class OrderCompletedInput:
         return {"type": "order.completed", "key": self.key, "order": self.order}
 
 
+@planned
 @strawberry.input(description="M-5 `order.refunded`: the whole order, or one line by its index (QR-8).")
 class OrderRefundedInput:
     key: str

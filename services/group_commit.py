@@ -1,0 +1,157 @@
+"""Group commit of single reports: the concurrent callers of one process share one transaction.
+
+What: a caller `submit`s its event and waits; one task takes every report waiting (at most
+`max_group`, after at most `max_wait` for more), records them with `intake.record_group` (the
+set-based bulk path: one snapshot, multi-row writes, one commit), enqueues each queue's drain
+once, then answers each caller. Why: a commit and an enqueue per order is most of a single
+report's cost, and concurrent callers arrive while the previous group commits.
+Invariant: a caller is answered only after its own event is committed — with its ticket (a
+replay's too), or with the error that refused it, for which nothing was written; when the group's
+write or commit fails, every caller of it gets that error and nothing of the group was written.
+One group at a time, in arrival order, so events reach each queue in the order they were reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services import intake, metrics
+from services.intake import PLATFORM_SCOPE, Ticket
+
+log = logging.getLogger("rebate.intake")
+Enqueue = Callable[[list[str]], Awaitable[None]]
+MAX_GROUP = 256
+MAX_WAIT_MS = 0.0
+
+
+def enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """REBATE_GROUP_COMMIT: `on` (the default) or `off` (each report commits alone)."""
+    value = environ.get("REBATE_GROUP_COMMIT", "on").strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"REBATE_GROUP_COMMIT must be on or off, not {value!r}")
+    return value == "on"
+
+
+@dataclass(slots=True)
+class _Report:
+    payload: Mapping[str, Any]
+    now: datetime
+    scope: str
+    answer: asyncio.Future[Ticket]
+
+
+class GroupCommit:
+    """The batcher of one process (the API's, built in its lifespan); `enqueue` is best effort
+    (the event is durable, the worker's sweeper re-enqueues a lost drain) and must not raise."""
+
+    def __init__(self, enqueue: Enqueue, max_group: int = MAX_GROUP, max_wait: float = MAX_WAIT_MS / 1000) -> None:
+        if max_group < 1 or max_wait < 0:
+            raise ValueError("a group holds at least one report and waits no negative time")
+        self.enqueue, self.max_group, self.max_wait = enqueue, max_group, max_wait
+        self.groups = 0  # groups committed or failed (the tests and the metrics read it)
+        self._waiting: list[_Report] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @classmethod
+    def from_env(cls, enqueue: Enqueue, environ: Mapping[str, str] = os.environ) -> GroupCommit | None:
+        """None when REBATE_GROUP_COMMIT=off; REBATE_GROUP_COMMIT_MAX (reports per group, default
+        256) and REBATE_GROUP_COMMIT_WAIT_MS (how long a group waits for more, default 0: it takes
+        what arrived while the previous group committed) tune it."""
+        if not enabled(environ):
+            return None
+        return cls(enqueue, int(environ.get("REBATE_GROUP_COMMIT_MAX", MAX_GROUP)), float(environ.get("REBATE_GROUP_COMMIT_WAIT_MS", MAX_WAIT_MS)) / 1000)
+
+    async def submit(self, payload: Mapping[str, Any], now: datetime, scope: str = PLATFORM_SCOPE) -> Ticket:
+        """Record one event with whatever else is waiting; returns its ticket once committed (and
+        its queues' drains enqueued), or raises what refused it or failed its group."""
+        if self._closed:
+            raise RuntimeError("the intake is shutting down")
+        answer: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Report(payload, now, scope, answer))
+        self._wake.set()
+        if self._task is None or self._task.done():  # in a context of its own: not the first caller's (its request id)
+            self._task = asyncio.create_task(self._run(), name="group-commit", context=contextvars.Context())
+            self._task.add_done_callback(self._stopped)
+        ticket = await answer
+        intake.log_ticket(ticket)
+        return ticket
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        """The task ended (closed, or a bug): no report may wait for it forever."""
+        error = RuntimeError("the group commit stopped") if task.cancelled() or task.exception() is None else task.exception()
+        waiting, self._waiting = self._waiting, []
+        for r in waiting:
+            _answer(r, error)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        """Answer every report already submitted, then stop (before the database closes)."""
+        self._closed = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._waiting:
+                if self.max_wait and len(self._waiting) < self.max_group:
+                    await asyncio.sleep(self.max_wait)
+                group, self._waiting = self._take()
+                await self._commit(group)
+            if self._closed:
+                return
+
+    def _take(self) -> tuple[list[_Report], list[_Report]]:
+        """The next group: the oldest reports, of the oldest report's key scope, at most max_group."""
+        scope = self._waiting[0].scope
+        group: list[_Report] = []
+        rest: list[_Report] = []
+        for report in self._waiting:
+            (group if report.scope == scope and len(group) < self.max_group else rest).append(report)
+        return group, rest
+
+    async def _commit(self, group: list[_Report]) -> None:
+        live = [r for r in group if not r.answer.done()]  # a caller that went away is not recorded
+        if not live:
+            return
+        self.groups += 1
+        metrics.INTAKE_GROUP.observe(len(live))
+        try:
+            outcomes = await intake.record_group([(r.payload, r.now) for r in live], live[0].scope)
+        except Exception as exc:  # nothing of the group was written: every caller learns why
+            log.warning("a group of %d reports failed: %s", len(live), exc, exc_info=True)
+            for r in live:
+                _answer(r, exc)
+            return
+        except BaseException:  # cancelled (the process stops): whether it committed is unknown
+            for r in live:
+                _answer(r, RuntimeError("the intake stopped while recording this report: resend it (C-6: a replay if it was recorded)"))
+            raise
+        queues = list(dict.fromkeys(q for o in outcomes if isinstance(o, Ticket) for q in o.queues))
+        if queues:
+            try:
+                await self.enqueue(queues)
+            except Exception:  # the events are durable; the sweeper enqueues what is pending
+                log.warning("could not enqueue drains of %s; the sweeper will", queues, exc_info=True)
+        for r, outcome in zip(live, outcomes, strict=True):
+            _answer(r, outcome)
+
+
+def _answer(report: _Report, outcome: Ticket | Exception) -> None:
+    if report.answer.done():  # the caller was cancelled meanwhile; its event stands (C-6: a retry is a replay)
+        return
+    if isinstance(outcome, Exception):
+        report.answer.set_exception(outcome)
+    else:
+        report.answer.set_result(outcome)
