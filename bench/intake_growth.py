@@ -1,6 +1,7 @@
 """Intake rate as the tables grow from empty (a script, not a test; issue 15, plans that stay good).
 
-    .venv/bin/python -m bench.intake_growth [--events 500000] [--step 50000] [--per-call 50] [--clients 4] [--before [--stop-below 0.4]]
+    .venv/bin/python -m bench.intake_growth [--events 500000] [--step 50000] [--per-call 50] [--clients 4]
+                                            [--before [--before-events N] [--stop-below 0.4]]
                                             [--profile] [--database URL]
 
 On a database of its own (bench/common.py), emptied and migrated, with autovacuum off for every
@@ -10,13 +11,15 @@ through the real bulk intake (`intake.record_many`, what `reportOrders` calls), 
 events per call: half of them new paid orders, half the completions of the orders that client
 paid in its previous call (so the stored-order lookups and locks run on grown tables too). It
 prints the intake rate of every `--step` events, the first step as the reference and each step's
-ratio to it; the last / first ratio should stay ≥ ~0.8.
+ratio to it (the last / first ratio should stay ≥ ~0.8), and the rows its sequential scans read
+per event (pg_stat_user_tables): a lookup left on a sequential scan shows there whatever the
+machine's load.
 
 `--before` first runs the same phase with the old connection settings (PostgreSQL's default
 `plan_cache_mode = auto`: after five executions a prepared statement may keep a generic plan made
 while the tables were empty), then the project's own (`store.config.POSTGRES_SETTINGS`), each on a
 freshly emptied database, so before and after are shown in one run (the old phase stops once a
-step falls below `--stop-below` × its first step: it would only slow down further). `--profile` adds, per phase,
+step falls below `--stop-below` × its first step, or after `--before-events`). `--profile` adds, per phase,
 the statements whose time per call grew most from the first step to the last.
 """
 
@@ -69,6 +72,12 @@ def completed(tag: str) -> dict[str, Any]:
     return {"type": "order.completed", "key": f"{tag}:completed", "order": tag}
 
 
+async def seq_rows_read() -> int:
+    """Rows read by sequential scans of this database's tables so far (pg_stat_user_tables)."""
+    rows = await fetch(connections.get("default"), "SELECT COALESCE(SUM(seq_tup_read), 0) AS n FROM pg_stat_user_tables")
+    return int(rows[0]["n"])
+
+
 class Clients:
     """`clients` callers, each recording `per_call` events a call: new orders and the completions of
     its previous call's orders."""
@@ -112,17 +121,21 @@ async def phase(url: str, label: str, settings: dict[str, str], args: argparse.N
         await prepare(url, args.clients)
         await init_db(url)
         clients, total, steps = Clients(args.clients, args.per_call), 0, []
-        while total < args.events:
+        limit = min(args.events, args.before_events) if label == "before" else args.events
+        scanned = await seq_rows_read()
+        while total < limit:
             profile = Statements()
             t0 = time.perf_counter()
             with timed(profile) if args.profile else nullcontext():
-                done = await clients.record(min(args.step, args.events - total))
+                done = await clients.record(min(args.step, limit - total))
             rate = done / (time.perf_counter() - t0)
             total += done
             steps.append((total, rate, profile))
             first = steps[0][1]
-            console.print(f"  {label}: {total:>9,} events  {rate:8,.0f} events/s ({rate / 2:7,.0f} orders/s)  ×{rate / first:.2f} of the first step",
-                          highlight=False)
+            await asyncio.sleep(1.2)  # the sessions' table statistics reach pg_stat at most once a second
+            scanned, before = await seq_rows_read(), scanned
+            console.print(f"  {label}: {total:>9,} events  {rate:8,.0f} events/s ({rate / 2:7,.0f} orders/s)  ×{rate / first:.2f} of the first step  "
+                          f"{(scanned - before) / done:9,.1f} rows read by sequential scans per event", highlight=False)
             if rate < floor * first:
                 console.print(f"  {label}: stopped below ×{floor} of the first step", highlight=False)
                 break
@@ -150,6 +163,7 @@ async def main() -> None:
     parser.add_argument("--per-call", type=int, default=50, help="events per record_many call (half new orders, half completions)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--before", action="store_true", help="first the same run with the old connection settings (plan_cache_mode = auto)")
+    parser.add_argument("--before-events", type=int, default=500_000, help="at most this many events in the --before phase")
     parser.add_argument("--stop-below", type=float, default=0.4, help="end the --before phase once a step runs below this ratio of its first step")
     parser.add_argument("--profile", action="store_true", help="time the statements of each step; show those that grew most")
     add_arguments(parser)
