@@ -1,6 +1,6 @@
 """消费增值 per-order cost against the number of holders (a script, not a test; CA-4).
 
-    .venv/bin/python -m bench.appreciation [--holders 1000 1000000] [--orders 2000] [--rounds 3] [--no-wallets] [--database URL]
+    .venv/bin/python -m bench.appreciation [--holders 1000 1000000] [--orders 2000] [--rounds 3] [--no-wallets] [--profile] [--database URL]
 
 For each size it empties its own PostgreSQL database (bench/common.py), seeds that many holders
 with one set-based INSERT … SELECT over generate_series (their points, spend, cost-per-point key
@@ -8,9 +8,11 @@ and wallet balances; the pool state to match, price 2.00, nobody near an exit), 
 orders (paid and completed) through intake, then times only their settlement through the real
 `ca` batch handler (`settle_all`). Each size has a database of its own and the rounds run
 interleaved, so the machine's load falls on every size alike: the best round of each after one
-to warm up. Per order that is one holder read, one index range scan of the
-price change (normally empty) and the writes. It prints the per-order time of each size and the
-ratio of the largest to the smallest, which must stay ≤ 1.2.
+to warm up. Per order that is one holder read, the price change's range checked against the
+lowest stored cost key (an index range scan only when it reaches one) and the writes. It prints
+the per-order time of each size and the ratio of the largest to the smallest, which must stay
+≤ 1.2. `--profile` times the settlement's statements per size (bench/statements.py) and prints
+the costliest with their ratio and their EXPLAIN (ANALYZE, BUFFERS).
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
+import asyncpg
 from rich.console import Console
 from tortoise import connections
 
 from bench.common import add_arguments, fresh_database, sized_databases, use
+from bench.statements import Statements, timed
 from services import intake, queries
 from services.catalog import set_settings
 from services.replay import settle_all
@@ -65,9 +70,10 @@ async def seed(holders: int, wallets: bool = True) -> None:
     await set_settings("appreciation", {"enabled": True}, NOW)
 
 
-async def one_round(tag: str, orders: int) -> tuple[float, float]:
+async def one_round(tag: str, orders: int, profile: Statements | None = None) -> tuple[float, float]:
     """Record `orders` orders (paid, completed) through intake; seconds per order of their
-    settlement, wall clock and this process's CPU (the handler's side, without PostgreSQL's)."""
+    settlement, wall clock and this process's CPU (the handler's side, without PostgreSQL's).
+    With `profile`, the settlement's statements are timed into it."""
     events = []
     for i in range(orders):
         o = f"o{tag}-{i}"
@@ -77,28 +83,70 @@ async def one_round(tag: str, orders: int) -> tuple[float, float]:
     for start in range(0, len(events), 1000):
         await intake.record_many(events[start:start + 1000], NOW)
     t0, c0 = time.perf_counter(), time.process_time()
-    await settle_all()
+    with timed(profile) if profile is not None else nullcontext():
+        await settle_all()
     return (time.perf_counter() - t0) / orders, (time.process_time() - c0) / orders
 
 
-async def measure(urls: dict[int, str], orders: int, rounds: int, wallets: bool) -> dict[int, tuple[float, float]]:
+async def measure(urls: dict[int, str], orders: int, rounds: int, wallets: bool, profile: bool = False) -> dict[int, tuple[float, float]]:
     """Seed each size in its own database, then run the rounds interleaved (size by size, round
     after round) so that the machine's load falls on every size alike; the best round of each
-    after one to warm up."""
+    after one to warm up. With `profile`, the statements of the timed rounds are timed per size and
+    the costliest explained (EXPLAIN ANALYZE, BUFFERS; rolled back)."""
     for n, url in urls.items():
         await fresh_database(url)
         t0 = time.perf_counter()
         await seed(n, wallets)
         console.print(f"seeded {n:,} holders in {time.perf_counter() - t0:.1f}s")
     times: dict[int, list[tuple[float, float]]] = {n: [] for n in urls}
+    profiles = {n: Statements() for n in urls}
     for r in range(rounds + 1):
         for n, url in urls.items():
             await use(url)
-            times[n].append(await one_round(str(r), orders))
-    for url in urls.values():
+            times[n].append(await one_round(str(r), orders, profiles[n] if profile and r else None))
+    for n, url in urls.items():
         await use(url)
         assert await queries.is_zero_sum()
+        if profile:
+            await explain(n, profiles[n], rounds * orders)
+    if profile:
+        report(profiles, rounds * orders)
     return {n: min(t[1:]) for n, t in times.items()}
+
+
+def report(profiles: dict[int, Statements], orders: int) -> None:
+    """µs per order of each costly statement, per size, and the ratio of the largest size to the smallest."""
+    low, high = min(profiles), max(profiles)
+    shapes = [k for k, _, _ in profiles[high].top(14)]
+    for k in shapes:
+        a, b = profiles[low].seconds.get(k, 0.0) / orders * 1e6, profiles[high].seconds[k] / orders * 1e6
+        console.print(f"{a:8.1f} µs {b:8.1f} µs  ×{b / a if a else float('inf'):.2f}  calls {profiles[high].calls[k]:>6}  {k[:150]}", highlight=False)
+    total = [sum(profiles[n].seconds.values()) / orders * 1e6 for n in (low, high)]
+    console.print(f"statements in all: {total[0]:.1f} µs vs {total[1]:.1f} µs per order", highlight=False)
+
+
+async def explain(size: int, profile: Statements, orders: int) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the costliest statements with a sample of their arguments,
+    each in a transaction rolled back."""
+    pool = connections.get("default")._pool  # type: ignore[attr-defined]
+    async with pool.acquire() as conn:
+        for k, seconds, calls in profile.top(8):
+            sql, args = profile.sample[k]
+            if not sql.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
+                continue
+            tr = conn.transaction()
+            await tr.start()
+            try:
+                plan = [r[0] for r in await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)]
+            except asyncpg.PostgresError as exc:  # a unique key the sample already wrote: the plan without running it
+                await tr.rollback()
+                tr = conn.transaction()
+                await tr.start()
+                plan = [f"(not run: {type(exc).__name__})", *(r[0] for r in await conn.fetch(f"EXPLAIN {sql}", *args))]
+            finally:
+                await tr.rollback()
+            console.print(f"[{size:,}] {seconds / orders * 1e6:.1f} µs per order, {calls} calls: {k[:160]}", highlight=False)
+            console.print("\n".join("    " + line for line in plan), highlight=False, soft_wrap=True)
 
 
 async def main() -> None:
@@ -107,10 +155,11 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-wallets", action="store_true", help="seed the holders without a ledger account each (isolates the holder index)")
+    parser.add_argument("--profile", action="store_true", help="time the settlement's statements per size and explain the costliest")
     add_arguments(parser)
     args = parser.parse_args()
     async with sized_databases(args, args.holders, "appreciation") as urls:
-        results = await measure(urls, args.orders, args.rounds, not args.no_wallets)
+        results = await measure(urls, args.orders, args.rounds, not args.no_wallets, args.profile)
         for n, (wall, cpu) in results.items():
             console.print(f"{n:>9,} holders: {wall * 1000:.2f} ms per order, {cpu * 1000:.2f} ms of it the handler's CPU "
                           f"(best of {args.rounds} interleaved rounds of {args.orders:,} orders)")

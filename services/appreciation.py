@@ -79,6 +79,7 @@ async def settle_appreciation(batch: Batch) -> None:
     refunded = sorted({str(i.payload["order"]) for i in batch.items if i.type == "order.refunded"})
     members = sorted({o.member for o in orders.values()} | {str(i.payload["member"]) for i in batch.items if i.type == SELL})
     index = StoreHolderIndex(await store.holders(batch.conn, members))
+    lowest = await store.lowest_key(batch.conn)  # the holders as stored before this batch (it writes them at the end)
     state = await store.load_pool(batch.conn)
     run = _Run(batch, ca.AppreciationPool(settings, state, index), index, orders, await store.order_mints(batch.conn, refunded), [], [], {})
     for item in batch.items:
@@ -93,7 +94,10 @@ async def settle_appreciation(batch: Batch) -> None:
             run.sales += [(item.event_id, s, item.occurred_at) for s in out.sales]
             if out.need is None:
                 break
-            index.supply(out.need, await store.holders_reaching(batch.conn, out.need.lower, out.need.upper))
+            # a range below every stored key (most price changes) needs no query: each one's plan
+            # would probe the cost index's ends, and that planning grows with the table
+            below = store.below_every_key(lowest, out.need.upper)
+            index.supply(out.need, [] if below else await store.holders_reaching(batch.conn, out.need.lower, out.need.upper))
             out = run.pool.continue_exits()
     await _persist(run)
 

@@ -69,6 +69,19 @@ async def holders_reaching(conn: Connection, lower: Fraction | None, upper: Frac
     return [_holder(r) for r in rows]
 
 
+async def lowest_key(conn: Connection) -> int | None:
+    """The lowest stored cost-per-point key (None: no holder holds points): one index probe, no
+    parameters. Only the `ca` batch writes holders, so it holds for the whole of a batch."""
+    rows = await fetch(conn, "SELECT MIN(cost_micro) AS k FROM appreciation_holder")
+    return None if not rows or rows[0]["k"] is None else int(rows[0]["k"])
+
+
+def below_every_key(lowest: int | None, upper: Fraction) -> bool:
+    """True when no stored holder can have a cost per point ≤ `upper` (its key would be ≤ the
+    range's upper key): `holders_reaching(…, upper)` would find nobody."""
+    return lowest is None or _key_bound(upper) < lowest
+
+
 async def save_holders(conn: Connection, changed: Iterable[Holder]) -> None:
     """Upsert the changed holders (member order, so concurrent writers never deadlock)."""
     rows = [(h.member, to_fen(h.points), to_fen(h.spend), h.started_at, h.participation, cost_key(h)) for h in sorted(changed, key=lambda h: h.member)]

@@ -44,6 +44,25 @@ def mysql_connection(url: str) -> dict[str, Any]:
     return connection
 
 
+# PostgreSQL sessions: asyncpg prepares and caches every statement per connection, and after five
+# executions PostgreSQL may keep a statement's generic plan, costed once with the table sizes of
+# that moment and kept for the connection's life. A lookup planned on an empty table (a sequential
+# scan is cheapest there) would stay a sequential scan as the table grows, and nothing replans it
+# on a server whose tables are never analyzed (no autovacuum). Custom plans, made for each
+# execution with its parameters and the table's current size, keep the index scans.
+POSTGRES_SETTINGS: dict[str, str] = {"plan_cache_mode": "force_custom_plan"}
+
+
+def postgres_connection(url: str) -> dict[str, Any]:
+    """tortoise's connection for a `postgres://` URL (asyncpg) with the sessions' settings above."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    connection = expand_db_url(url)
+    credentials = connection["credentials"]
+    credentials["server_settings"] = {**POSTGRES_SETTINGS, **credentials.get("server_settings", {})}
+    return connection
+
+
 def tortoise_config(url: str | None = None) -> dict[str, Any]:
     url = url or database_url()
     if url.startswith("sqlite"):
@@ -51,6 +70,8 @@ def tortoise_config(url: str | None = None) -> dict[str, Any]:
         connection: str | dict[str, Any] = {"engine": "tortoise.backends.sqlite", "credentials": credentials}
     elif url.startswith("mysql"):
         connection = mysql_connection(url)
+    elif url.startswith("postgres"):
+        connection = postgres_connection(url)
     else:
         connection = url
     return {

@@ -10,6 +10,7 @@ from typing import Any
 
 from store.db import Connection
 from store.inbox import INSERT_ITEM
+from store.orders import lines_of_orders
 from store.sql import dialect, execute, execute_many, fetch
 
 CHUNK = 500  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQL parameter limits)
@@ -27,10 +28,9 @@ async def locked_orders(conn: Connection, ids: Iterable[str]) -> list[dict[str, 
 
 async def order_lines(conn: Connection, order_ids: Iterable[str]) -> list[dict[str, Any]]:
     """The lines of these orders with their queue, refund flag, paid fen and product source."""
-    return await _select_in(
-        conn, 'SELECT l.order_id, l."index", l.queue_id, l.refunded, l.paid_fen, p.source FROM order_line l '
-        "LEFT JOIN product p ON p.id = l.product_id WHERE l.order_id", sorted(order_ids),
-    )
+    head = lines_of_orders(conn, 'l.order_id AS order_id, l."index" AS "index", l.queue_id AS queue_id, l.refunded AS refunded, l.paid_fen AS paid_fen, '
+                                 "p.source AS source", "LEFT JOIN product p ON p.id = l.product_id")
+    return await _select_in(conn, head, sorted(order_ids))
 
 
 # The snapshot's lookups by id, one UNION ALL branch each (all columns text, so the branches

@@ -7,6 +7,7 @@ import itertools
 import json
 from datetime import UTC, datetime
 from decimal import Decimal as D
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from services import appreciation, intake, queries
 from services.payouts import payout_channels
 from services.replay import Replay, settle_all
 from services.settlement import settle_batch
+from store import appreciation as ca_store
 from store import db
 from store.sql import fetch
 from tests.integration.scenario import completed, member, paid, play_on, product, refunded
@@ -97,6 +99,16 @@ async def test_ca_seed004_event_file_mints_exits_and_re_enters():
     assert (points(r, "D"), pool(r)) == ("8.33", ("930.00", "8.33", "111.64"))
     holding = await appreciation.holding("A")
     assert (holding.points, holding.spend, holding.exit_price) == (D("0.00"), D("0.00"), None)  # 复投: a later order starts again
+
+
+async def test_ca4_a_price_range_below_every_stored_cost_key_needs_no_holder_query():
+    await play(Replay(), *BASE, order("oA", "A"))  # A: 210.00 points for 1000.00, 4.7619047… per point
+    lowest = await ca_store.lowest_key(db.default())
+    assert lowest == 4_761_904
+    assert ca_store.below_every_key(lowest, Fraction(4_761_903, 1_000_000))
+    assert not ca_store.below_every_key(lowest, Fraction(4_761_904, 1_000_000))  # A's own key: the range query runs
+    assert not ca_store.below_every_key(lowest, Fraction(5))
+    assert ca_store.below_every_key(None, Fraction(10**6))  # nobody holds points
 
 
 async def test_ca3_sale_at_2000_over_210_pays_1600_and_keeps_400_on_its_ticket():

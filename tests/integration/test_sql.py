@@ -1,11 +1,13 @@
 """store.sql writes its SQL once for every database: a `?` inside a string literal or a quoted
 identifier is text, not a parameter; and the MySQL dialect keeps what the others mean."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from store import db
+from store.config import tortoise_config
 from store.sql import execute, fetch
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -60,3 +62,16 @@ async def test_a_datetime_comes_back_as_the_same_instant():
     stored = (await fetch(conn, "SELECT updated_at FROM queue WHERE id = 't'"))[0]["updated_at"]
     stored = stored if isinstance(stored, datetime) else datetime.fromisoformat(str(stored))
     assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == when
+
+
+async def test_postgres_sessions_plan_each_execution_for_its_parameters_and_the_tables_as_they_are(database: str):
+    """A statement prepared while its tables were empty must not keep that plan as they grow
+    (store.config.POSTGRES_SETTINGS); the other databases get no such setting."""
+    connection = tortoise_config(database)["connections"]["default"]
+    if not database.startswith("postgres"):
+        assert "server_settings" not in (connection.get("credentials", {}) if isinstance(connection, dict) else {})
+        return
+    assert connection["credentials"]["server_settings"] == {"plan_cache_mode": "force_custom_plan"}
+    conn = db.default()
+    modes = await asyncio.gather(*(fetch(conn, "SELECT current_setting('plan_cache_mode') AS mode, pg_sleep(0.05) IS NULL AS slept") for _ in range(3)))
+    assert [m[0]["mode"] for m in modes] == ["force_custom_plan"] * 3  # every pooled connection
