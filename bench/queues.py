@@ -59,7 +59,8 @@ async def reads_figure(seconds: float, slices: int) -> dict[str, float]:
         await fresh(mall_queue=True, products=1)
         await _seed_balances()
         port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"])
+        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             await _wait_healthy(port)
             done = {"wallet": 0, "typename": 0}
@@ -88,7 +89,7 @@ async def _seed_balances() -> None:
 
 
 async def _wait_healthy(port: int) -> None:
-    for _ in range(200):
+    for _ in range(600):
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")

@@ -35,7 +35,7 @@ from services.union_queue import settle_union_queue
 from store import db, inbox
 from store.inbox import pending_queues
 from store.ledger import write_postings
-from store.queue import advance_version, lock_queue, save_position
+from store.queue import Fenced, lock_and_advance, lock_queue, save_position
 
 log = logging.getLogger("rebate.worker")
 
@@ -156,6 +156,8 @@ async def settle_next(queue_id: str, publish: Publish | None = None, size: int =
 
 async def _claim(queue_id: str) -> dict[str, Any] | None:
     """The head item before this attempt (its attempts counted up, committed); None: none pending."""
+    if inbox.claims_in_one_statement():
+        return await inbox.claim_head_now(queue_id)
     async with db.settling() as conn:
         if await lock_queue(conn, queue_id) is None:
             return None
@@ -198,12 +200,13 @@ async def _note(queue_id: str, failed: _ItemFailed) -> None:
 async def _settle_once(queue_id: str, size: int) -> tuple[Batch | None, bool]:
     """The batch, and whether items beyond it are pending (it reads one more than it takes)."""
     async with db.settling() as conn:
-        row = await lock_queue(conn, queue_id)
+        try:
+            row = await lock_and_advance(conn, queue_id)
+        except Fenced:
+            raise FenceLost(queue_id) from None
         if row is None:
             return None, False
         version = int(row["version"])
-        if not await advance_version(conn, queue_id, version):
-            raise FenceLost(queue_id)
         found = await inbox.pending_items(conn, queue_id, size + 1)
         rows = found[:1] + list(itertools.takewhile(lambda r: not r["attempts"], found[1:size]))  # a suspect item is settled alone
         items = [Item(int(r["id"]), int(r["event_id"]), r["type"], r["payload"], r["occurred_at"]) for r in rows]

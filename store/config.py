@@ -44,6 +44,23 @@ def mysql_connection(url: str) -> dict[str, Any]:
     return connection
 
 
+async def _keep_session(conn: Any) -> None:
+    """asyncpg's pool reset, after its own (listeners dropped, an open transaction rolled back):
+    nothing more. Its default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, a round trip per query outside a transaction and per transaction;
+    this project keeps no session state to undo (settings are `SET LOCAL` or per transaction, no
+    advisory locks, no LISTEN, no cursors held across transactions)."""
+
+
+def postgres_connection(url: str) -> dict[str, Any]:
+    """tortoise's connection for a `postgres://` URL (asyncpg), its pool without the reset query."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    connection = expand_db_url(url)
+    connection["credentials"]["reset"] = _keep_session
+    return connection
+
+
 def tortoise_config(url: str | None = None) -> dict[str, Any]:
     url = url or database_url()
     if url.startswith("sqlite"):
@@ -52,7 +69,7 @@ def tortoise_config(url: str | None = None) -> dict[str, Any]:
     elif url.startswith("mysql"):
         connection = mysql_connection(url)
     else:
-        connection = url
+        connection = postgres_connection(url)
     return {
         "connections": {"default": connection},
         "apps": {"rebate": {"models": ["store.models"], "default_connection": "default", "migrations": "store.migrations"}},
