@@ -27,6 +27,7 @@ from store.queries import (
     waiting_summary,
     wallets,
 )
+from store.reads import read_scope
 
 __all__ = [
     "FORECAST_DAYS",
@@ -46,6 +47,7 @@ __all__ = [
     "pools",
     "queue",
     "queues",
+    "read_scope",
     "stored_settings",
     "ticket",
     "ticket_owner",

@@ -11,8 +11,8 @@ from typing import Any
 
 from domain.ledger import Wallet, member_account
 from domain.money import ZERO, from_fen
-from store import db
 from store.ledger import zero_sum
+from store.reads import reads
 from store.sql import fetch
 
 WALLET_FIELDS = {
@@ -23,7 +23,7 @@ WALLET_FIELDS = {
 
 
 def _conn() -> Any:
-    return db.default()
+    return reads()  # the request's pinned connection inside `read_scope`
 
 
 async def wallets(member_ids: list[str]) -> dict[str, dict[str, Decimal]]:
