@@ -15,7 +15,22 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 
 from store import db
 
-_PINNED: ContextVar[_Pinned | None] = ContextVar("rebate_pinned_reads", default=None)
+_SCOPE: ContextVar[_Scope | None] = ContextVar("rebate_read_scope", default=None)
+
+
+class _Scope:
+    """The reads of one scope: its pinned client, made at the first read (none: not PostgreSQL)."""
+
+    def __init__(self) -> None:
+        self.client: db.Connection | None = None
+        self.pinned: _Pinned | None = None
+
+    def connection(self) -> db.Connection:
+        if self.client is None:
+            client = db.default()
+            self.pinned = _Pinned(client) if isinstance(client, AsyncpgDBClient) else None
+            self.client = self.pinned if self.pinned is not None else client
+        return self.client
 
 
 class _Pinned(TransactionWrapper):
@@ -59,21 +74,22 @@ class _Lease:
 
 def reads() -> db.Connection:
     """The connection for a read: the pinned one inside `read_scope`, else the process's."""
-    pinned = _PINNED.get()
-    return pinned if pinned is not None else db.default()
+    scope = _SCOPE.get()
+    return scope.connection() if scope is not None else db.default()
 
 
 @asynccontextmanager
 async def read_scope() -> AsyncIterator[None]:
-    """Pin one connection for the reads inside (a no-op but on PostgreSQL, and when nested)."""
-    client = db.default()
-    if _PINNED.get() is not None or not isinstance(client, AsyncpgDBClient):
+    """Pin one connection for the reads inside, at the first of them (PostgreSQL; else, and
+    nested, the reads use what they would have used anyway)."""
+    if _SCOPE.get() is not None:
         yield
         return
-    pinned = _Pinned(client)
-    token = _PINNED.set(pinned)
+    scope = _Scope()
+    token = _SCOPE.set(scope)
     try:
         yield
     finally:
-        _PINNED.reset(token)
-        await asyncio.shield(pinned.release())
+        _SCOPE.reset(token)
+        if scope.pinned is not None:
+            await asyncio.shield(scope.pinned.release())

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from tortoise import connections
 
 from services import catalog, intake, queries
 from services.model_settings import load_settings
 from services.replay import Replay
 from services.settlement import READY, Settled, enqueue_drains, pending_queues, settle_next
 from store import reads
+from store.sql import execute_many
 from tests.integration.scenario import member, paid, product, qr_settings
 from tests.integration.test_worker import NOW, assert_settled_exactly, report, setup_queue
 from workers.main import drain_queue
@@ -132,3 +134,15 @@ async def test_a_query_scope_reads_on_one_connection_given_back_at_its_end(datab
         assert pinned is not reads.reads() and pinned._connection is None  # released
     else:
         assert pinned is reads.reads()  # one connection already (SQLite)
+
+
+async def test_a_member_read_with_its_wallets_in_one_statement_gives_what_the_two_reads_give():
+    for e in (member("M1", level="gold"), member("M2", referrer="M1")):
+        await Replay().apply(e)
+    await execute_many(connections.get("default"), "INSERT INTO balance (account, asset, amount_fen) VALUES (?, ?, ?)",
+                       [("member:M1:CASH", "CNY", 1234), ("member:M2:POINTS", "POINTS", 50)])
+    ids = ["M1", "M2", "M9"]
+    profiles, wallets = await queries.members_with_wallets(ids)
+    assert profiles == await queries.members(ids) and set(profiles) == {"M1", "M2"}
+    assert wallets == await queries.wallets(ids)
+    assert (wallets["M1"]["cash"], wallets["M2"]["points"], wallets["M9"]["cash"]) == (Decimal("12.34"), Decimal("0.50"), Decimal("0.00"))
