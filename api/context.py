@@ -34,6 +34,17 @@ async def _load_tickets(ids: list[int]) -> list[dict[str, Any] | None]:
     return [await queries.ticket(i) for i in ids]
 
 
+def _members_with_wallets(wallets: DataLoader[str, dict[str, Decimal]]) -> Callable[[list[str]], Any]:
+    async def load(ids: list[str]) -> list[Any]:
+        """Members and their wallets in one statement; the wallets go to the wallets loader."""
+        found, balances = await queries.members_with_wallets(list(dict.fromkeys(ids)))
+        for member, values in balances.items():
+            wallets.prime(member, values)
+        return [found.get(i) for i in ids]
+
+    return load
+
+
 @dataclass(slots=True)
 class Loaders:
     """Built per request (per connection, uncached, for WebSockets), never module globals."""
@@ -41,10 +52,13 @@ class Loaders:
     wallets: DataLoader[str, dict[str, Decimal]]
     members: DataLoader[str, Any]
     tickets: DataLoader[int, dict[str, Any] | None]
+    members_with_wallets: DataLoader[str, Any]  # a member whose wallets are asked for too
 
     @classmethod
     def create(cls, cache: bool = True) -> Loaders:
-        return cls(DataLoader(_load_wallets, cache=cache), DataLoader(_load_members, cache=cache), DataLoader(_load_tickets, cache=cache))
+        wallets = DataLoader(_load_wallets, cache=cache)
+        return cls(wallets, DataLoader(_load_members, cache=cache), DataLoader(_load_tickets, cache=cache),
+                   DataLoader(_members_with_wallets(wallets), cache=cache))
 
 
 @dataclass(slots=True)

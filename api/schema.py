@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import strawberry
@@ -32,6 +32,7 @@ from api.settings import resolvers as settings
 from api.tickets import resolvers as tickets
 from api.union_queue import resolvers as union_queue
 from api.wallet import resolvers as wallet
+from services import queries
 
 Query = merge_types("Query", (members.Query, queue_rebate.Query, orders.Query, ledger.Query, settings.Query, union_queue.Query, wallet.Query, liabilities.Query,
                               distribution.Query, operations.Query, points_dividend.Query, appreciation.Query))
@@ -56,6 +57,18 @@ class SubscriptionsOverWebSocket(SchemaExtension):
         yield
 
 
+class QueryReads(SchemaExtension):
+    """A query's reads share one database connection (`queries.read_scope`), taken at its first
+    read and given back once when the operation ends (mutations write in their own transactions)."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        if self.execution_context.operation_type is not OperationType.QUERY:
+            yield
+            return
+        async with queries.read_scope():
+            yield
+
+
 # The depth and alias limiters are validation rules, and the rules are part of ValidationCache's
 # key: a limiter built per request brings new rule classes and never hits the cache. So the rules
 # are built once here and every request's extension adds the same ones.
@@ -71,6 +84,7 @@ def _extensions(rules: list[type[ASTValidationRule]]) -> list[Any]:
         lambda: ValidationCache(maxsize=512),
         lambda: MaskErrors(should_mask_error=is_unexpected),
         SubscriptionsOverWebSocket,
+        QueryReads,
         OperationMetrics,
     ]
 

@@ -3,6 +3,7 @@ settings enable it, C-11)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,7 +15,18 @@ from store.db import Connection
 SETTINGS_MODELS: dict[str, Callable[[Mapping[str, Any]], Any]] = {name: kind.parse for name, kind in MODEL_SETTINGS.items()}
 
 
+_PARSED: dict[str, tuple[Any, Any]] = {}  # model → (the stored values, their parsed settings)
+
+
 async def load_settings(model: str, conn: Connection | None = None) -> Any:
-    """The parsed settings of a model (defaults: off) as of this transaction."""
+    """The parsed settings of a model (defaults: off) as of this transaction. The row is read each
+    time; its parse (the settings classes are frozen) is kept per model across batches and calls,
+    and made again whenever the stored values differ from those it was made of."""
     row = await settings_row(model, conn)
-    return SETTINGS_MODELS[model](row.values if row else {})
+    values = row.values if row else {}
+    cached = _PARSED.get(model)
+    if cached is not None and cached[0] == values:
+        return cached[1]
+    parsed = SETTINGS_MODELS[model](values)
+    _PARSED[model] = (copy.deepcopy(values), parsed)
+    return parsed

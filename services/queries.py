@@ -16,6 +16,7 @@ from store.queries import (
     ledger_check,
     member_ids,
     members,
+    members_with_wallets,
     pools,
     queue,
     queue_page,
@@ -28,6 +29,7 @@ from store.queries import (
     waiting_summary,
     wallets,
 )
+from store.reads import read_scope
 
 __all__ = [
     "FORECAST_DAYS",
@@ -44,10 +46,12 @@ __all__ = [
     "ledger_check",
     "member_ids",
     "members",
+    "members_with_wallets",
     "pools",
     "queue",
     "queue_page",
     "queues",
+    "read_scope",
     "stored_settings",
     "ticket",
     "ticket_owner",

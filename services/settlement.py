@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter
@@ -34,7 +35,7 @@ from services.union_queue import settle_union_queue
 from store import db, inbox
 from store.inbox import pending_queues
 from store.ledger import write_postings
-from store.queue import advance_version, lock_queue, save_position
+from store.queue import Fenced, lock_and_advance, lock_queue, save_position
 
 log = logging.getLogger("rebate.worker")
 
@@ -61,12 +62,30 @@ def drain_job_id(queue_id: str) -> str:
     return f"drain:{queue_id}"
 
 
+READY = "rebate:drain:ready"
+"""Redis set of the queues that have items waiting for a drain: a hint (the inbox in the database is
+the truth, and the sweeper finds what a lost hint leaves), so that a call reporting many orders
+enqueues a job only for the queues not already waiting, and a running drain job takes the others."""
+_MARK = (  # SADD each queue; returns those that were not marked yet
+    "local fresh = {} for _, q in ipairs(ARGV) do if redis.call('SADD', KEYS[1], q) == 1 then fresh[#fresh + 1] = q end end return fresh"
+)
+
+
 async def enqueue_drains(redis: Any, queues: list[str], tick: str | None = None) -> None:
-    """One drain job per queue; arq refuses a second with the same id while one is queued or
-    running. The sweeper passes its tick, so a job stuck with a killed worker cannot block it."""
-    for q in queues:
-        job_id = drain_job_id(q) if tick is None else f"{drain_job_id(q)}:sweep:{tick}"
-        await redis.enqueue_job("drain_queue", q, _job_id=job_id)
+    """Mark the queues ready and enqueue a drain job for each one that was not marked yet (a marked
+    queue's job is queued or running, or a running job takes the mark); arq refuses a second job
+    with the same id while one is queued or running. The sweeper passes its tick and enqueues one
+    for every queue it names, so that neither a job stuck with a killed worker nor a stale mark
+    can block it."""
+    if tick is not None:
+        for q in queues:
+            await redis.enqueue_job("drain_queue", q, _job_id=f"{drain_job_id(q)}:sweep:{tick}")
+        return
+    if not queues:
+        return
+    for fresh in await redis.eval(_MARK, 1, READY, *queues):
+        q = fresh.decode() if isinstance(fresh, bytes) else str(fresh)
+        await redis.enqueue_job("drain_queue", q, _job_id=drain_job_id(q))
 
 
 Publish = Callable[[str, list[dict[str, Any]], int, list[int]], Awaitable[None]]
@@ -76,35 +95,50 @@ Publish = Callable[[str, list[dict[str, Any]], int, list[int]], Awaitable[None]]
 async def settle_batch(queue_id: str, publish: Publish | None = None, size: int = BATCH_SIZE) -> int:
     """Claim the head, then one transaction: fence, load, decide, write. Returns how many items it
     settled or isolated (0: none pending, the queue is held elsewhere, or the head failed again)."""
+    return (await settle_next(queue_id, publish, size)).count
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """One batch's outcome: how many items it settled or isolated (as `settle_batch` returns), and
+    whether the queue had more pending than the batch took (so a drain goes on without asking)."""
+
+    count: int
+    more: bool
+
+
+async def settle_next(queue_id: str, publish: Publish | None = None, size: int = BATCH_SIZE) -> Settled:
+    """`settle_batch`, telling whether more is pending: the batch reads one item beyond its size,
+    so a drain knows from its last batch that the queue is empty (no second, empty batch)."""
     for attempt in range(5):
         head = None
         try:
             head = await _claim(queue_id)
             if head is None:
-                return 0
+                return Settled(0, False)
             if _exhausted(head):
                 await _isolate(queue_id, head)
-                return 1
-            batch = await _settle_once(queue_id, 1 if head["attempts"] else size)
+                return Settled(1, True)
+            batch, more = await _settle_once(queue_id, 1 if head["attempts"] else size)
             break
         except FenceLost:
             log.info("fence lost on %s: another writer settled it", queue_id)
             metrics.FENCE_LOST.labels(metrics.model_of(queue_id)).inc()
             await _unclaim(head)
-            return 0
+            return Settled(0, False)
         except _NothingToDo:
             await _unclaim(head)
-            return 0
+            return Settled(0, False)
         except _ItemFailed as failed:
             await _note(queue_id, failed)
             if len(failed.ids) > 1:  # not yet known which item: settle the batch's items one by one
-                return await settle_batch(queue_id, publish, size)
-            return 0  # the same item again after the sweeper's next tick, until MAX_ATTEMPTS
+                return await settle_next(queue_id, publish, size)
+            return Settled(0, False)  # the same item again after the sweeper's next tick, until MAX_ATTEMPTS
         except Exception as exc:
             if db.is_locked(exc):
                 log.info("queue %s is held by another settler: leaving it to the holder", queue_id)
                 await _unclaim(head)
-                return 0
+                return Settled(0, False)
             if not db.is_busy(exc):  # SQLite busy: retry
                 raise
             metrics.DB_BUSY.labels(metrics.model_of(queue_id)).inc()
@@ -113,15 +147,17 @@ async def settle_batch(queue_id: str, publish: Publish | None = None, size: int 
     else:
         raise RuntimeError(f"queue {queue_id}: database stayed busy")
     if batch is None:
-        return 0
+        return Settled(0, False)
     metrics.batch_committed(queue_id, [i.id for i in batch.finished], batch.failed)
     if publish is not None and (batch.payouts or batch.finished):
         await publish(queue_id, batch.payouts, batch.version + 1, sorted({i.event_id for i in batch.finished}))
-    return max(len(batch.finished), 1)  # a long item (a daily settlement) that moved on counts as progress
+    return Settled(max(len(batch.finished), 1), more)  # a long item (a daily settlement) that moved on counts as progress
 
 
 async def _claim(queue_id: str) -> dict[str, Any] | None:
     """The head item before this attempt (its attempts counted up, committed); None: none pending."""
+    if inbox.claims_in_one_statement():
+        return await inbox.claim_head_now(queue_id)
     async with db.settling() as conn:
         if await lock_queue(conn, queue_id) is None:
             return None
@@ -161,16 +197,18 @@ async def _note(queue_id: str, failed: _ItemFailed) -> None:
         await inbox.note_failure(conn, failed.ids[0], failed.error, failed.ids[1:])
 
 
-async def _settle_once(queue_id: str, size: int) -> Batch | None:
+async def _settle_once(queue_id: str, size: int) -> tuple[Batch | None, bool]:
+    """The batch, and whether items beyond it are pending (it reads one more than it takes)."""
     async with db.settling() as conn:
-        row = await lock_queue(conn, queue_id)
+        try:
+            row = await lock_and_advance(conn, queue_id)
+        except Fenced:
+            raise FenceLost(queue_id) from None
         if row is None:
-            return None
+            return None, False
         version = int(row["version"])
-        if not await advance_version(conn, queue_id, version):
-            raise FenceLost(queue_id)
-        rows = await inbox.pending_items(conn, queue_id, size)
-        rows = rows[:1] + list(itertools.takewhile(lambda r: not r["attempts"], rows[1:]))  # a suspect item is settled alone
+        found = await inbox.pending_items(conn, queue_id, size + 1)
+        rows = found[:1] + list(itertools.takewhile(lambda r: not r["attempts"], found[1:size]))  # a suspect item is settled alone
         items = [Item(int(r["id"]), int(r["event_id"]), r["type"], r["payload"], r["occurred_at"]) for r in rows]
         if not items:
             raise _NothingToDo()
@@ -187,7 +225,7 @@ async def _settle_once(queue_id: str, size: int) -> Batch | None:
             if db.is_busy(exc) or db.is_locked(exc) or db.is_race(exc) or db.is_disconnect(exc):
                 raise
             raise _ItemFailed([i.id for i in items], f"{type(exc).__name__}: {exc}"[:2000]) from exc
-        return batch
+        return batch, len(found) > len(rows) or batch.resume_at is not None
 
 
 async def _pause_for_tests(queue_id: str) -> None:
@@ -221,4 +259,5 @@ async def _finish(conn: db.Connection, batch: Batch) -> None:
         await inbox.unclaim(conn, batch.resume_at)
 
 
-__all__ = ["BATCH_SIZE", "HANDLERS", "FenceLost", "Handler", "Publish", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues", "settle_batch"]
+__all__ = ["BATCH_SIZE", "HANDLERS", "READY", "FenceLost", "Handler", "Publish", "Settled", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues",
+           "settle_batch", "settle_next"]

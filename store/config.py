@@ -53,13 +53,24 @@ def mysql_connection(url: str) -> dict[str, Any]:
 POSTGRES_SETTINGS: dict[str, str] = {"plan_cache_mode": "force_custom_plan"}
 
 
+async def _keep_session(conn: Any) -> None:
+    """asyncpg's pool reset, after its own (listeners dropped, an open transaction rolled back):
+    nothing more. Its default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, a round trip per query outside a transaction and per transaction;
+    this project keeps no session state to undo (settings are `SET LOCAL` or per transaction, no
+    advisory locks, no LISTEN, no cursors held across transactions; the server settings above are
+    the connection's own, given at connect, and `RESET ALL` would not undo them either)."""
+
+
 def postgres_connection(url: str) -> dict[str, Any]:
-    """tortoise's connection for a `postgres://` URL (asyncpg) with the sessions' settings above."""
+    """tortoise's connection for a `postgres://` URL (asyncpg): the sessions' settings above, its
+    pool without the reset query."""
     from tortoise.backends.base.config_generator import expand_db_url
 
     connection = expand_db_url(url)
     credentials = connection["credentials"]
     credentials["server_settings"] = {**POSTGRES_SETTINGS, **credentials.get("server_settings", {})}
+    credentials["reset"] = _keep_session
     return connection
 
 
@@ -70,10 +81,8 @@ def tortoise_config(url: str | None = None) -> dict[str, Any]:
         connection: str | dict[str, Any] = {"engine": "tortoise.backends.sqlite", "credentials": credentials}
     elif url.startswith("mysql"):
         connection = mysql_connection(url)
-    elif url.startswith("postgres"):
-        connection = postgres_connection(url)
     else:
-        connection = url
+        connection = postgres_connection(url)
     return {
         "connections": {"default": connection},
         "apps": {"rebate": {"models": ["store.models"], "default_connection": "default", "migrations": "store.migrations"}},

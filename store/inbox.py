@@ -11,7 +11,7 @@ from typing import Any
 from store import db
 from store.db import Connection
 from store.models import Event
-from store.sql import execute, execute_many, fetch
+from store.sql import dialect, execute, execute_many, fetch
 
 _ENCODE: Callable[[Any], str] = Event._meta.fields_map["payload"].encoder  # type: ignore[attr-defined]
 INSERT_ITEM = "INSERT INTO inbox_item (queue_id, event_id, status, attempts, created_at) VALUES (?, ?, 'PENDING', 0, CURRENT_TIMESTAMP)"
@@ -43,6 +43,24 @@ async def claim_head(conn: Connection, queue_id: str) -> dict[str, Any] | None:
         return None
     await execute(conn, "UPDATE inbox_item SET attempts = attempts + 1 WHERE id = ?", (rows[0]["id"],))
     return rows[0]
+
+
+CLAIM_HEAD = (  # PostgreSQL: the queue row NOWAIT (held by a settler: 55P03), its head item counted up, as it was
+    "WITH q AS (SELECT id FROM queue WHERE id = ? FOR UPDATE NOWAIT), "
+    "h AS (SELECT i.id, i.attempts, i.error FROM inbox_item i JOIN q ON i.queue_id = q.id WHERE i.status = 'PENDING' ORDER BY i.id LIMIT 1) "
+    "UPDATE inbox_item u SET attempts = u.attempts + 1 FROM h WHERE u.id = h.id RETURNING h.id AS id, h.attempts AS attempts, h.error AS error"
+)
+
+
+async def claim_head_now(queue_id: str) -> dict[str, Any] | None:
+    """`claim_head` as one statement committed by itself (PostgreSQL, see `claims_in_one_statement`),
+    the queue row locked NOWAIT for it as `lock_queue` does (a settler holds it: `db.is_locked`)."""
+    rows = await fetch(db.default(), CLAIM_HEAD, (queue_id,))
+    return rows[0] if rows else None
+
+
+def claims_in_one_statement() -> bool:
+    return dialect(db.default()) == "postgres"
 
 
 async def note_failure(conn: Connection, item_id: int, error: str, suspects: Sequence[int]) -> None:

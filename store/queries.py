@@ -11,8 +11,8 @@ from typing import Any
 
 from domain.ledger import Wallet, member_account
 from domain.money import ZERO, from_fen
-from store import db
 from store.ledger import zero_sum
+from store.reads import reads
 from store.sql import fetch
 
 WALLET_FIELDS = {
@@ -23,7 +23,7 @@ WALLET_FIELDS = {
 
 
 def _conn() -> Any:
-    return db.default()
+    return reads()  # the request's pinned connection inside `read_scope`
 
 
 async def wallets(member_ids: list[str]) -> dict[str, dict[str, Decimal]]:
@@ -31,12 +31,39 @@ async def wallets(member_ids: list[str]) -> dict[str, dict[str, Decimal]]:
     out = {m: {name: ZERO for name in WALLET_FIELDS.values()} for m in member_ids}
     if not member_ids:
         return out
-    accounts = {member_account(m, w): (m, name) for m in member_ids for w, name in WALLET_FIELDS.items()}
+    accounts = _wallet_accounts(member_ids)
     marks = ", ".join("?" for _ in accounts)
     for r in await fetch(_conn(), f"SELECT account, amount_fen FROM balance WHERE account IN ({marks})", list(accounts)):
         member, name = accounts[r["account"]]
         out[member][name] = from_fen(int(r["amount_fen"]))
     return out
+
+
+def _wallet_accounts(member_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Each member's wallet accounts: account → (member, wallet field)."""
+    return {member_account(m, w): (m, name) for m in member_ids for w, name in WALLET_FIELDS.items()}
+
+
+async def members_with_wallets(ids: list[str]) -> tuple[dict[str, MemberView], dict[str, dict[str, Decimal]]]:
+    """`members` and `wallets` of these members in one statement (a member read with its wallets)."""
+    profiles: dict[str, MemberView] = {}
+    out = {m: {name: ZERO for name in WALLET_FIELDS.values()} for m in ids}
+    if not ids:
+        return profiles, out
+    accounts = _wallet_accounts(ids)
+    rows = await fetch(
+        _conn(),
+        f"SELECT id, phone, nickname, avatar, level, referrer_id, NULL AS amount_fen FROM member WHERE id IN ({', '.join('?' for _ in ids)}) "
+        f"UNION ALL SELECT account, NULL, NULL, NULL, NULL, NULL, amount_fen FROM balance WHERE account IN ({', '.join('?' for _ in accounts)})",
+        [*ids, *accounts],
+    )
+    for r in rows:
+        if r["amount_fen"] is None:
+            profiles[r["id"]] = MemberView(r["id"], r["phone"], r["nickname"], r["avatar"], r["level"], r["referrer_id"])
+        else:
+            member, name = accounts[r["id"]]
+            out[member][name] = from_fen(int(r["amount_fen"]))
+    return profiles, out
 
 
 @dataclass(slots=True)

@@ -25,6 +25,27 @@ async def lock_queue(conn: Connection, queue_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+async def lock_and_advance(conn: Connection, queue_id: str) -> dict[str, Any] | None:
+    """`lock_queue` and `advance_version` at the start of a settlement batch: the row as it was
+    (its version before the fence moved it), None when there is no such queue. On PostgreSQL in one
+    statement: the row is taken NOWAIT and, held, cannot change between the read and the fence.
+    Elsewhere two; a version another writer moved in between raises `Fenced`."""
+    if dialect(conn) == "postgres":
+        rows = await fetch(
+            conn, "UPDATE queue SET version = version + 1 WHERE id = (SELECT id FROM queue WHERE id = ? FOR UPDATE NOWAIT) "
+            "RETURNING head, tail, pool_fen, version - 1 AS version", (queue_id,),
+        )
+        return rows[0] if rows else None
+    row = await lock_queue(conn, queue_id)
+    if row is not None and not await advance_version(conn, queue_id, int(row["version"])):
+        raise Fenced(queue_id)
+    return row
+
+
+class Fenced(Exception):
+    """Another writer advanced the queue's version since this transaction read it."""
+
+
 async def advance_version(conn: Connection, queue_id: str, version: int) -> bool:
     """The fence: version → version + 1, only if nobody advanced it since it was read."""
     return await execute(conn, "UPDATE queue SET version = version + 1 WHERE id = ? AND version = ?", (queue_id, version)) == 1

@@ -99,12 +99,13 @@ async def order_levels(conn: Connection, orders: Iterable[str]) -> dict[str, str
 
 async def catalog(conn: Connection, products: Iterable[str], stores: Iterable[str], cashiers: Iterable[str]) -> tuple[dict[str, Product], dict[str, Store], dict[str, Cashier]]:
     """The products, and the stores (those named and the products' own) and cashiers, by id."""
-    found = {p.id: p for p in await Product.filter(id__in=set(products)).using_db(conn)}
+    product_ids, cashier_ids = set(products), set(cashiers)
+    found = {p.id: p for p in await Product.filter(id__in=product_ids).using_db(conn)} if product_ids else {}
     store_ids = set(stores) | {p.store_id for p in found.values() if p.store_id}
-    return (
+    return (  # no statement for an empty set (a mall order names no store or cashier)
         found,
-        {s.id: s for s in await Store.filter(id__in=store_ids).using_db(conn)},
-        {c.id: c for c in await Cashier.filter(id__in=set(cashiers)).using_db(conn)},
+        {s.id: s for s in await Store.filter(id__in=store_ids).using_db(conn)} if store_ids else {},
+        {c.id: c for c in await Cashier.filter(id__in=cashier_ids).using_db(conn)} if cashier_ids else {},
     )
 
 

@@ -21,29 +21,55 @@ from services.intake import record
 from services.points_dividend import daily_release_event
 from services.replay import daily_settlement_event
 from services.runtime import close_db, init_db, platform_zone, redis_settings
-from services.settlement import enqueue_drains, settle_batch
+from services.settlement import READY, enqueue_drains, settle_next
 from workers.publish import publisher
 
 log = logging.getLogger("rebate.worker")
 LOCK_TIMEOUT = 10  # seconds; renewed after every batch, so only a dead holder lets it lapse
+OTHERS = 8  # ready queues a drain job takes from the mark set at a time, after its own queue
+OTHER_ROUNDS = 64  # at most this many takes per job: a job ends, the next one starts fresh
+
 
 async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
-    """arq job: settle every pending item of one queue, batch after batch, under its lock."""
+    """arq job: settle every pending item of one queue, batch after batch, under its lock; then
+    drain the other queues marked ready (their own jobs were refused or are still queued), each
+    under its own lock, so that one job serves many small queues."""
     redis: Redis = ctx["redis"]
-    lock = redis.lock(f"rebate:lock:{queue_id}", timeout=LOCK_TIMEOUT, blocking_timeout=0.2)
+    settled, busy = 0, set()
+    with metrics.JOB_SECONDS.labels("drain_queue").time():
+        await redis.srem(READY, queue_id)
+        settled += await _drain(ctx, queue_id, busy, blocking=0.2)
+        for _ in range(OTHER_ROUNDS):
+            others = [q.decode() if isinstance(q, bytes) else str(q) for q in await redis.spop(READY, OTHERS) or []]
+            if not others:
+                break
+            for other in others:
+                settled += await _drain(ctx, other, busy, blocking=0)
+        if busy:  # held by another drain: its holder looks at the marks before it lets go, the sweeper after
+            await redis.sadd(READY, *busy)
+    log.info("drained %s: %d items", queue_id, settled, extra={"queue_id": queue_id})
+    return settled
+
+
+async def _drain(ctx: dict[str, Any], queue_id: str, busy: set[str], blocking: float) -> int:
+    """One queue under its Redis lock, until a batch says nothing more is pending and no new mark
+    came in meanwhile (a report that arrived during the drain marked the queue again)."""
+    redis: Redis = ctx["redis"]
+    lock = redis.lock(f"rebate:lock:{queue_id}", timeout=LOCK_TIMEOUT, blocking_timeout=blocking)
     waited = time.perf_counter()
-    acquired = await lock.acquire()
+    acquired = await lock.acquire(blocking=blocking > 0)
     metrics.LOCK_WAIT.labels("acquired" if acquired else "busy").observe(time.perf_counter() - waited)
     if not acquired:
+        busy.add(queue_id)
         return 0  # the holder drains what is pending; the sweeper catches a late arrival
     settled = 0
     try:
-        with metrics.JOB_SECONDS.labels("drain_queue").time():
-            while done := await settle_batch(queue_id, ctx.get("publish")):
-                settled += done
-                await lock.reacquire()
-        log.info("drained %s: %d items", queue_id, settled, extra={"queue_id": queue_id})
-        return settled
+        while True:
+            done = await settle_next(queue_id, ctx.get("publish"))
+            settled += done.count
+            if not done.count or (not done.more and not await redis.srem(READY, queue_id)):
+                return settled
+            await lock.reacquire()
     finally:
         try:
             await lock.release()

@@ -464,6 +464,9 @@ async def test_qr16_the_cron_job_records_the_due_reset_and_enqueues_its_queue():
         async def enqueue_job(self, *args: Any, **kwargs: Any) -> None:
             self.jobs.append((*args, kwargs.get("_job_id")))
 
+        async def eval(self, script: str, keys: int, *args: Any) -> list[Any]:
+            return list(args[keys:])  # enqueue_drains marks the queues ready: none was marked yet
+
     redis = Redis()
     assert await queue_rebate_reset({"redis": redis}) == 1
     assert redis.jobs == [("drain_queue", "qr:MALL", "drain:qr:MALL")]

@@ -1,0 +1,148 @@
+"""How queues are drained (docs/architecture.md, Settlement): a batch tells whether more is
+pending, ready marks spare the jobs of queues already waiting, one drain job takes the other
+marked queues, settings are parsed again when they change, a query's reads share one connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from tortoise import connections
+
+from services import catalog, intake, queries
+from services.model_settings import load_settings
+from services.replay import Replay
+from services.settlement import READY, Settled, enqueue_drains, pending_queues, settle_next
+from store import reads
+from store.sql import execute_many
+from tests.integration.scenario import member, paid, product, qr_settings
+from tests.integration.test_worker import NOW, assert_settled_exactly, report, setup_queue
+from workers.main import drain_queue
+
+pytestmark = pytest.mark.usefixtures("db")
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """The test Redis, flushed before and after (the marks and locks of these tests)."""
+    async with Redis.from_url(redis_url) as client:
+        await client.flushdb()
+        yield client
+        await client.flushdb()
+
+
+class Jobs:
+    """The arq pool as enqueue_drains uses it, on a real Redis, with the jobs it was asked for."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis, self.jobs = redis, []
+
+    async def eval(self, *args: Any) -> Any:
+        return await self.redis.eval(*args)  # type: ignore[misc]
+
+    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None = None) -> None:
+        self.jobs.append((function, *args, _job_id))
+
+
+async def test_a_batch_tells_whether_more_is_pending_so_a_drain_needs_no_empty_batch():
+    await setup_queue()
+    await report(5)
+    first = await settle_next("qr:MALL", size=3)
+    assert (first.count, first.more) == (3, True)
+    last = await settle_next("qr:MALL", size=3)
+    assert (last.count, last.more) == (2, False)  # exactly what was left: the drain stops here
+    assert await pending_queues() == []
+    assert await settle_next("qr:MALL") == Settled(0, False)
+    await assert_settled_exactly(5)
+
+
+async def test_a_batch_of_exactly_its_size_knows_the_queue_is_empty():
+    await setup_queue()
+    await report(4)
+    done = await settle_next("qr:MALL", size=4)
+    assert (done.count, done.more) == (4, False)
+
+
+async def test_marked_queues_get_no_second_job_until_their_mark_is_taken(redis):
+    jobs = Jobs(redis)
+    await enqueue_drains(jobs, ["qr:A", "qr:B"])
+    await enqueue_drains(jobs, ["qr:B", "qr:C"])  # B is already waiting for its job
+    assert jobs.jobs == [("drain_queue", "qr:A", "drain:qr:A"), ("drain_queue", "qr:B", "drain:qr:B"), ("drain_queue", "qr:C", "drain:qr:C")]
+    assert sorted(await redis.smembers(READY)) == [b"qr:A", b"qr:B", b"qr:C"]
+    await redis.srem(READY, "qr:A")  # A's drain took its mark: a new report needs a job again
+    await enqueue_drains(jobs, ["qr:A", "qr:B"])
+    assert jobs.jobs[3:] == [("drain_queue", "qr:A", "drain:qr:A")]
+
+
+async def test_the_sweeper_enqueues_every_queue_it_names_whatever_the_marks(redis):
+    jobs = Jobs(redis)
+    await enqueue_drains(jobs, ["qr:A"])
+    await enqueue_drains(jobs, ["qr:A", "qr:B"], tick="7")
+    assert jobs.jobs[1:] == [("drain_queue", "qr:A", "drain:qr:A:sweep:7"), ("drain_queue", "qr:B", "drain:qr:B:sweep:7")]
+
+
+async def test_one_drain_job_settles_its_queue_and_the_other_marked_ones(redis):
+    replay = Replay()
+    for e in (qr_settings(mall_queue=False), *(member(f"M{i}") for i in range(10)), *(product(f"P{p}") for p in range(5))):
+        await replay.apply(e)
+    tickets = [await intake.record(paid(f"o{i}", f"M{i % 10}", (f"P{i % 5}", "100.00")), NOW) for i in range(40)]
+    queues = sorted({q for t in tickets for q in t.queues})
+    assert len(queues) == 5
+    await enqueue_drains(Jobs(redis), queues)
+    assert await drain_queue({"redis": redis}, queues[0]) == 40  # the job of one queue drained all five
+    assert await pending_queues() == [] and await redis.smembers(READY) == set()
+    assert await queries.is_zero_sum()
+
+
+async def test_a_drain_leaves_a_queue_held_by_another_marked_for_later(redis):
+    await setup_queue()
+    await report(3)
+    await redis.sadd(READY, "qr:MALL")
+    lock = redis.lock("rebate:lock:qr:MALL", timeout=10)
+    assert await lock.acquire(blocking=False)
+    try:
+        await redis.sadd(READY, "qr:MALL")
+        assert await drain_queue({"redis": redis}, "qr:OTHER") == 0
+        assert await redis.smembers(READY) == {b"qr:MALL"}  # its holder, the next job or the sweeper takes it
+    finally:
+        await lock.release()
+    assert await drain_queue({"redis": redis}, "qr:MALL") == 3
+    await assert_settled_exactly(3)
+
+
+async def test_changed_settings_are_parsed_again_and_unchanged_ones_are_not():
+    await catalog.set_settings("queue_rebate", {"enabled": True, "extraction_ratio": "10", "reward_ratio": "100"})
+    first = await load_settings("queue_rebate")
+    assert await load_settings("queue_rebate") is first
+    await catalog.set_settings("queue_rebate", {"extraction_ratio": "20"})
+    changed = await load_settings("queue_rebate")
+    assert changed.extraction_ratio == Decimal("20") and first.extraction_ratio == Decimal("10")
+
+
+async def test_a_query_scope_reads_on_one_connection_given_back_at_its_end(database):
+    await Replay().apply(member("M1"))
+    async with queries.read_scope():
+        pinned = reads.reads()
+        found = await asyncio.gather(*(queries.members(["M1"]) for _ in range(5)), queries.wallets(["M1"]))
+        assert reads.reads() is pinned
+    assert all("M1" in f for f in found[:5]) and found[5]["M1"]["cash"] == Decimal("0.00")
+    if database.startswith("postgres"):
+        assert pinned is not reads.reads() and pinned._connection is None  # released
+    else:
+        assert pinned is reads.reads()  # one connection already (SQLite)
+
+
+async def test_a_member_read_with_its_wallets_in_one_statement_gives_what_the_two_reads_give():
+    for e in (member("M1", level="gold"), member("M2", referrer="M1")):
+        await Replay().apply(e)
+    await execute_many(connections.get("default"), "INSERT INTO balance (account, asset, amount_fen) VALUES (?, ?, ?)",
+                       [("member:M1:CASH", "CNY", 1234), ("member:M2:POINTS", "POINTS", 50)])
+    ids = ["M1", "M2", "M9"]
+    profiles, wallets = await queries.members_with_wallets(ids)
+    assert profiles == await queries.members(ids) and set(profiles) == {"M1", "M2"}
+    assert wallets == await queries.wallets(ids)
+    assert (wallets["M1"]["cash"], wallets["M2"]["points"], wallets["M9"]["cash"]) == (Decimal("12.34"), Decimal("0.50"), Decimal("0.00"))
