@@ -84,6 +84,7 @@ async def _open(url: str | None, migrate: bool, progress: Callable[[int | None, 
                         progress=lambda event, _app, name: progress(None, name) if event == "apply_done" else None)
     # tortoise 1.x binds its context to the calling task; servers handle requests in other tasks,
     # so this process-wide context is the fallback every task sees (closed again by close).
+    _forget_queries()  # a process that had another database open (tests, replay) gets this one's SQL
     await Tortoise.init(config=config, _enable_global_fallback=True)
     await ping()  # tortoise connects lazily: an unreachable server or a missing database shows here, not at the first request
     if migrate and dialect(default()) == "mysql":
@@ -105,9 +106,14 @@ async def _binary_collation(conn: Connection) -> None:
 async def close() -> None:
     """Close the connections and forget tortoise's per-connection-name query cache, so a process
     that opens another database next (tests, `rebate replay`) gets that dialect's SQL."""
+    await Tortoise.close_connections()
+    _forget_queries()
+
+
+def _forget_queries() -> None:
+    """tortoise caches each model's INSERT / UPDATE / DELETE SQL by connection name, not dialect."""
     from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-    await Tortoise.close_connections()
     EXECUTOR_CACHE.clear()
 
 
