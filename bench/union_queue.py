@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 from tortoise import connections
 
-from bench.common import add_arguments, bench_environment, fresh_database
+from bench.common import add_arguments, bench_environment, bench_server, fresh_database
 from domain.ledger import Asset, transfer
 from domain.money import from_fen
 from domain.union_queue import FUNDING, LIABILITY, POOL, PROMISED
@@ -222,6 +222,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON line per run on stdout (what --baseline reads)")
     add_arguments(parser)
     args = parser.parse_args()
+    os.environ["BENCH_POSTGRES_URL"] = bench_server()  # each run's own database on this server (a run sets DATABASE_URL to its database)
     if args.baseline:
         compare(args)
     else:
