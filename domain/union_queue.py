@@ -162,7 +162,7 @@ def pay_boosts(run: SettlementRun, boosted: list[UEntitlement]) -> list[Posting]
         if e.status is not Status.WAITING or pay <= 0:
             continue
         e.boost -= pay
-        postings += _payout(run, e, pay, "boost")
+        _payout(run, e, pay, "boost", postings)
     return postings
 
 
@@ -173,17 +173,19 @@ def settle_batch(run: SettlementRun, batch: list[UEntitlement]) -> tuple[list[Po
     Returns the postings and whether the run has stopped (then feed no more batches).
     """
     postings: list[Posting] = []
+    if run.stopped:
+        return postings, True
+    current = run.touched.get
     for loaded in batch:
-        if run.stopped:
-            break
-        e = run.current(loaded)
-        if e.status is not Status.WAITING or e.remaining <= 0:
+        e = current(loaded.key, loaded)
+        remaining = e.total - e.received
+        if e.status is not Status.WAITING or remaining <= 0:
             continue
-        if e.remaining > run.pool:
+        if remaining > run.pool:
             run.stopped = True
             break
         e.boost = ZERO
-        postings += _payout(run, e, e.remaining, "pay")
+        _payout(run, e, remaining, "pay", postings)
     return postings, run.stopped
 
 
@@ -198,18 +200,19 @@ def settle_stream(run: SettlementRun, boosted: Iterable[list[UEntitlement]], wai
             return
 
 
-def _payout(run: SettlementRun, e: UEntitlement, amount: Decimal, kind: str) -> list[Posting]:
-    """Pool → member cash, and the same amount of the promise settled in ENTITLEMENT."""
+def _payout(run: SettlementRun, e: UEntitlement, amount: Decimal, kind: str, postings: list[Posting]) -> None:
+    """Pool → member cash, and the same amount of the promise settled in ENTITLEMENT (`amount` > 0),
+    appended to `postings` (a daily run makes two per entitlement paid: built directly)."""
     e.received += amount
-    if e.remaining <= 0:
+    if e.received >= e.total:
         e.status, e.boost = Status.COMPLETED, ZERO
     run.pool -= amount
     run.paid += amount
     run.paid_count += 1
     run.touched[e.key] = e
     settle = "settle" if kind == "pay" else f"{kind}_settle"
-    cash = transfer(f"uq:{run.day}:{kind}:{e.key}", POOL, member_account(e.member, Wallet.CASH), amount, Asset.CNY, kind)
-    return cash + transfer(f"uq:{run.day}:{settle}:{e.key}", LIABILITY, PROMISED, amount, Asset.ENTITLEMENT, kind)
+    postings.append(Posting(f"uq:{run.day}:{kind}:{e.key}", POOL, member_account(e.member, Wallet.CASH), Asset.CNY, amount, kind))
+    postings.append(Posting(f"uq:{run.day}:{settle}:{e.key}", LIABILITY, PROMISED, Asset.ENTITLEMENT, amount, kind))
 
 
 def average_daily_inflow(daily_inflows: list[Decimal]) -> Decimal:

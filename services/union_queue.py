@@ -22,10 +22,12 @@ async def settle_union_queue(batch: Batch) -> None:
     settings: uq.UnionQueueSettings = await load_settings("union_queue", batch.conn)
     orders = await order_facts(batch)
     touched: dict[str, uq.UEntitlement] = {}
+    head_from = batch.head  # no entitlement before this position waits (the head is searched from here)
     for item in batch.items:
         try:
             if item.type == DAILY_SETTLEMENT:
-                if not await _daily(batch, item, touched):
+                finished, head_from = await _daily(batch, item, touched)
+                if not finished:
                     batch.resume_at = item.id
                     break
             elif (facts := _taking_part(orders, item, settings)) is not None and item.type == "order.completed":
@@ -36,7 +38,7 @@ async def settle_union_queue(batch: Batch) -> None:
                     batch.post(uq.cancel(e), item)
         except DomainError as exc:
             batch.failed[item.id] = f"{exc.code.value}: {exc.message}"
-    await _persist(batch, touched)
+    await _persist(batch, touched, head_from)
 
 
 def _taking_part(orders: dict[str, Any], item: Item, settings: uq.UnionQueueSettings) -> Any:
@@ -59,27 +61,35 @@ async def _completed(batch: Batch, settings: uq.UnionQueueSettings, item: Item, 
     batch.post(postings + joined, item)
 
 
-async def _daily(batch: Batch, item: Item, touched: dict[str, uq.UEntitlement]) -> bool:
-    """One chunk of the day's settlement; True when the day is finished. Progress (cursor, whether
-    boosts are paid) lives in job_run, written in the same fenced transaction as the payouts."""
+async def _daily(batch: Batch, item: Item, touched: dict[str, uq.UEntitlement]) -> tuple[bool, int]:
+    """One chunk of the day's settlement: whether the day is finished, and the position the head
+    is at or after once this chunk is written. Progress (cursor, whether boosts are paid) lives in
+    job_run, written in the same fenced transaction as the payouts.
+
+    The chunk is read with one entitlement more than it settles: when the chunk pays all of its
+    own, that one is where the head moves (and when there is none, the day is finished now
+    rather than after reading an empty chunk). When the chunk stops, the head is the entitlement
+    it stopped at. Either way the head's search starts at it, not at the old head (the chunk's
+    paid entitlements are not scanned again)."""
     day = str(item.payload["day"])
     state = await _run_state(batch, day)
-    run = uq.SettlementRun(day=day, pool=batch.pool)
+    run = uq.SettlementRun(day=day, pool=batch.pool, touched=touched)  # sees what this batch changed before it
     if not state["boosts_paid"]:
         boosted = await store.boosted_waiting(batch.conn)
         batch.post(uq.pay_boosts(run, boosted), item)
         state["boosts_paid"] = True
-    chunk = await store.waiting_after(batch.conn, state["cursor"], CHUNK)
+    read = await store.waiting_after(batch.conn, state["cursor"], CHUNK + 1)
+    chunk, after = read[:CHUNK], read[CHUNK:]
     postings, stopped = uq.settle_batch(run, chunk)
     batch.post(postings, item)
-    touched.update(run.touched)
     batch.pool = run.pool
     state["cursor"] = chunk[-1].position if chunk else state["cursor"]
     state["paid_fen"] += to_fen(run.paid)
     state["paid_count"] += run.paid_count
-    finished = stopped or len(chunk) < CHUNK
+    finished = stopped or not after
     await jobs.save_run(batch.conn, DAILY_SETTLEMENT, day, state, state["cursor"], finished)
-    return finished
+    waiting = next((e.position for e in read if run.current(e).status is uq.Status.WAITING), None)
+    return finished, waiting if waiting is not None else state["cursor"] + 1
 
 
 async def _run_state(batch: Batch, day: str) -> dict[str, Any]:
@@ -91,7 +101,7 @@ async def _run_state(batch: Batch, day: str) -> dict[str, Any]:
     return state
 
 
-async def _persist(batch: Batch, touched: dict[str, uq.UEntitlement]) -> None:
+async def _persist(batch: Batch, touched: dict[str, uq.UEntitlement], head_from: int) -> None:
     await store.save_entitlements(batch.conn, touched.values(), max(i.occurred_at for i in batch.items))
-    head = await store.waiting_head(batch.conn, batch.head)
+    head = await store.waiting_head(batch.conn, head_from)
     batch.head = head if head is not None else batch.tail + 1

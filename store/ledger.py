@@ -10,16 +10,18 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.ledger import Posting
+from domain.ledger import Asset, Posting
 from domain.money import from_fen, to_fen
-from store.sql import execute_many, fetch
+from store.sql import dialect, execute, execute_many, fetch, insert_rows
 
-INSERT_TRANSFER = (
-    "INSERT INTO transfer (key, source, target, asset, amount_fen, memo, event_id, queue_id, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+ASSET_VALUES = {a: a.value for a in Asset}
+TRANSFER_COLUMNS = ("key", "source", "target", "asset", "amount_fen", "memo", "event_id", "queue_id", "created_at")
 UPSERT_BALANCE = (
     "INSERT INTO balance (account, asset, amount_fen) VALUES (?, ?, ?) "
+    "ON CONFLICT (account, asset) DO UPDATE SET amount_fen = balance.amount_fen + excluded.amount_fen"
+)
+UPSERT_BALANCES = (  # PostgreSQL: the same over arrays (unnest keeps their order: the accounts' sorted order)
+    "INSERT INTO balance (account, asset, amount_fen) SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) "
     "ON CONFLICT (account, asset) DO UPDATE SET amount_fen = balance.amount_fen + excluded.amount_fen"
 )
 
@@ -31,14 +33,24 @@ async def write_postings(
     balances, accounts in sorted order so that concurrent writers never deadlock."""
     rows, deltas = [], defaultdict(int)
     for p, event_id in postings:
-        fen = to_fen(p.amount)
-        rows.append((p.key, p.source, p.target, p.asset.value, fen, p.memo, event_id, queue_id, now))
-        deltas[(p.source, p.asset.value)] -= fen
-        deltas[(p.target, p.asset.value)] += fen
-    await execute_many(conn, INSERT_TRANSFER, rows)
-    await execute_many(conn, UPSERT_BALANCE, [(a, s, d) for (a, s), d in sorted(deltas.items()) if d])
+        fen, asset = to_fen(p.amount), ASSET_VALUES[p.asset]
+        rows.append((p.key, p.source, p.target, asset, fen, p.memo, event_id, queue_id, now))
+        deltas[(p.source, asset)] -= fen
+        deltas[(p.target, asset)] += fen
+    await insert_rows(conn, "transfer", TRANSFER_COLUMNS, rows)  # COPY on PostgreSQL for a large batch (a daily settlement's chunk)
+    await _move_balances(conn, [(a, s, d) for (a, s), d in sorted(deltas.items()) if d])
     await _count_days(conn, rows, now)
     return len(rows)
+
+
+async def _move_balances(conn: BaseDBAsyncClient, changes: list[tuple[str, str, int]]) -> None:
+    """One upsert per account, in the accounts' order; on PostgreSQL one statement over arrays (a
+    daily settlement's chunk moves thousands of member balances)."""
+    if dialect(conn) == "postgres" and len(changes) > 1:
+        accounts, assets, amounts = (list(column) for column in zip(*changes, strict=True))
+        await execute(conn, UPSERT_BALANCES, (accounts, assets, amounts))
+    else:
+        await execute_many(conn, UPSERT_BALANCE, changes)
 
 
 TRACKED = ("liability:", "pool:")  # I-5: the accounts whose daily inflow and outflow are kept

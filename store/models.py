@@ -177,7 +177,7 @@ class Entitlement(Model):
     model = fields.CharField(max_length=32)
     queue_id = fields.CharField(max_length=96)
     position = fields.BigIntField()
-    member_id = fields.CharField(max_length=64, db_index=True)
+    member_id = fields.CharField(max_length=64)  # looked up through (member_id, scope_key, created_at)
     order_id = fields.CharField(max_length=64)
     line = fields.IntField(default=0)
     total_fen = fields.BigIntField()
@@ -199,7 +199,9 @@ class Entitlement(Model):
     class Meta:
         table = "entitlement"
         unique_together = (("model", "key"),)
-        indexes = (("queue_id", "status", "position"), ("member_id", "scope_key", "created_at"), ("queue_id", "boost_fen"))
+        # + the partial index `entitlement_boosted` (queue_id, position) WHERE boost_fen > 0 (migration 0015; MySQL:
+        # (queue_id, boost_fen))
+        indexes = (("queue_id", "status", "position"), ("member_id", "scope_key", "created_at"))
 
 
 class Transfer(Model):

@@ -12,7 +12,7 @@ reserves (`key`, `cursor`), doubles backslashes in string literals, writes `CAST
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -98,9 +98,56 @@ async def fetch(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -
     return [dict(r) for r in await conn.execute_query_dict(q(conn, sql), values(conn, params))]
 
 
+async def fetch_rows(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> Sequence[Mapping[str, Any]]:
+    """As `fetch`, but the driver's own rows (read by column name), not copied into dicts: for a large read."""
+    _, rows = await conn.execute_query(q(conn, sql), values(conn, params))
+    return rows
+
+
 async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     if rows:
         await conn.execute_many(q(conn, sql), [values(conn, r) for r in rows])
+
+
+COPY_ROWS = 100  # PostgreSQL: from this many rows on, `insert_rows` writes with COPY
+
+
+async def insert_rows(conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Many rows into `table` in the connection's transaction: on PostgreSQL, from COPY_ROWS rows on,
+    one binary COPY (asyncpg's `copy_records_to_table`); else the driver's executemany of one INSERT.
+    A unique or other constraint the rows break raises IntegrityError either way."""
+    if not rows:
+        return
+    if dialect(conn) == "postgres" and len(rows) >= COPY_ROWS:
+        import asyncpg
+        from tortoise.exceptions import IntegrityError
+
+        async with conn.acquire_connection() as raw:  # the transaction's own asyncpg connection (or a pooled one outside it)
+            try:
+                await raw.copy_records_to_table(table, columns=list(columns), records=rows)
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                raise IntegrityError(exc) from exc
+        return
+    marks = ", ".join("?" for _ in columns)
+    await execute_many(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+async def update_rows(conn: BaseDBAsyncClient, table: str, key: str, columns: dict[str, str], rows: Sequence[Sequence[Any]],
+                      key_type: str = "bigint") -> None:
+    """Set `columns` (name → PostgreSQL type) of many rows found by `key` (of `key_type`); each
+    row holds the columns' values in order, then the key's. On PostgreSQL one UPDATE … FROM unnest(arrays), one
+    array per column; else the driver's executemany of one UPDATE per row."""
+    if not rows:
+        return
+    names = list(columns)
+    if dialect(conn) != "postgres" or len(rows) == 1:
+        await execute_many(conn, f"UPDATE {table} SET {', '.join(f'{n} = ?' for n in names)} WHERE {key} = ?", rows)
+        return
+    arrays = [list(column) for column in zip(*rows, strict=True)]
+    types = [*columns.values(), key_type]
+    unnest = ", ".join(f"?::{t}[]" for t in types)
+    await execute(conn, f"UPDATE {table} AS t SET {', '.join(f'{n} = v.{n}' for n in names)} FROM unnest({unnest}) AS v({', '.join(names)}, {key}) "
+                  f"WHERE t.{key} = v.{key}", arrays)
 
 
 async def claim_writer(conn: BaseDBAsyncClient) -> None:

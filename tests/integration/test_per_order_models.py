@@ -163,3 +163,41 @@ async def test_uq3_a_settlement_cut_off_between_chunks_resumes_and_pays_nothing_
     r = await state()
     assert [cash(r, m) for m in "ABCDE"] == ["110.00", "110.00", "0.00", "0.00", "0.00"] and r["pools"]["uq"] == "80.00" and r["zero_sum"]
     assert (await JobRun.get(job="union_queue.daily_settlement")).status == "DONE"
+
+
+async def test_uq3_two_days_settled_in_one_batch_pay_each_entitlement_once():
+    """A worker that was down over two settlement times finds both days pending: the second day,
+    settled in the same batch as the first, sees what the first paid (not yet written) and does
+    not pay it again."""
+    from store.models import Queue
+
+    replay = Replay()
+    await play(replay, clock("2026-03-01T10:00:00+08:00"), uq_settings(pool_ratio="100"), member("A"), member("B"), product("P1"),
+               order("oA", "A", "50.00", profit="100.00"), order("oB", "B", "1000.00", profit="100.00"))  # 55 and 1100 waiting, pool 200
+    await settle_all()
+    for now in (datetime(2026, 3, 1, 2, tzinfo=UTC), datetime(2026, 3, 2, 2, tzinfo=UTC)):
+        await intake.record(daily_settlement_event(now), now)
+    await settle_all()
+    r = await state()
+    assert (cash(r, "A"), cash(r, "B"), r["pools"]["uq"]) == ("55.00", "0.00", "145.00") and r["zero_sum"]
+    assert (ent(r, "oA")["status"], ent(r, "oB")["status"]) == ("COMPLETED", "WAITING")
+    assert [run.status for run in await JobRun.filter(job="union_queue.daily_settlement").order_by("day")] == ["DONE", "DONE"]
+    assert (await Queue.get(id="uq")).head == 2  # oB, the first still waiting
+
+
+async def test_uq3_the_head_moves_to_the_first_entitlement_a_chunked_run_did_not_pay(monkeypatch):
+    import services.union_queue
+
+    monkeypatch.setattr(services.union_queue, "CHUNK", 2)
+    from store.models import Queue
+
+    replay = Replay()
+    await play(replay, clock("2026-03-01T10:00:00+08:00"), uq_settings(), *(member(m) for m in "ABCDEFG"), product("P1"),
+               *(order(f"o{m}", m, "100.00", profit="110.00") for m in "ABCDEFG"))  # pool 7 × 66 = 462: pays four of 110
+    await settle_all()
+    assert (await Queue.get(id="uq")).head == 1
+    await replay.apply(RUN_UQ)
+    r = await state()
+    assert [cash(r, m) for m in "ABCDEFG"] == ["110.00"] * 4 + ["0.00"] * 3 and r["pools"]["uq"] == "22.00" and r["zero_sum"]
+    assert (await Queue.get(id="uq")).head == 5  # oE
+    assert (await JobRun.get(job="union_queue.daily_settlement")).cursor == 6  # the chunk of oE, oF: stopped at oE

@@ -8,7 +8,7 @@ import pytest
 
 from store import db
 from store.config import tortoise_config
-from store.sql import execute, fetch
+from store.sql import COPY_ROWS, execute, fetch, fetch_rows, insert_rows, update_rows
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -75,3 +75,56 @@ async def test_postgres_sessions_plan_each_execution_for_its_parameters_and_the_
     conn = db.default()
     modes = await asyncio.gather(*(fetch(conn, "SELECT current_setting('plan_cache_mode') AS mode, pg_sleep(0.05) IS NULL AS slept") for _ in range(3)))
     assert [m[0]["mode"] for m in modes] == ["force_custom_plan"] * 3  # every pooled connection
+
+
+@pytest.mark.parametrize("count", [3, COPY_ROWS + 5])
+async def test_insert_rows_writes_every_row_and_refuses_a_duplicate_key(count: int):
+    """A few rows go through executemany, many through COPY on PostgreSQL: the same rows either
+    way, and a key already there fails the transaction with IntegrityError."""
+    when = datetime(2026, 3, 1, 2, tzinfo=UTC)
+    columns = ("key", "source", "target", "asset", "amount_fen", "memo", "event_id", "queue_id", "created_at")
+    rows = [(f"k{i}", "pool:uq", f"member:M{i}:CASH", "CNY", 100 + i, "pay", None, "uq", when) for i in range(count)]
+    async with db.writing() as conn:
+        await insert_rows(conn, "transfer", columns, rows)
+    stored = await fetch(db.default(), "SELECT key, target, amount_fen, event_id FROM transfer ORDER BY amount_fen")
+    assert stored == [{"key": f"k{i}", "target": f"member:M{i}:CASH", "amount_fen": 100 + i, "event_id": None} for i in range(count)]
+    with pytest.raises(db.IntegrityError):
+        async with db.writing() as conn:
+            await insert_rows(conn, "transfer", columns, [(f"new{i}", *row[1:]) for i, row in enumerate(rows[1:])] + [rows[0]])
+    assert len(await fetch(db.default(), "SELECT key FROM transfer")) == count  # the failed transaction wrote nothing
+
+
+@pytest.mark.parametrize("count", [1, 7])
+async def test_update_rows_sets_each_row_its_own_values(count: int):
+    conn = db.default()
+    for i in range(count + 1):
+        await execute(conn, "INSERT INTO balance (account, asset, amount_fen) VALUES (?, 'CNY', 0)", (f"a{i}",))
+    ids = {r["account"]: r["id"] for r in await fetch(conn, "SELECT id, account FROM balance")}
+    async with db.writing() as tx:
+        await update_rows(tx, "balance", "id", {"amount_fen": "bigint", "asset": "text"}, [(10 * i, f"X{i}", ids[f"a{i}"]) for i in range(count)])
+    rows = await fetch_rows(conn, "SELECT account, asset, amount_fen FROM balance ORDER BY account")
+    assert [(r["account"], r["asset"], r["amount_fen"]) for r in rows] == [(f"a{i}", f"X{i}", 10 * i) for i in range(count)] + [(f"a{count}", "CNY", 0)]
+
+
+async def test_the_outstanding_count_follows_statements_of_many_rows():
+    """I-5's count per queue (triggers on `entitlement`) after inserts, an update and a delete
+    that each touch several entitlements of two queues in one statement."""
+    conn = db.default()
+    values = ", ".join(f"('k{i}', 'm', '{q}', {i}, 'M', 'o', 0, 100, 0, '{s}', TRUE, '0', '', 0, 0, '', '', CURRENT_TIMESTAMP)"
+                       for i, (q, s) in enumerate([("q1", "WAITING"), ("q1", "WAITING"), ("q1", "COMPLETED"), ("q2", "ACTIVE"), ("q2", "WAITING")]))
+    await execute(conn, "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, "
+                        f"ratio, ratio_source, paid_fen, boost_fen, lottery_source, scope_key, created_at) VALUES {values}")
+
+    async def counts() -> dict[str, int]:
+        return {r["queue_id"]: int(r["outstanding"]) for r in await fetch(conn, "SELECT queue_id, outstanding FROM liability_count")}
+
+    assert await counts() == {"q1": 2, "q2": 2}
+    ids = {r["key"]: r["id"] for r in await fetch(conn, "SELECT id, key FROM entitlement")}
+    async with db.writing() as tx:
+        await update_rows(tx, "entitlement", "id", {"received_fen": "bigint", "status": "text"},
+                          [(100, "COMPLETED", ids["k0"]), (100, "COMPLETED", ids["k3"]), (0, "WAITING", ids["k2"]), (50, "WAITING", ids["k4"])])
+    assert await counts() == {"q1": 2, "q2": 1}
+    await execute(conn, "UPDATE entitlement SET received_fen = received_fen + 1")  # no status moves: no count moves
+    assert await counts() == {"q1": 2, "q2": 1}
+    await execute(conn, "DELETE FROM entitlement WHERE queue_id = 'q1' OR key = 'k3'")
+    assert await counts() == {"q1": 0, "q2": 1}
