@@ -81,8 +81,10 @@ def tortoise_config(url: str | None = None) -> dict[str, Any]:
         connection: str | dict[str, Any] = {"engine": "tortoise.backends.sqlite", "credentials": credentials}
     elif url.startswith("mysql"):
         connection = mysql_connection(url)
-    else:
+    elif url.startswith(("postgres", "asyncpg")):
         connection = postgres_connection(url)
+    else:
+        connection = url  # tortoise refuses it at open with its own reason (a one-line startup error)
     return {
         "connections": {"default": connection},
         "apps": {"rebate": {"models": ["store.models"], "default_connection": "default", "migrations": "store.migrations"}},
