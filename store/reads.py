@@ -5,13 +5,12 @@ what is committed when it runs, as before); writes keep their own transactions (
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper, translate_exceptions
 
 from store import db
 
@@ -43,6 +42,13 @@ class _Pinned(TransactionWrapper):
 
     def acquire_connection(self) -> Any:
         return _Lease(self)
+
+    @translate_exceptions
+    async def execute_query_dict(self, query: str, values: list[Any] | None = None) -> list[Any]:
+        """The rows as asyncpg's records (read by column name like dicts), without tortoise's
+        per-row copy: a read scope's callers copy what they keep (`store.sql.fetch`)."""
+        async with _Lease(self) as connection:
+            return list(await connection.fetch(query, *(values or ())))
 
     async def release(self) -> None:
         if self._connection is not None and self._parent._pool is not None:
@@ -92,4 +98,4 @@ async def read_scope() -> AsyncIterator[None]:
     finally:
         _SCOPE.reset(token)
         if scope.pinned is not None:
-            await asyncio.shield(scope.pinned.release())
+            await scope.pinned.release()  # asyncpg shields the release from a cancellation

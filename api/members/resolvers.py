@@ -16,9 +16,7 @@ from services import catalog
 class Query:
     @strawberry.field(permission_classes=[CanReadMember], description="A member with its wallets (staff, or the member itself).")
     async def member(self, info: Info, id: strawberry.ID) -> Member | None:
-        loaders = info.context.loaders
-        wanted = {getattr(s, "name", None) for f in info.selected_fields for s in f.selections}
-        row = await (loaders.members_with_wallets if "wallets" in wanted else loaders.members).load(str(id))
+        row = await info.context.loaders.members_with_wallets.load(str(id))
         return Member.of(row) if row is not None else None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from asyncio import Future
+from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +38,10 @@ class Wallets:
         )
 
 
+async def _wallets(pending: Awaitable[dict[str, Decimal]]) -> Wallets:
+    return Wallets.of(await pending)
+
+
 @strawberry.type(description="A member (M-1); referrer links form the team tree.")
 class Member:
     id: strawberry.ID
@@ -45,9 +51,14 @@ class Member:
     nickname: str | None
     avatar: str | None
 
-    @strawberry.field(description="The member's wallet balances.")
-    async def wallets(self, info: Info) -> Wallets:
-        return Wallets.of(await info.context.loaders.wallets.load(self.id))
+    @strawberry.field(description="The member's wallet balances.", graphql_type=Wallets)
+    def wallets(self, info: Info) -> Wallets | Awaitable[Wallets]:
+        """At once when the balances were read with the member (the loader is primed), else
+        awaited from the request's wallets loader: a field that is already known costs no await."""
+        pending = info.context.loaders.wallets.load(self.id)
+        if isinstance(pending, Future) and pending.done() and not pending.cancelled() and pending.exception() is None:
+            return Wallets.of(pending.result())
+        return _wallets(pending)
 
     @classmethod
     def of(cls, row: Any) -> Member:

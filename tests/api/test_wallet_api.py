@@ -75,3 +75,15 @@ async def test_i5_liabilities_query_and_gauges(gql, http):
     assert row["queue"] == "qr:MALL" and (row["outstanding"], row["unpaid"], row["last7Days"]["promised"]) == (4, "370.00", "400.00")
     text = (await http.get("/metrics")).text
     assert 'rebate_liability_unpaid{queue="qr:MALL"} 370.0' in text and 'rebate_liability_outstanding_entitlements{queue="qr:MALL"} 4.0' in text
+
+
+async def test_wallets_read_with_the_member_and_through_the_loader_agree(gql):
+    """`member { wallets }` answers from the balances read with the member; a Member from a
+    mutation's payload reads its wallets through the request's loader: the same amounts."""
+    await _earn(gql)
+    fields = "id wallets { cash points loveValueAvailable coupon receivable }"
+    read = (await gql.data(f'{{ member(id: "A") {{ {fields} }} a2: member(id: "A") {{ id }} }}'))["member"]
+    upserted = await ok(gql, f"mutation($input: MemberInput!) {{ upsertMember(input: $input) {{ member {{ {fields} }} errors {{ code }} }} }}",
+                        "upsertMember", {"input": {"id": "A", "nickname": "a"}})
+    assert read["wallets"]["cash"] == "30.00" and read["wallets"]["receivable"] == "0.00"
+    assert upserted["member"] == read

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from tortoise import connections
+from tortoise.exceptions import OperationalError
 
 from services import catalog, intake, queries
 from services.model_settings import load_settings
 from services.replay import Replay
 from services.settlement import READY, Settled, enqueue_drains, pending_queues, settle_next
 from store import reads
-from store.sql import execute_many
+from store.sql import execute_many, fetch
 from tests.integration.scenario import member, paid, product, qr_settings
 from tests.integration.test_worker import NOW, assert_settled_exactly, report, setup_queue
 from workers.main import drain_queue
@@ -127,9 +128,13 @@ async def test_a_query_scope_reads_on_one_connection_given_back_at_its_end(datab
     await Replay().apply(member("M1"))
     async with queries.read_scope():
         pinned = reads.reads()
-        found = await asyncio.gather(*(queries.members(["M1"]) for _ in range(5)), queries.wallets(["M1"]))
+        found = await asyncio.gather(*(queries.members(["M1"]) for _ in range(5)), queries.wallets(["M1"]), queries.members_with_wallets(["M1"]))
         assert reads.reads() is pinned
+        with pytest.raises(OperationalError):  # the driver's error as tortoise's, as outside a scope
+            await fetch(pinned, "SELECT id FROM no_such_table")
+        assert (await queries.members(["M1"]))["M1"].id == "M1"  # the connection still serves
     assert all("M1" in f for f in found[:5]) and found[5]["M1"]["cash"] == Decimal("0.00")
+    assert found[6][0]["M1"].id == "M1" and found[6][1]["M1"]["cash"] == Decimal("0.00")
     if database.startswith("postgres"):
         assert pinned is not reads.reads() and pinned._connection is None  # released
     else:
