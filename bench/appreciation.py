@@ -27,9 +27,9 @@ import asyncpg
 from rich.console import Console
 from tortoise import connections
 
-from bench.common import add_arguments, fresh_database, sized_databases, use
+from bench.common import add_arguments, fresh_database, record_orders, sized_databases, use
 from bench.statements import Statements, timed
-from services import intake, queries
+from services import queries
 from services.catalog import set_settings
 from services.replay import settle_all
 from store.sql import execute
@@ -74,14 +74,7 @@ async def one_round(tag: str, orders: int, profile: Statements | None = None) ->
     """Record `orders` orders (paid, completed) through intake; seconds per order of their
     settlement, wall clock and this process's CPU (the handler's side, without PostgreSQL's).
     With `profile`, the settlement's statements are timed into it."""
-    events = []
-    for i in range(orders):
-        o = f"o{tag}-{i}"
-        events += [{"type": "order.paid", "key": f"{o}:paid", "order": o, "member": f"b{i % BUYERS + 1}", "channel": "MALL",
-                    "lines": [{"product": "P1", "quantity": 1, "paid": "100.00"}]},
-                   {"type": "order.completed", "key": f"{o}:completed", "order": o}]
-    for start in range(0, len(events), 1000):
-        await intake.record_many(events[start:start + 1000], NOW)
+    await record_orders(tag, orders, BUYERS, NOW)
     t0, c0 = time.perf_counter(), time.process_time()
     with timed(profile) if profile is not None else nullcontext():
         await settle_all()

@@ -17,9 +17,11 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+from services import intake
 from services.runtime import close_db, init_db
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -191,3 +193,16 @@ async def use(url: str) -> None:
     """Point this process's database connection at `url` (one size's database)."""
     await close_db()
     await init_db(url)
+
+
+async def record_orders(tag: str, orders: int, buyers: int, now: datetime) -> None:
+    """Record `orders` one-line mall orders of 100.00 (paid, then completed) through the real bulk
+    intake, bought in turn by the members b1 … b`buyers`: the per-order benches' load."""
+    events: list[dict[str, object]] = []
+    for i in range(orders):
+        o = f"o{tag}-{i}"
+        events += [{"type": "order.paid", "key": f"{o}:paid", "order": o, "member": f"b{i % buyers + 1}", "channel": "MALL",
+                    "lines": [{"product": "P1", "quantity": 1, "paid": "100.00"}]},
+                   {"type": "order.completed", "key": f"{o}:completed", "order": o}]
+    for start in range(0, len(events), 1000):
+        await intake.record_many(events[start:start + 1000], now)

@@ -25,16 +25,14 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from rich.console import Console
 from tortoise import connections
 
-from bench.common import add_arguments, fresh_database, sized_databases, use
+from bench.common import add_arguments, fresh_database, record_orders, sized_databases, use
 from domain.team_tree import TeamNode, join
-from services import distribution, intake, queries
+from services import distribution, queries
 from services.catalog import set_settings
 from services.model_settings import load_settings
 from services.replay import settle_all
@@ -87,14 +85,7 @@ async def seed(depth: int) -> None:
 
 async def one_round(tag: str, orders: int) -> float:
     """Record `orders` orders (paid, completed) through intake; seconds per order of their settlement."""
-    events: list[Mapping[str, Any]] = []
-    for i in range(orders):
-        o = f"o{tag}-{i}"
-        events += [{"type": "order.paid", "key": f"{o}:paid", "order": o, "member": f"b{i % BUYERS + 1}", "channel": "MALL",
-                    "lines": [{"product": "P1", "quantity": 1, "paid": "100.00"}]},
-                   {"type": "order.completed", "key": f"{o}:completed", "order": o}]
-    for start in range(0, len(events), 1000):
-        await intake.record_many(events[start:start + 1000], NOW)
+    await record_orders(tag, orders, BUYERS, NOW)
     t0 = time.perf_counter()
     await settle_all()
     return (time.perf_counter() - t0) / orders
