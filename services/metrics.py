@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
@@ -43,6 +44,10 @@ FAILED = Gauge("rebate_inbox_failed_items", "Inbox items in FAILED (refused by t
 MEASURED = Gauge("rebate_inbox_measured_timestamp_seconds", "When this process last measured the inbox (Unix time)", multiprocess_mode="livemostrecent")
 
 _seen: set[str] = set()  # queues this process reported: a drained queue drops back to 0
+# The same across processes: in multiprocess mode a gauge shows the most recent write of any
+# process, and the sweep runs on whichever worker takes it; the queues some process reported
+# pending and nobody has set back to 0 yet are kept in Redis, so any sweeper can zero them.
+REPORTED_KEY = "rebate:metrics:reported"
 
 
 def model_of(queue_id: str) -> str:
@@ -50,11 +55,15 @@ def model_of(queue_id: str) -> str:
     return queue_id.split(":", 1)[0]
 
 
-async def observe_inbox(now: datetime | None = None) -> list[str]:
+async def observe_inbox(now: datetime | None = None, redis: Any = None) -> list[str]:
     """Measure the inbox (pending count and lag, FAILED count per queue); returns the queues
-    with pending items (the sweeper's work list)."""
+    with pending items (the sweeper's work list). With `redis`, the queues another process
+    reported are set back to 0 here too once they are drained (REPORTED_KEY)."""
     now = now or datetime.now(UTC)
     rows = await inbox.backlog()
+    if redis is not None:
+        reported = {m.decode() if isinstance(m, bytes) else str(m) for m in await redis.smembers(REPORTED_KEY)}
+        _seen.update(reported)
     for row in rows:
         PENDING.labels(row.queue_id).set(row.pending)
         LAG.labels(row.queue_id).set(max((now - row.oldest_pending).total_seconds(), 0.0) if row.oldest_pending else 0.0)
@@ -64,6 +73,11 @@ async def observe_inbox(now: datetime | None = None) -> list[str]:
         PENDING.labels(gone).set(0)
         LAG.labels(gone).set(0)
         FAILED.labels(gone).set(0)
+    if redis is not None:
+        if gone := _seen - current:
+            await redis.srem(REPORTED_KEY, *gone)
+        if current:
+            await redis.sadd(REPORTED_KEY, *current)
     _seen.clear()
     _seen.update(current)
     MEASURED.set(now.timestamp())

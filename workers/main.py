@@ -82,7 +82,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
     drain job takes the queue's lock, so a sweep that finds the queue busy costs one Redis call.
     It measures the inbox for the metrics on the way (pending, lag, FAILED per queue)."""
     with metrics.JOB_SECONDS.labels("sweep").time():
-        queues = await metrics.observe_inbox()
+        queues = await metrics.observe_inbox(redis=ctx["redis"])
     await enqueue_drains(ctx["redis"], queues, tick=str(int(time.time())))
     return len(queues)
 

@@ -151,3 +151,23 @@ async def test_a_member_read_with_its_wallets_in_one_statement_gives_what_the_tw
     assert profiles == await queries.members(ids) and set(profiles) == {"M1", "M2"}
     assert wallets == await queries.wallets(ids)
     assert (wallets["M1"]["cash"], wallets["M2"]["points"], wallets["M9"]["cash"]) == (Decimal("12.34"), Decimal("0.50"), Decimal("0.00"))
+
+
+async def test_a_sweep_sets_back_to_zero_the_gauges_another_worker_reported(redis: Redis):
+    """In multiprocess mode a gauge shows the most recent write of any process: a queue that
+    worker B reported pending must be set back to 0 by worker A's sweep once it is drained, even
+    if A never saw it pending (REPORTED_KEY)."""
+    from services import metrics
+
+    await setup_queue()
+    await report(1)
+    metrics._seen.clear()
+    assert await metrics.observe_inbox(redis=redis) == ["qr:MALL"]  # "worker B" sees it pending
+    assert {m.decode() for m in await redis.smembers(metrics.REPORTED_KEY)} == {"qr:MALL"}
+    assert metrics.PENDING.labels("qr:MALL")._value.get() == 1
+    assert await settle_next("qr:MALL") == Settled(1, False)
+    metrics.PENDING.labels("qr:MALL").set(7)  # stands for B's stale value
+    metrics._seen.clear()  # "worker A": never reported the queue itself
+    assert await metrics.observe_inbox(redis=redis) == []
+    assert metrics.PENDING.labels("qr:MALL")._value.get() == 0
+    assert await redis.smembers(metrics.REPORTED_KEY) == set()
