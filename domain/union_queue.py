@@ -14,7 +14,7 @@ day key, so re-running a day from the same stored state yields the same keys (C-
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -24,7 +24,7 @@ from pydantic.dataclasses import dataclass as settings_dataclass
 
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import Asset, Posting, Wallet, member_account, platform_account, pool_account, transfer
-from domain.money import ZERO, apply_ratio, split_evenly
+from domain.money import ZERO, apply_ratio, from_fen, split_evenly, to_fen
 from domain.settings import SETTINGS_CONFIG, Flag, Ids, Percent, Ratio, TimeOfDay, parse_settings
 
 MODEL = "union_queue"
@@ -187,6 +187,27 @@ def settle_batch(run: SettlementRun, batch: list[UEntitlement]) -> tuple[list[Po
         e.boost = ZERO
         _payout(run, e, remaining, "pay", postings)
     return postings, run.stopped
+
+
+def settle_dues(run: SettlementRun, dues: Sequence[tuple[int, int]]) -> int | None:
+    """UQ-3 as `settle_batch`, over (position, remaining fen) of WAITING entitlements in position
+    order, for a store that writes the payouts itself: all of those from the first up to the
+    returned position with something remaining are paid in full (None: none is). The run's pool,
+    paid and count move as `settle_batch` moves them; nothing is put in `run.touched`."""
+    if run.stopped:
+        return None
+    pool, paid, count, through = to_fen(run.pool), 0, 0, None
+    for position, remaining in dues:
+        if remaining <= 0:
+            continue
+        if paid + remaining > pool:
+            run.stopped = True
+            break
+        paid, count, through = paid + remaining, count + 1, position
+    run.pool -= from_fen(paid)
+    run.paid += from_fen(paid)
+    run.paid_count += count
+    return through
 
 
 def settle_stream(run: SettlementRun, boosted: Iterable[list[UEntitlement]], waiting: Iterable[list[UEntitlement]]) -> Iterator[list[Posting]]:

@@ -49,8 +49,12 @@ class Batch:
         self.postings.extend((p, item.event_id) for p in postings)
         for p in postings:
             if p.asset is Asset.CNY and p.target.startswith("member:") and p.target.endswith(":CASH"):
-                member = p.target.split(":")[1]
-                self.payouts.append({"member": member, "amount": str(p.amount), "key": p.key, "event": item.event_id, "kind": p.memo})
+                self.paid_out(p.target.split(":")[1], p.amount, p.key, item, p.memo)
+
+    def paid_out(self, member: str, amount: Decimal, key: str, item: Item, kind: str) -> None:
+        """A payout to the member's cash, announced once the batch commits (its transfer written by
+        `post` or by the store itself)."""
+        self.payouts.append({"member": member, "amount": str(amount), "key": key, "event": item.event_id, "kind": kind})
 
     async def balance(self, account: str, asset: Asset) -> Decimal:
         """The account's balance including what this batch has posted so far."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain import union_queue as uq
 from domain.errors import DomainError
-from domain.money import to_fen
+from domain.money import from_fen, to_fen
 from services.batch import Batch, Item
 from services.model_settings import load_settings
 from services.per_order import order_facts
@@ -78,18 +78,46 @@ async def _daily(batch: Batch, item: Item, touched: dict[str, uq.UEntitlement]) 
         boosted = await store.boosted_waiting(batch.conn)
         batch.post(uq.pay_boosts(run, boosted), item)
         state["boosts_paid"] = True
-    read = await store.waiting_after(batch.conn, state["cursor"], CHUNK + 1)
-    chunk, after = read[:CHUNK], read[CHUNK:]
-    postings, stopped = uq.settle_batch(run, chunk)
-    batch.post(postings, item)
+    if not touched and store.pays_in_sql(batch.conn):
+        last, more, waiting = await _chunk_in_sql(batch, item, run, state["cursor"])
+    else:
+        last, more, waiting = await _chunk(batch, item, run, state["cursor"])
     batch.pool = run.pool
-    state["cursor"] = chunk[-1].position if chunk else state["cursor"]
+    state["cursor"] = last if last is not None else state["cursor"]
     state["paid_fen"] += to_fen(run.paid)
     state["paid_count"] += run.paid_count
-    finished = stopped or not after
+    finished = run.stopped or not more
     await jobs.save_run(batch.conn, DAILY_SETTLEMENT, day, state, state["cursor"], finished)
-    waiting = next((e.position for e in read if run.current(e).status is uq.Status.WAITING), None)
     return finished, waiting if waiting is not None else state["cursor"] + 1
+
+
+async def _chunk(batch: Batch, item: Item, run: uq.SettlementRun, cursor: int) -> tuple[int | None, bool, int | None]:
+    """The chunk after `cursor` settled by the domain, its postings posted to the batch: the
+    chunk's last position (None: empty), whether more wait after it, the first read still WAITING."""
+    read = await store.waiting_after(batch.conn, cursor, CHUNK + 1)
+    chunk = read[:CHUNK]
+    postings, _ = uq.settle_batch(run, chunk)
+    batch.post(postings, item)
+    waiting = next((e.position for e in read if run.current(e).status is uq.Status.WAITING), None)
+    return (chunk[-1].position if chunk else None), len(read) > CHUNK, waiting
+
+
+async def _chunk_in_sql(batch: Batch, item: Item, run: uq.SettlementRun, cursor: int) -> tuple[int | None, bool, int | None]:
+    """`_chunk` when nothing this batch changed is still unwritten: the domain decides on the
+    chunk's remaining amounts, the store pays that range in one statement (PostgreSQL)."""
+    read = await store.waiting_dues(batch.conn, cursor, CHUNK + 1)
+    chunk = read[:CHUNK]
+    count = run.paid_count
+    through = uq.settle_dues(run, chunk)
+    if through is not None:
+        now = max(i.occurred_at for i in batch.items)
+        paid = await store.pay_through(batch.conn, run.day, cursor, through, item.event_id, now)
+        if len(paid) != run.paid_count - count:
+            raise RuntimeError(f"union queue {run.day}: {len(paid)} entitlements paid where {run.paid_count - count} were due")
+        for member, key, fen in paid:
+            batch.paid_out(member, from_fen(fen), key, item, "pay")
+    waiting = next((position for position, due in read if through is None or position > through or due <= 0), None)
+    return (chunk[-1][0] if chunk else None), len(read) > CHUNK, waiting
 
 
 async def _run_state(batch: Batch, day: str) -> dict[str, Any]:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.ledger import Asset, Posting
+from domain.ledger import Asset, Posting, Wallet
 from domain.money import from_fen, to_fen
-from store.sql import dialect, execute, execute_many, fetch, insert_rows
+from store.sql import dialect, execute, execute_many, fetch, fetch_rows, insert_rows
 
 ASSET_VALUES = {a: a.value for a in Asset}
 TRANSFER_COLUMNS = ("key", "source", "target", "asset", "amount_fen", "memo", "event_id", "queue_id", "created_at")
@@ -98,3 +99,86 @@ async def zero_sum(conn: BaseDBAsyncClient) -> dict[str, tuple[Decimal, Decimal]
         total = out.get(r["asset"], (Decimal("0.00"), Decimal("0.00")))[0]
         out[r["asset"]] = (total, from_fen(int(r["drift"] or 0)))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAccount:
+    """A member's wallet account named by a column of the rows (`post_rows`)."""
+
+    column: str
+    wallet: Wallet
+
+
+Account = str | MemberAccount
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One transfer for each row of a query (`post_rows`): its key is `key_prefix` + the row's `key`,
+    its amount the row's `fen`, from `source` to `target` (a fixed account or a member's)."""
+
+    key_prefix: str
+    source: Account
+    target: Account
+    asset: Asset
+    memo: str
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _account_sql(account: Account) -> str:
+    if isinstance(account, MemberAccount):
+        return f"'member:' || r.{account.column} || {_literal(':' + account.wallet.value)}"
+    return _literal(account)
+
+
+def _moves(account: Account, asset: Asset, sign: str) -> str:
+    """The balance changes of `account` over the rows: one sum for a fixed account, one per row for a member's."""
+    if isinstance(account, MemberAccount):
+        return f"SELECT {_account_sql(account)}, {_literal(asset.value)}, {sign}r.fen FROM rows r"
+    return f"SELECT {_literal(account)}, {_literal(asset.value)}, {sign}SUM(r.fen) FROM rows r"
+
+
+def _day_moves(legs: Sequence[Leg]) -> str:
+    """Per tracked (fixed) account of the legs: the inflow, the outflow and the count of transfers in."""
+    parts = [f"SELECT {_literal(leg.target)}, {_literal(leg.asset.value)}, SUM(r.fen), 0, COUNT(*) FROM rows r"
+             for leg in legs if isinstance(leg.target, str) and leg.target.startswith(TRACKED)]
+    parts += [f"SELECT {_literal(leg.source)}, {_literal(leg.asset.value)}, 0, SUM(r.fen), 0 FROM rows r"
+              for leg in legs if isinstance(leg.source, str) and leg.source.startswith(TRACKED)]
+    return " UNION ALL ".join(parts)
+
+
+async def post_rows(conn: BaseDBAsyncClient, rows_sql: str, params: Sequence[Any], legs: Sequence[Leg], event_id: int | None, queue_id: str | None,
+                    now: datetime, returning: str) -> Sequence[Mapping[str, Any]]:
+    """PostgreSQL: `write_postings` for transfers generated in SQL, in one statement. `rows_sql`
+    (a query or an UPDATE … RETURNING, with `?` placeholders for `params`) yields rows with a `key`
+    and a positive `fen`; every leg makes one transfer per row. The transfers are inserted (a key
+    already there fails the statement), the balances move by their sums per account (in the
+    accounts' byte order, as `write_postings` sorts them) and the tracked accounts' day by their
+    inflows and outflows (when no row comes, nothing moves). Returns `returning` (columns of the
+    rows `r`) for every row."""
+    transfers = " UNION ALL ".join(
+        f"SELECT ?::text || r.key, {_account_sql(leg.source)}, {_account_sql(leg.target)}, {_literal(leg.asset.value)}, r.fen, {_literal(leg.memo)}, "
+        "?::bigint, ?::text, ?::timestamptz FROM rows r" for leg in legs
+    )
+    moves = " UNION ALL ".join(_moves(leg.target, leg.asset, "") + " UNION ALL " + _moves(leg.source, leg.asset, "-") for leg in legs)
+    order = 'ORDER BY account COLLATE "C", asset COLLATE "C"'
+    sql = (
+        f"WITH rows AS ({rows_sql}), t AS (INSERT INTO transfer ({', '.join(TRANSFER_COLUMNS)}) {transfers}), "
+        f"b AS (INSERT INTO balance (account, asset, amount_fen) SELECT account, asset, SUM(delta) FROM ({moves}) m (account, asset, delta) "
+        f"GROUP BY account, asset HAVING SUM(delta) <> 0 {order} "
+        "ON CONFLICT (account, asset) DO UPDATE SET amount_fen = balance.amount_fen + excluded.amount_fen)"
+    )
+    if days := _day_moves(legs):
+        sql += (
+            ", d AS (INSERT INTO ledger_day (account, asset, day, inflow_fen, outflow_fen, inflows) SELECT account, asset, ?::text, SUM(i), SUM(o), SUM(n) "
+            f"FROM ({days}) m (account, asset, i, o, n) WHERE EXISTS (SELECT 1 FROM rows) GROUP BY account, asset {order} "
+            "ON CONFLICT (account, asset, day) DO UPDATE SET inflow_fen = ledger_day.inflow_fen + excluded.inflow_fen, "
+            "outflow_fen = ledger_day.outflow_fen + excluded.outflow_fen, inflows = ledger_day.inflows + excluded.inflows)"
+        )
+    sql += f" SELECT {returning} FROM rows r"
+    day = [now.astimezone(UTC).date().isoformat()] if days else []
+    keyed = [value for leg in legs for value in (leg.key_prefix, event_id, queue_id, now)]
+    return await fetch_rows(conn, sql, [*params, *keyed, *day])

@@ -9,9 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from domain import union_queue as uq
+from domain.ledger import Asset, Wallet
 from domain.money import ZERO, from_fen, to_fen
 from store.db import Connection
-from store.sql import execute_many, fetch, fetch_rows, update_rows
+from store.ledger import Leg, MemberAccount, post_rows
+from store.sql import dialect, execute_many, fetch, fetch_rows, update_rows
 
 COLUMNS = "id, key, member_id, order_id, position, total_fen, received_fen, boost_fen, status"
 
@@ -74,3 +76,34 @@ async def save_entitlements(conn: Connection, touched: Iterable[uq.UEntitlement]
     )
     await update_rows(conn, "entitlement", "id", {"received_fen": "bigint", "boost_fen": "bigint", "status": "text"},
                       [(to_fen(e.received), to_fen(e.boost), e.status.value, e.db_id) for e in touched if e.db_id is not None])
+
+
+def pays_in_sql(conn: Connection) -> bool:
+    """Whether `pay_through` can write a daily settlement's payouts here (PostgreSQL)."""
+    return dialect(conn) == "postgres"
+
+
+async def waiting_dues(conn: Connection, cursor: int, count: int) -> list[tuple[int, int]]:
+    """(position, remaining fen) of the next `count` WAITING entitlements after position `cursor`."""
+    rows = await fetch_rows(conn, "SELECT position, total_fen - received_fen AS due FROM entitlement WHERE queue_id = 'uq' AND status = 'WAITING' "
+                            "AND position > ? ORDER BY position LIMIT ?", (cursor, count))
+    return [(int(r["position"]), int(r["due"])) for r in rows]
+
+
+PAY_THROUGH = (  # every WAITING entitlement in (after, through] with something remaining, paid in full (UQ-3)
+    "UPDATE entitlement AS e SET received_fen = e.total_fen, boost_fen = 0, status = 'COMPLETED' FROM ("
+    " SELECT id, total_fen - received_fen AS fen FROM entitlement WHERE queue_id = 'uq' AND status = 'WAITING' AND position > ? AND position <= ?"
+    " AND total_fen > received_fen) AS d WHERE e.id = d.id RETURNING e.key, e.member_id, d.fen"
+)
+
+
+async def pay_through(conn: Connection, day: str, after: int, through: int, event_id: int, now: datetime) -> list[tuple[str, str, int]]:
+    """PostgreSQL, one statement: pay in full every WAITING entitlement after position `after` up to
+    `through` (what `domain.union_queue.settle_dues` decided), with the transfers, keys and balances
+    of the domain's `_payout`: pool → member cash, and the promise settled. Returns (member, the
+    cash transfer's key, fen) per entitlement paid."""
+    pay = f"uq:{day}:pay:"
+    legs = (Leg(pay, uq.POOL, MemberAccount("member_id", Wallet.CASH), Asset.CNY, "pay"),
+            Leg(f"uq:{day}:settle:", uq.LIABILITY, uq.PROMISED, Asset.ENTITLEMENT, "pay"))
+    rows = await post_rows(conn, PAY_THROUGH, (after, through), legs, event_id, uq.QUEUE_ID, now, "r.member_id, r.key, r.fen")
+    return [(r["member_id"], pay + r["key"], int(r["fen"])) for r in rows]

@@ -201,3 +201,65 @@ async def test_uq3_the_head_moves_to_the_first_entitlement_a_chunked_run_did_not
     assert [cash(r, m) for m in "ABCDEFG"] == ["110.00"] * 4 + ["0.00"] * 3 and r["pools"]["uq"] == "22.00" and r["zero_sum"]
     assert (await Queue.get(id="uq")).head == 5  # oE
     assert (await JobRun.get(job="union_queue.daily_settlement")).cursor == 6  # the chunk of oE, oF: stopped at oE
+
+
+async def _uq_ledger() -> dict[str, Any]:
+    """What a settlement wrote, without ids, event ids and times (they differ between two runs)."""
+    from tortoise import connections
+
+    from store.sql import fetch
+
+    conn = connections.get("default")
+    reads = {
+        "transfers": "SELECT key, source, target, asset, amount_fen, memo, queue_id FROM transfer ORDER BY key",
+        "balances": "SELECT account, asset, amount_fen FROM balance ORDER BY account, asset",
+        "days": "SELECT account, asset, day, inflow_fen, outflow_fen, inflows FROM ledger_day ORDER BY account, asset, day",
+        "entitlements": "SELECT key, position, status, total_fen, received_fen, boost_fen FROM entitlement ORDER BY position",
+        "queue": "SELECT head, tail, pool_fen FROM queue WHERE id = 'uq'",
+        "runs": "SELECT day, status, cursor FROM job_run ORDER BY day",
+        "counts": "SELECT queue_id, outstanding FROM liability_count ORDER BY queue_id",
+    }
+    return {name: [{k: str(v) for k, v in row.items()} for row in await fetch(conn, sql)] for name, sql in reads.items()}
+
+
+async def _uq_two_days() -> dict[str, Any]:
+    """A boost paid in part, a refund between the waiting ones, chunks of two that stop in the
+    middle, a second day; then what was written."""
+    replay = Replay()
+    await play(replay, clock("2026-03-01T10:00:00+08:00"), uq_settings(pool_ratio="100", acceleration_ratio="50"), member("R"),
+               *(member(m, "R") for m in "CD"), *(member(m) for m in "ABEFG"), product("P1"),
+               order("oA", "A", "100.00", profit="500.00"), order("oB", "B", "50.00", profit="100.00"), order("oR", "R", "200.00"),
+               order("oC", "C", "300.00", profit="100.00"), refunded("oC"), order("oD", "D", "100.00", profit="100.00"),
+               order("oE", "E", "100.00"), order("oF", "F", "1000.00"), RUN_UQ,
+               clock("2026-03-02T10:00:00+08:00"), order("oG", "G", "100.00", profit="1000.00"), RUN_UQ)
+    r = await state()
+    assert r["zero_sum"] and r["pools"]["uq"] == "95.00" and ent(r, "oG")["status"] == "WAITING"
+    assert [cash(r, m) for m in "ABRCDEF"] == ["110.00", "55.00", "220.00", "0.00", "110.00", "110.00", "1100.00"]
+    return await _uq_ledger()
+
+
+async def test_uq3_a_day_paid_in_sql_writes_what_the_domains_postings_write(monkeypatch):
+    """PostgreSQL pays a chunk that this batch has not changed in one statement (store.union_queue.
+    pay_through); everywhere else, and for a chunk after a boost, the domain's postings are written.
+    Both write the same transfers, balances, daily counts, entitlements, head and run state."""
+    from tortoise import connections
+
+    import services.union_queue
+    import store.union_queue
+    from tests.conftest import TABLES
+
+    monkeypatch.setattr(services.union_queue, "CHUNK", 2)
+    calls = []
+    pay_through = store.union_queue.pay_through
+
+    async def counted(*args: Any) -> Any:
+        calls.append(args)
+        return await pay_through(*args)
+
+    monkeypatch.setattr(store.union_queue, "pay_through", counted)
+    in_sql = await _uq_two_days()
+    assert bool(calls) == store.union_queue.pays_in_sql(connections.get("default"))
+    for table in TABLES:
+        await connections.get("default").execute_script(f"DELETE FROM {table}")
+    monkeypatch.setattr(store.union_queue, "pays_in_sql", lambda conn: False)
+    assert await _uq_two_days() == in_sql
