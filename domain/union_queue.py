@@ -8,8 +8,10 @@ cannot pay in full (UQ-3); the rest of the pool carries over.
 The daily settlement streams: the shell creates a `SettlementRun`, feeds the entitlements with a
 pending boost (`pay_boosts`), then WAITING entitlements in position order batch by batch
 (`settle_batch`) until it reports `stopped`. Only the current batch is in memory. Changed
-entitlements are in `run.touched`; `run.pool` is the pool left to carry over. Posting keys hold the
-day key, so re-running a day from the same stored state yields the same keys (C-6).
+entitlements are in `run.touched`; `run.pool` is the pool left to carry over. A store that writes
+the payouts itself feeds (position, remaining) pairs to `settle_dues` instead and pays the range
+it returns. Posting keys hold the day key, so re-running a day from the same stored state yields
+the same keys (C-6).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Union queue 工会排队, pure (UQ-1..UQ-5)."""
 
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import Asset
@@ -24,6 +27,7 @@ from domain.union_queue import (
     join,
     pay_boosts,
     settle_batch,
+    settle_dues,
     settle_stream,
 )
 
@@ -238,3 +242,28 @@ def test_uq2_refuses_a_negative_amount():
     with pytest.raises(DomainError) as err:
         join("o1", "M", D(-1), 0, ON)
     assert err.value.code is ErrorCode.NEGATIVE_AMOUNT
+
+
+def test_uq3_settle_dues_pays_a_range_and_stops_at_the_first_that_does_not_fit():
+    run = SettlementRun(day="d", pool=D("250.00"))
+    assert settle_dues(run, [(3, 10000), (4, 0), (7, 10000), (8, 10000), (9, 100)]) == 7  # 8 does not fit; 9 would
+    assert (run.pool, run.paid, run.paid_count, run.stopped, run.touched) == (D("50.00"), D("200.00"), 2, True, {})
+    assert settle_dues(run, [(10, 100)]) is None  # a stopped run pays no more
+
+
+def test_uq3_settle_dues_pays_nothing_when_the_first_does_not_fit():
+    run = SettlementRun(day="d", pool=D("99.99"))
+    assert settle_dues(run, [(1, 10000), (2, 100)]) is None and run.stopped and run.pool == D("99.99")
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50_000)), max_size=30), st.integers(0, 500_000))
+def test_uq3_settle_dues_decides_as_settle_batch(rows: list[tuple[int, int]], pool_fen: int):
+    """The range `settle_dues` returns holds exactly the entitlements `settle_batch` pays, and the run moves alike."""
+    waiting = [ent(f"e{i}", str(D(total + received) / 100), i + 1, received=str(D(received) / 100))
+               for i, (received, total) in enumerate((r * 1000, t) for r, t in rows)]
+    by_batch, by_dues = SettlementRun(day="d", pool=D(pool_fen) / 100), SettlementRun(day="d", pool=D(pool_fen) / 100)
+    _, stopped = settle_batch(by_batch, [replace(e) for e in waiting])
+    through = settle_dues(by_dues, [(e.position, int((e.total - e.received) * 100)) for e in waiting])
+    paid = [e.position for e in waiting if e.total > e.received and through is not None and e.position <= through]
+    assert sorted(by_batch.touched[e.key].position for e in waiting if e.key in by_batch.touched) == paid
+    assert (by_dues.pool, by_dues.paid, by_dues.paid_count, by_dues.stopped) == (by_batch.pool, by_batch.paid, by_batch.paid_count, stopped)
