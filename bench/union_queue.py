@@ -13,6 +13,9 @@ The reference, measured in the same database in the same run (PostgreSQL): a pla
 `UPDATE … SET x = x + 1` of N rows plus an INSERT of N ledger-like rows into a copy of the
 `transfer` table (its indexes included); the ratio is the settlement's time over that.
 
+--statements prints, after each run, the statements that took the most time in this process
+(PostgreSQL: by their first words, with how often they ran; a COPY by its table).
+
 --runs repeats the run and prints medians. --baseline DIR (a checkout of another revision with
 its own .venv, e.g. a worktree of main) runs this same script against that revision's code,
 alternating with this one's, each run in a process of its own, and prints both medians.
@@ -123,6 +126,40 @@ async def reference(rows: int) -> dict[str, float] | None:
     return {"update": update, "insert": insert}
 
 
+STATEMENTS: dict[str, list[float]] = {}  # --statements: the first words of a statement → [runs, seconds]
+
+
+def time_statements() -> None:
+    """Time every statement this process sends to PostgreSQL (tortoise's client and asyncpg's COPY)."""
+    import asyncpg
+    from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+
+    def timed(cls: Any, name: str, label: Any) -> None:
+        original = getattr(cls, name)
+
+        async def run(self: Any, first: Any, *args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return await original(self, first, *args, **kwargs)
+            finally:
+                entry = STATEMENTS.setdefault(label(first), [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - t0
+
+        setattr(cls, name, run)
+
+    for cls in (AsyncpgDBClient, TransactionWrapper):
+        for name in ("execute_query", "execute_query_dict", "execute_many", "execute_script"):
+            if name in vars(cls):
+                timed(cls, name, lambda sql: " ".join(str(sql).split())[:100])
+    timed(asyncpg.connection.Connection, "copy_records_to_table", lambda table: f"COPY {table}")
+
+
+def show_statements(statements: dict[str, list[float]], label: str) -> None:
+    for sql, (runs, seconds) in sorted(statements.items(), key=lambda kv: -kv[1][1])[:12]:
+        console.print(f"{label}{seconds:8.2f}s {int(runs):6d}× {sql}")
+
+
 async def count(status: str) -> int:
     rows = await fetch(connections.get("default"), "SELECT COUNT(*) AS n FROM entitlement WHERE queue_id = 'uq' AND status = ?", (status,))
     return int(rows[0]["n"])
@@ -133,19 +170,22 @@ async def one_run(waiting: int) -> dict[str, Any]:
     await seed(waiting)
     console.print(f"seeded {waiting:,} WAITING entitlements in {time.perf_counter() - t0:.1f}s")
     ref = await reference(waiting)
+    STATEMENTS.clear()  # --statements: the settlement's own
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0, cpu0 = time.perf_counter(), time.process_time()
     await record(daily_settlement_event(NOW), NOW)
     await settle_all()
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    statements = dict(STATEMENTS)
     paid = await count("COMPLETED")
     pools = await queries.pools()
     head = (await fetch(connections.get("default"), "SELECT head FROM queue WHERE id = 'uq'"))[0]["head"]
     await record(daily_settlement_event(NOW), NOW)
     await settle_all()
     return {"waiting": waiting, "paid": paid, "seconds": elapsed, "cpu": cpu, "reference": ref, "chunk": CHUNK, "pool_left": str(pools["uq"]), "head": int(head),
-            "again": await count("COMPLETED") - paid, "zero_sum": await queries.is_zero_sum(), "rss_mib": [rss_before // 1024, rss_after // 1024]}
+            "again": await count("COMPLETED") - paid, "zero_sum": await queries.is_zero_sum(), "rss_mib": [rss_before // 1024, rss_after // 1024],
+            "statements": statements}
 
 
 def show(r: dict[str, Any], label: str = "") -> None:
@@ -159,6 +199,7 @@ def show(r: dict[str, Any], label: str = "") -> None:
     console.print(line)
     console.print(f"{label}peak RSS {r['rss_mib'][0]} MiB after seeding, {r['rss_mib'][1]} MiB after the settlement; "
                   f"same day again: {r['again']} more paid; zero-sum: {r['zero_sum']}")
+    show_statements(r.get("statements", {}), label)
 
 
 async def run_here(args: argparse.Namespace) -> None:
@@ -180,6 +221,8 @@ def child(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
     command = [str(tree / ".venv" / "bin" / "python"), str(Path(__file__).resolve()), "--waiting", str(args.waiting), "--runs", "1", "--json"]
     if args.database:
         command += ["--database", args.database]
+    if args.statements:
+        command += ["--statements"]
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(command, cwd=tree, env=env, stdout=subprocess.PIPE, check=True, text=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -220,8 +263,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--baseline", metavar="DIR", help="a checkout of another revision (with its .venv): runs alternate between it and this tree")
     parser.add_argument("--json", action="store_true", help="one JSON line per run on stdout (what --baseline reads)")
+    parser.add_argument("--statements", action="store_true", help="after each run, the statements that took the most time (PostgreSQL)")
     add_arguments(parser)
     args = parser.parse_args()
+    if args.statements:
+        time_statements()
     os.environ["BENCH_POSTGRES_URL"] = bench_server()  # each run's own database on this server (a run sets DATABASE_URL to its database)
     if args.baseline:
         compare(args)
