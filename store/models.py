@@ -199,7 +199,7 @@ class Entitlement(Model):
     class Meta:
         table = "entitlement"
         unique_together = (("model", "key"),)
-        # + the partial index `entitlement_boosted` (queue_id, position) WHERE boost_fen > 0 (migration 0015; MySQL:
+        # + the partial index `entitlement_boosted` (queue_id, position) WHERE boost_fen > 0 (migration 0012; MySQL:
         # (queue_id, boost_fen))
         indexes = (("queue_id", "status", "position"), ("member_id", "scope_key", "created_at"))
 
