@@ -68,10 +68,18 @@ class Context:
     auth: AuthConfig
     redis: Any
     principal: Principal | None
-    loaders: Loaders
+    cache: bool = True  # the loaders cache what they loaded (not on a WebSocket: its operations live long)
     now: Callable[[], datetime] = utc_now
     intake: GroupCommit | None = None  # the process's group commit of single reports (None: off)
     connection_params: dict[str, Any] | None = field(default=None)
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    @property
+    def loaders(self) -> Loaders:
+        """The request's DataLoaders, built at the first read that needs one (a payment callback never does)."""
+        if self._loaders is None:
+            self._loaders = Loaders.create(cache=self.cache)
+        return self._loaders
 
 
 Info = strawberry.Info[Context, None]

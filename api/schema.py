@@ -9,14 +9,17 @@ import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from starlette.websockets import WebSocket
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, SchemaExtension, ValidationCache
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from api.appreciation import resolvers as appreciation
 from api.catalog import resolvers as catalog
 from api.distribution import resolvers as distribution
+from api.extension_hooks import HookRunner
 from api.ledger import resolvers as ledger
 from api.liabilities import resolvers as liabilities
 from api.limits import TextLiteralRule
@@ -90,7 +93,11 @@ def _extensions(rules: list[type[ASTValidationRule]]) -> list[Any]:
 
 
 class RebateSchema(strawberry.Schema):
-    """Logs only unexpected errors: refused inputs and denied access are answers, not incidents."""
+    """Logs only unexpected errors: refused inputs and denied access are answers, not incidents.
+    Its extensions' hooks are looked up once per extension class (api/extension_hooks.py)."""
+
+    def create_extensions_runner(self, execution_context: ExecutionContext, extensions: list[SchemaExtension]) -> SchemaExtensionsRunner:
+        return HookRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
         super().process_errors([e for e in errors if is_unexpected(e)], execution_context)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from strawberry.types.unset import UNSET
 
 from api import graphiql
 from api.auth import AuthConfig
-from api.context import Context, Loaders
+from api.context import Context
 from api.limits import RefusedMessage, decode_message
 from api.media import GRAPHQL_RESPONSE, prefers_graphql_response
 
@@ -89,7 +89,7 @@ class RebateGraphQL(GraphQL):
             auth=auth,
             redis=getattr(request.app.state, "redis", None),
             principal=principal,
-            loaders=Loaders.create(cache=not websocket),
+            cache=not websocket,
             intake=getattr(request.app.state, "intake", None),
         )
 

@@ -51,19 +51,31 @@ async def lookup(conn: Connection, ids: Mapping[str, Iterable[str]], scope: str)
     paid_orders, products, stores, cashiers) and the model settings, as rows (t, a, b, c, d, e), in as few round trips as
     the parameter limit allows (one for a small call): branches of at most CHUNK ids, joined
     while their ids fit in CHUNK."""
+    rows: list[dict[str, Any]] = []
+    for sql, params in _lookup_statements(ids, scope):
+        rows += await fetch(conn, sql, params)
+    return rows
+
+
+def lookup_is_one_statement(ids: Mapping[str, Iterable[str]]) -> bool:
+    """Whether `lookup` reads these ids in a single statement (one snapshot, whatever the isolation)."""
+    return len(_lookup_statements(ids, "")) == 1
+
+
+def _lookup_statements(ids: Mapping[str, Iterable[str]], scope: str) -> list[tuple[str, list[Any]]]:
     branches: list[tuple[str, Sequence[str]]] = [(_SETTINGS_LOOKUP, [])]
     for name, head in _LOOKUPS:
         for chunk in _chunks(sorted(ids.get(name, ())), CHUNK):
             branches.append((f"{head} IN ({', '.join('?' for _ in chunk)})", [scope, *chunk] if name == "keys" else chunk))
-    rows: list[dict[str, Any]] = []
+    statements: list[tuple[str, list[Any]]] = []
     while branches:
         sql, params = [], []
         while branches and (not sql or len(params) + len(branches[0][1]) <= CHUNK):
             text, values = branches.pop(0)
             sql.append(text)
             params += values
-        rows += await fetch(conn, " UNION ALL ".join(sql), params)
-    return rows
+        statements.append((" UNION ALL ".join(sql), params))
+    return statements
 
 
 async def insert_events(conn: Connection, scope: str, events: Sequence[tuple[str, str, str, str]], occurred_at: datetime | Sequence[datetime],
