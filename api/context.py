@@ -34,17 +34,6 @@ async def _load_tickets(ids: list[int]) -> list[dict[str, Any] | None]:
     return [await queries.ticket(i) for i in ids]
 
 
-def _members_with_wallets(wallets: DataLoader[str, dict[str, Decimal]]) -> Callable[[list[str]], Any]:
-    async def load(ids: list[str]) -> list[Any]:
-        """Members and their wallets in one statement; the wallets go to the wallets loader."""
-        found, balances = await queries.members_with_wallets(list(dict.fromkeys(ids)))
-        for member, values in balances.items():
-            wallets.prime(member, values)
-        return [found.get(i) for i in ids]
-
-    return load
-
-
 @dataclass(slots=True)
 class Loaders:
     """Built per request (per connection, uncached, for WebSockets), never module globals."""
@@ -52,13 +41,25 @@ class Loaders:
     wallets: DataLoader[str, dict[str, Decimal]]
     members: DataLoader[str, Any]
     tickets: DataLoader[int, dict[str, Any] | None]
-    members_with_wallets: DataLoader[str, Any]  # a member whose wallets are asked for too
+    cache: bool = True
+    read_members: dict[str, tuple[Any, dict[str, Decimal]] | None] = field(default_factory=dict)  # member_with_wallets' answers in this request
 
     @classmethod
     def create(cls, cache: bool = True) -> Loaders:
-        wallets = DataLoader(_load_wallets, cache=cache)
-        return cls(wallets, DataLoader(_load_members, cache=cache), DataLoader(_load_tickets, cache=cache),
-                   DataLoader(_members_with_wallets(wallets), cache=cache))
+        return cls(DataLoader(_load_wallets, cache=cache), DataLoader(_load_members, cache=cache), DataLoader(_load_tickets, cache=cache), cache)
+
+    async def member_with_wallets(self, id: str) -> tuple[Any, dict[str, Decimal]] | None:
+        """A member and its wallets, read in one statement and awaited at once (no batch to
+        schedule: the `member` field asks for one); None: no such member. Asked again in the
+        request (an alias), the member is not read twice."""
+        if id in self.read_members:
+            return self.read_members[id]
+        found, balances = await queries.members_with_wallets([id])
+        row = found.get(id)
+        read = (row, balances[id]) if row is not None else None
+        if self.cache:
+            self.read_members[id] = read
+        return read
 
 
 @dataclass(slots=True)

@@ -7,13 +7,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from domain.ledger import Wallet, member_account
 from domain.money import ZERO, from_fen
 from store.ledger import zero_sum
 from store.reads import reads
-from store.sql import fetch
+from store.sql import fetch, fetch_rows
 
 WALLET_FIELDS = {
     Wallet.CASH: "cash", Wallet.POINTS: "points", Wallet.LOVE_VALUE_AVAILABLE: "love_value_available",
@@ -47,23 +48,28 @@ def _wallet_accounts(member_ids: list[str]) -> dict[str, tuple[str, str]]:
 async def members_with_wallets(ids: list[str]) -> tuple[dict[str, MemberView], dict[str, dict[str, Decimal]]]:
     """`members` and `wallets` of these members in one statement (a member read with its wallets)."""
     profiles: dict[str, MemberView] = {}
-    out = {m: {name: ZERO for name in WALLET_FIELDS.values()} for m in ids}
+    out = {m: dict(_ZERO_WALLETS) for m in ids}
     if not ids:
         return profiles, out
     accounts = _wallet_accounts(ids)
-    rows = await fetch(
-        _conn(),
-        f"SELECT id, phone, nickname, avatar, level, referrer_id, NULL AS amount_fen FROM member WHERE id IN ({', '.join('?' for _ in ids)}) "
-        f"UNION ALL SELECT account, NULL, NULL, NULL, NULL, NULL, amount_fen FROM balance WHERE account IN ({', '.join('?' for _ in accounts)})",
-        [*ids, *accounts],
-    )
-    for r in rows:
-        if r["amount_fen"] is None:
+    for r in await fetch_rows(_conn(), _members_with_wallets_sql(len(ids), len(accounts)), [*ids, *accounts]):
+        amount = r["amount_fen"]
+        if amount is None:
             profiles[r["id"]] = MemberView(r["id"], r["phone"], r["nickname"], r["avatar"], r["level"], r["referrer_id"])
         else:
             member, name = accounts[r["id"]]
-            out[member][name] = from_fen(int(r["amount_fen"]))
+            out[member][name] = from_fen(int(amount))
     return profiles, out
+
+
+_ZERO_WALLETS = {name: ZERO for name in WALLET_FIELDS.values()}
+
+
+@lru_cache(maxsize=64)
+def _members_with_wallets_sql(members: int, accounts: int) -> str:
+    """The statement of `members_with_wallets` for so many members and wallet accounts, built once per count."""
+    return (f"SELECT id, phone, nickname, avatar, level, referrer_id, NULL AS amount_fen FROM member WHERE id IN ({', '.join(['?'] * members)}) "
+            f"UNION ALL SELECT account, NULL, NULL, NULL, NULL, NULL, amount_fen FROM balance WHERE account IN ({', '.join(['?'] * accounts)})")
 
 
 @dataclass(slots=True)

@@ -7,17 +7,18 @@ import strawberry
 from api.context import Info
 from api.errors import check_lengths, user_error
 from api.members.types import Member, MemberInput, MemberPayload
-from api.permissions import CanReadMember, IsStaff
+from api.permissions import CanReadMember, IsStaff, require
 from domain.errors import DomainError
 from services import catalog
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[CanReadMember], description="A member with its wallets (staff, or the member itself).")
+    @strawberry.field(description="A member with its wallets (staff, or the member itself).")
     async def member(self, info: Info, id: strawberry.ID) -> Member | None:
-        row = await info.context.loaders.members_with_wallets.load(str(id))
-        return Member.of(row) if row is not None else None
+        require(CanReadMember, info, id=id)  # as permission_classes would, without its per-field wrapper
+        read = await info.context.loaders.member_with_wallets(str(id))
+        return Member.of(*read) if read is not None else None
 
 
 @strawberry.type

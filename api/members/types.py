@@ -51,17 +51,21 @@ class Member:
     nickname: str | None
     avatar: str | None
 
+    balances: strawberry.Private[dict[str, Decimal] | None] = None  # read with the member, if they were
+
     @strawberry.field(description="The member's wallet balances.", graphql_type=Wallets)
     def wallets(self, info: Info) -> Wallets | Awaitable[Wallets]:
-        """At once when the balances were read with the member (the loader is primed), else
+        """At once when the balances were read with the member (or the loader has them), else
         awaited from the request's wallets loader: a field that is already known costs no await."""
+        if self.balances is not None:
+            return Wallets.of(self.balances)
         pending = info.context.loaders.wallets.load(self.id)
         if isinstance(pending, Future) and pending.done() and not pending.cancelled() and pending.exception() is None:
             return Wallets.of(pending.result())
         return _wallets(pending)
 
     @classmethod
-    def of(cls, row: Any) -> Member:
+    def of(cls, row: Any, balances: dict[str, Decimal] | None = None) -> Member:
         return cls(
             id=strawberry.ID(row.id),
             referrer=row.referrer_id,
@@ -69,6 +73,7 @@ class Member:
             phone=row.phone,
             nickname=row.nickname,
             avatar=row.avatar,
+            balances=balances,
         )
 
 
