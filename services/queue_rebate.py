@@ -95,7 +95,8 @@ async def settle_queue_rebate(batch: Batch) -> None:
     window = Window(batch)
     await window.more()
     lines = await _lines(batch)
-    run = Settlement(batch, window, plugin, lines, await Catalog.load(batch, lines), await Facts.load(batch), await load_state(batch.conn, batch.queue_id))
+    run = Settlement(batch, window, plugin, lines, await Catalog.load(batch, lines), await Facts.load(batch),
+                     batch.state if batch.state is not None else await load_state(batch.conn, batch.queue_id))
     apply = {"order.paid": _paid, "order.completed": _completed, "order.refunded": _refunded, DRAW: _draw, EXCHANGE: _exchange}
     for item in batch.items:
         try:
