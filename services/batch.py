@@ -42,6 +42,7 @@ class Batch:
     resume_at: int | None = None  # an item that made progress but is not finished: it and those after stay PENDING
     state: dict[str, Any] | None = None  # the queue's model state (`queue.state`) as the fence read it; None: not read
     earlier: list[tuple[Posting, int | None]] = field(default_factory=list)  # of the batches before it in its transaction, not yet in the balances
+    preloaded: dict[str, Any] = field(default_factory=dict)  # what the model's `prepare` read for it with the other batches of its transaction
 
     @property
     def finished(self) -> list[Item]:

@@ -32,7 +32,7 @@ from services.distribution import settle_distribution
 from services.model_settings import read_once
 from services.order_dividend import settle_order_dividend
 from services.points_dividend import settle_points_dividend
-from services.queue_rebate import settle_queue_rebate
+from services.queue_rebate import prepare_queue_rebate, settle_queue_rebate
 from services.union_queue import settle_union_queue
 from store import db, inbox
 from store.inbox import pending_queues
@@ -53,6 +53,11 @@ HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handle
     "dr": settle_distribution,
     "pd": settle_points_dividend,
     "ca": settle_appreciation,
+}
+
+
+PREPARE: dict[str, Callable[[list[Batch]], Awaitable[None]]] = {  # queue id prefix → what reads a transaction's batches of the model at once
+    "qr": prepare_queue_rebate,
 }
 
 
@@ -180,15 +185,12 @@ async def settle_group(queue_ids: Sequence[str], publish: Publish | None = None,
     alone = sorted(q for q, head in heads.items() if head["attempts"])
     together = sorted(q for q in heads if q not in alone)
     done: dict[str, tuple[Batch, bool]] = {}
-    if len(together) > 1:
-        try:
-            done = await _settle_together(together, size)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.info("a group of %d queues goes queue by queue: %s: %s", len(together), type(exc).__name__, exc)
-            alone += together
-    else:
+    try:
+        done = await _settle_together(together, size) if together else {}
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.info("a group of %d queues goes queue by queue: %s: %s", len(together), type(exc).__name__, exc)
         alone += together
     await _unclaim_many([heads[q] for q in alone])  # settle_next claims them again
     for q in together:
@@ -231,13 +233,17 @@ async def _settle_together(queue_ids: list[str], size: int) -> dict[str, tuple[B
             except Fenced:
                 raise FenceLost(",".join(queue_ids)) from None
             found = await inbox.pending_items_many(conn, list(rows), size + 1)
-            done: dict[str, tuple[Batch, bool]] = {}
+            made = {q: _batch_of(conn, q, row, found[q], size) for q, row in rows.items()}
+            for prefix, prepare in PREPARE.items():
+                if mine := [b for b, _ in made.values() if b.queue_id.split(":", 1)[0] == prefix]:
+                    await prepare(mine)
             earlier: list[tuple[Posting, int | None]] = []
-            for q, row in rows.items():
-                done[q] = await _run_batch(conn, q, row, found[q], size, earlier)
-                earlier += done[q][0].postings
-            await _finish_all(conn, [batch for batch, _ in done.values()])
-            return done
+            for batch, _ in made.values():
+                batch.earlier = list(earlier)
+                await _decide(batch)
+                earlier += batch.postings
+            await _finish_all(conn, [batch for batch, _ in made.values()])
+            return {q: (batch, beyond or batch.resume_at is not None) for q, (batch, beyond) in made.items()}
 
 
 async def _claim(queue_id: str) -> dict[str, Any] | None:
@@ -295,29 +301,37 @@ async def _settle_once(queue_id: str, size: int) -> tuple[Batch | None, bool]:
         return await _run_batch(conn, queue_id, row, await inbox.pending_items(conn, queue_id, size + 1), size)
 
 
-async def _run_batch(conn: db.Connection, queue_id: str, row: dict[str, Any], found: list[dict[str, Any]], size: int,
-                     earlier: list[tuple[Posting, int | None]] | None = None) -> tuple[Batch, bool]:
-    """A fenced queue's batch from its pending items (`size` + 1 read): decide and write. In a
-    transaction of several batches (`earlier`: the postings of those before it) the writes that
-    every batch makes are left to the caller (`_finish_all` of them all)."""
+async def _run_batch(conn: db.Connection, queue_id: str, row: dict[str, Any], found: list[dict[str, Any]], size: int) -> tuple[Batch, bool]:
+    """A fenced queue's batch from its pending items (`size` + 1 read): decide and write."""
+    batch, beyond = _batch_of(conn, queue_id, row, found, size)
+    await _decide(batch, finish=True)
+    return batch, beyond or batch.resume_at is not None
+
+
+def _batch_of(conn: db.Connection, queue_id: str, row: dict[str, Any], found: list[dict[str, Any]], size: int) -> tuple[Batch, bool]:
+    """The batch of a fenced queue (its row as the fence read it), and whether items beyond it are pending."""
     rows = found[:1] + list(itertools.takewhile(lambda r: not r["attempts"], found[1:size]))  # a suspect item is settled alone
     items = [Item(int(r["id"]), int(r["event_id"]), r["type"], r["payload"], r["occurred_at"]) for r in rows]
     if not items:
         raise _NothingToDo()
-    await _pause_for_tests(queue_id)
-    batch = Batch(conn, queue_id, int(row["head"]), int(row["tail"]), from_fen(int(row["pool_fen"])), int(row["version"]), items,
-                  state=row["state"], earlier=list(earlier or []))
+    batch = Batch(conn, queue_id, int(row["head"]), int(row["tail"]), from_fen(int(row["pool_fen"])), int(row["version"]), items, state=row["state"])
+    return batch, len(found) > len(rows)
+
+
+async def _decide(batch: Batch, finish: bool = False) -> None:
+    """The model's handler on the batch, and with `finish` its writes (in a transaction of several
+    batches the writes that every batch makes are left to the caller: `_finish_all` of them all)."""
+    await _pause_for_tests(batch.queue_id)
     try:
-        await handler_for(queue_id)(batch)
-        if earlier is None:
-            await _finish_all(conn, [batch])
+        await handler_for(batch.queue_id)(batch)
+        if finish:
+            await _finish_all(batch.conn, [batch])
     except (FenceLost, asyncio.CancelledError):
         raise
     except Exception as exc:
         if db.is_busy(exc) or db.is_locked(exc) or db.is_race(exc) or db.is_disconnect(exc):
             raise
-        raise _ItemFailed([i.id for i in items], f"{type(exc).__name__}: {exc}"[:2000]) from exc
-    return batch, len(found) > len(rows) or batch.resume_at is not None
+        raise _ItemFailed([i.id for i in batch.items], f"{type(exc).__name__}: {exc}"[:2000]) from exc
 
 
 async def _pause_for_tests(queue_id: str) -> None:
