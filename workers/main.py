@@ -23,7 +23,7 @@ from services.replay import daily_settlement_event
 from services.runtime import close_db, init_db, platform_zone, redis_settings
 from services.settlement import READY, enqueue_drains, settle_group
 from workers.locks import QueueLocks
-from workers.publish import publisher
+from workers.publish import publish_all, publisher
 
 log = logging.getLogger("rebate.worker")
 LOCK_TIMEOUT = 10  # seconds; renewed after every batch, so only a dead holder lets it lapse
@@ -66,9 +66,17 @@ async def _drain(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> in
     the queue again); a queue that is done lets go of its lock at once."""
     redis: Redis = ctx["redis"]
     settled = 0
+    sent: list[tuple[str, list[dict[str, Any]], int, list[int]]] = []
+
+    async def publish(queue_id: str, payouts: list[dict[str, Any]], version: int, events: list[int]) -> None:
+        sent.append((queue_id, payouts, version, events))
+
     try:
         while group:
-            done = await settle_group(group, ctx.get("publish"))
+            done = await settle_group(group, publish if "publish" in ctx else None)
+            if sent:  # the group's messages after its commits, in one round trip
+                await publish_all(redis, sent)
+                sent.clear()
             settled += sum(d.count for d in done.values())
             finished = [q for q in group if not done[q].count or not done[q].more]
             marked = await _marked_again(redis, [q for q in finished if done[q].count])
