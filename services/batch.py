@@ -40,6 +40,9 @@ class Batch:
     failed: dict[int, str] = field(default_factory=dict)
     payouts: list[dict[str, Any]] = field(default_factory=list)
     resume_at: int | None = None  # an item that made progress but is not finished: it and those after stay PENDING
+    state: dict[str, Any] | None = None  # the queue's model state (`queue.state`) as the fence read it; None: not read
+    earlier: list[tuple[Posting, int | None]] = field(default_factory=list)  # of the batches before it in its transaction, not yet in the balances
+    preloaded: dict[str, Any] = field(default_factory=dict)  # what the model's `prepare` read for it with the other batches of its transaction
 
     @property
     def finished(self) -> list[Item]:
@@ -57,9 +60,9 @@ class Batch:
         self.payouts.append({"member": member, "amount": str(amount), "key": key, "event": item.event_id, "kind": kind})
 
     async def balance(self, account: str, asset: Asset) -> Decimal:
-        """The account's balance including what this batch has posted so far."""
+        """The account's balance including what this batch (and those before it in its transaction) posted so far."""
         stored = (await balances(self.conn, [account])).get((account, asset.value), Decimal("0.00"))
-        for p, _ in self.postings:
+        for p, _ in (*self.earlier, *self.postings):
             if p.asset is asset:
                 stored += p.amount if p.target == account else (-p.amount if p.source == account else 0)
         return stored

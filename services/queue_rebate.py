@@ -41,7 +41,7 @@ from domain.queue_rebate_settings import (
 from services.actions import DRAW, EXCHANGE, RESET, check_exchange, offered_lottery
 from services.batch import Batch, FenceLost, Item
 from services.model_settings import load_settings
-from services.queue_rebate_world import ORDER_EVENTS, Catalog, Facts, Fresh, Window, scope_key
+from services.queue_rebate_world import ORDER_EVENTS, WINDOW, Catalog, Facts, Fresh, Window, levels_of, scope_key
 from store import queue_rebate as store
 from store.queue import load_state, save_state
 
@@ -90,12 +90,27 @@ class Settlement:
         return self.plugin.rules
 
 
+async def prepare_queue_rebate(batches: list[Batch]) -> None:
+    """What the batches of one transaction read before they settle, read for all of them at once
+    (`Batch.preloaded`): the first chunk of each window, each queue's order lines, the catalog and
+    the orders' levels (the last two one superset for all). None of it is what an earlier batch of
+    the transaction writes: a queue's window and lines are its own, products and levels intake's."""
+    conn, items = batches[0].conn, [i for b in batches for i in b.items]
+    windows = await store.load_windows(conn, [(b.queue_id, b.head - 1, b.tail) for b in batches], WINDOW)
+    lines = await store.order_lines_many(conn, {b.queue_id: _orders(b) for b in batches})
+    catalog, levels = await Catalog.of(conn, items, lines.values()), await levels_of(conn, items)
+    for b in batches:
+        b.preloaded.update(window=windows[b.queue_id], lines=lines[b.queue_id], catalog=catalog, levels=levels)
+
+
 async def settle_queue_rebate(batch: Batch) -> None:
     plugin: PluginSettings = await load_settings("queue_rebate", batch.conn)
-    window = Window(batch)
-    await window.more()
-    lines = await _lines(batch)
-    run = Settlement(batch, window, plugin, lines, await Catalog.load(batch, lines), await Facts.load(batch), await load_state(batch.conn, batch.queue_id))
+    window, pre = Window(batch), batch.preloaded
+    await window.more(rows=pre.get("window"))
+    lines = pre["lines"] if "lines" in pre else await _lines(batch)
+    catalog = pre["catalog"] if "catalog" in pre else await Catalog.load(batch, lines)
+    facts = Facts(batch, pre["levels"]) if "levels" in pre else await Facts.load(batch)
+    run = Settlement(batch, window, plugin, lines, catalog, facts, batch.state if batch.state is not None else await load_state(batch.conn, batch.queue_id))
     apply = {"order.paid": _paid, "order.completed": _completed, "order.refunded": _refunded, DRAW: _draw, EXCHANGE: _exchange}
     for item in batch.items:
         try:
@@ -115,7 +130,11 @@ async def settle_queue_rebate(batch: Batch) -> None:
 
 
 async def _lines(batch: Batch) -> dict[str, list[dict[str, Any]]]:
-    return await store.order_lines(batch.conn, batch.queue_id, {i.payload["order"] for i in batch.items if i.type in ORDER_EVENTS})
+    return await store.order_lines(batch.conn, batch.queue_id, _orders(batch))
+
+
+def _orders(batch: Batch) -> set[str]:
+    return {i.payload["order"] for i in batch.items if i.type in ORDER_EVENTS}
 
 
 async def _paid(run: Settlement, item: Item) -> None:

@@ -8,7 +8,7 @@ counts per limit scope (an indexed COUNT plus this batch's own), the payment's p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -28,9 +28,10 @@ from domain.queue_rebate_settings import (
     cumulative_windows,
     limit_scopes,
 )
-from services.batch import Batch
+from services.batch import Batch, Item
 from services.runtime import platform_zone
 from store import queue_rebate as store
+from store.db import Connection
 from store.models import Cashier, Product, Store
 
 WINDOW = 256
@@ -54,9 +55,11 @@ class Window:
         self.created.setdefault(e.key, created)
         return self.known.setdefault(e.key, e)
 
-    async def more(self, count: int = WINDOW) -> None:
+    async def more(self, count: int = WINDOW, rows: list[store.Loaded] | None = None) -> None:
+        """The next `count` of the window (`rows`: those, read already with other queues' windows)."""
         s = self.state
-        rows = await store.load_window(self.batch.conn, s.queue_id, s.loaded_upto, s.db_tail, count)
+        if rows is None:
+            rows = await store.load_window(self.batch.conn, s.queue_id, s.loaded_upto, s.db_tail, count)
         loaded = [self.adopt(r) for r in rows]
         upto = rows[-1][0].position if len(rows) == count else s.db_tail
         s.add_loaded(loaded, upto)
@@ -111,8 +114,7 @@ class Facts:
 
     @classmethod
     async def load(cls, batch: Batch) -> Facts:
-        orders = {str(i.payload["order"]) for i in batch.items if i.type == "order.paid" and i.payload.get("order")}
-        return cls(batch, await store.order_levels(batch.conn, orders))
+        return cls(batch, await levels_of(batch.conn, batch.items))
 
     async def enrich(self, ctx: LineContext, when: datetime) -> LineContext:
         """M-2: the member's level recorded on the order when it was paid (a later change of the
@@ -173,8 +175,19 @@ class Catalog:
 
     @classmethod
     async def load(cls, batch: Batch, lines: dict[str, list[dict[str, Any]]]) -> Catalog:
-        orders = [i for i in batch.items if i.type in ORDER_EVENTS]
-        product_ids = {r["product_id"] for rows in lines.values() for r in rows if r["product_id"]}
+        return await cls.of(batch.conn, batch.items, [lines])
+
+    @classmethod
+    async def of(cls, conn: Connection, items: Iterable[Item], lines: Iterable[dict[str, list[dict[str, Any]]]]) -> Catalog:
+        """What the items' orders and their lines (by order, of one queue or of several) name."""
+        orders = [i for i in items if i.type in ORDER_EVENTS]
+        product_ids = {r["product_id"] for found in lines for rows in found.values() for r in rows if r["product_id"]}
         stores = {i.payload.get("store") for i in orders if i.payload.get("store")}
         cashiers = {i.payload.get("cashier") for i in orders if i.payload.get("cashier")}
-        return cls(*await store.catalog(batch.conn, product_ids, stores, cashiers))
+        return cls(*await store.catalog(conn, product_ids, stores, cashiers))
+
+
+async def levels_of(conn: Connection, items: Iterable[Item]) -> dict[str, str | None]:
+    """M-2: the level each paid order recorded (Facts.levels) of these items."""
+    orders = {str(i.payload["order"]) for i in items if i.type == "order.paid" and i.payload.get("order")}
+    return await store.order_levels(conn, orders)

@@ -18,7 +18,7 @@ from services import actions, appreciation, catalog, compliance, distribution_ro
 from services import points_dividend as pd
 from services import points_dividend_views as pd_views
 from services.runtime import platform_zone
-from services.settlement import pending_queues, settle_batch
+from services.settlement import pending_queues, settle_group
 
 Jobs = dict[str, Callable[[datetime], Awaitable[Any]]]
 
@@ -125,13 +125,17 @@ def _clock(text: Any) -> datetime:
     return when.astimezone(UTC)
 
 
+GROUP = 16
+
+
 async def settle_all() -> int:
-    """Run every queue's pending work to the end (what a burst worker does)."""
+    """Run every queue's pending work to the end (what a burst worker does), the queues' batches
+    settled together, GROUP queues a transaction (`settle_group`)."""
     settled = 0
-    while queues := await pending_queues():
+    while queues := sorted(await pending_queues()):
         progressed = 0
-        for q in queues:
-            progressed += await settle_batch(q)
+        for start in range(0, len(queues), GROUP):
+            progressed += sum(done.count for done in (await settle_group(queues[start:start + GROUP])).values())
         if progressed == 0:
             raise RuntimeError(f"queues {queues} have pending items that do not settle")
         settled += progressed

@@ -17,25 +17,27 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter
 
+from domain.ledger import Posting
 from domain.money import from_fen, to_fen
 from services import metrics
 from services.appreciation import settle_appreciation
 from services.batch import Batch, FenceLost, Item
 from services.distribution import settle_distribution
+from services.model_settings import read_once
 from services.order_dividend import settle_order_dividend
 from services.points_dividend import settle_points_dividend
-from services.queue_rebate import settle_queue_rebate
+from services.queue_rebate import prepare_queue_rebate, settle_queue_rebate
 from services.union_queue import settle_union_queue
 from store import db, inbox
 from store.inbox import pending_queues
-from store.ledger import write_postings
-from store.queue import Fenced, lock_and_advance, lock_queue, save_position
+from store.ledger import transfer_rows, write_transfers
+from store.queue import Fenced, lock_and_advance, lock_and_advance_many, lock_queue, save_positions
 
 log = logging.getLogger("rebate.worker")
 
@@ -51,6 +53,11 @@ HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handle
     "dr": settle_distribution,
     "pd": settle_points_dividend,
     "ca": settle_appreciation,
+}
+
+
+PREPARE: dict[str, Callable[[list[Batch]], Awaitable[None]]] = {  # queue id prefix → what reads a transaction's batches of the model at once
+    "qr": prepare_queue_rebate,
 }
 
 
@@ -146,12 +153,97 @@ async def settle_next(queue_id: str, publish: Publish | None = None, size: int =
             await asyncio.sleep(0.05 * (attempt + 1))
     else:
         raise RuntimeError(f"queue {queue_id}: database stayed busy")
+    return await _committed(queue_id, batch, more, publish)
+
+
+async def _committed(queue_id: str, batch: Batch | None, more: bool, publish: Publish | None) -> Settled:
+    """After a batch's commit: its metrics and its messages."""
     if batch is None:
         return Settled(0, False)
     metrics.batch_committed(queue_id, [i.id for i in batch.finished], batch.failed)
     if publish is not None and (batch.payouts or batch.finished):
         await publish(queue_id, batch.payouts, batch.version + 1, sorted({i.event_id for i in batch.finished}))
     return Settled(max(len(batch.finished), 1), more)  # a long item (a daily settlement) that moved on counts as progress
+
+
+async def settle_group(queue_ids: Sequence[str], publish: Publish | None = None, size: int = BATCH_SIZE) -> dict[str, Settled]:
+    """`settle_next` of several queues (each under its own lock, which the caller holds) at about
+    the fixed cost of one: their heads claimed in one statement (committed), then one transaction
+    that fences every queue on its own row, settles each queue's batch in turn and commits once.
+    A queue whose head is suspect (a batch of it failed or never came back) is settled alone, and
+    so is every queue of a group whose transaction failed for any reason (a poison item, a lost
+    fence, a held row): `settle_next` then finds which queue it was and deals with it as ever."""
+    if len(queue_ids) < 2:
+        return {q: await settle_next(q, publish, size) for q in queue_ids}
+    try:
+        heads = await _claim_many(queue_ids)
+    except Exception as exc:
+        if not (db.is_locked(exc) or db.is_busy(exc)):
+            raise
+        return {q: await settle_next(q, publish, size) for q in queue_ids}
+    out = {q: Settled(0, False) for q in queue_ids if q not in heads}
+    alone = sorted(q for q, head in heads.items() if head["attempts"])
+    together = sorted(q for q in heads if q not in alone)
+    done: dict[str, tuple[Batch, bool]] = {}
+    try:
+        done = await _settle_together(together, size) if together else {}
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.info("a group of %d queues goes queue by queue: %s: %s", len(together), type(exc).__name__, exc)
+        alone += together
+    await _unclaim_many([heads[q] for q in alone])  # settle_next claims them again
+    for q in together:
+        out[q] = await _committed(q, *done[q], publish) if q in done else Settled(0, False)  # not in done: no such queue row
+    for q in sorted(alone):
+        out[q] = await settle_next(q, publish, size)
+    return out
+
+
+async def _claim_many(queue_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`_claim` of several queues, by queue id (those with nothing pending are left out)."""
+    if inbox.claims_in_one_statement():
+        return await inbox.claim_heads_now(queue_ids)
+    heads = {}
+    async with db.settling() as conn:
+        for q in sorted(queue_ids):
+            if await lock_queue(conn, q) is not None and (head := await inbox.claim_head(conn, q)) is not None:
+                heads[q] = head
+    return heads
+
+
+async def _unclaim_many(heads: list[dict[str, Any]]) -> None:
+    if not heads:
+        return
+    try:
+        async with db.settling() as conn:
+            await inbox.unclaim_many(conn, [int(h["id"]) for h in heads])
+    except Exception as exc:  # as `_unclaim`
+        if not (db.is_locked(exc) or db.is_busy(exc)):
+            raise
+
+
+async def _settle_together(queue_ids: list[str], size: int) -> dict[str, tuple[Batch, bool]]:
+    """One transaction: every queue fenced (its own row, in id order), then each queue's batch as
+    `_settle_once` settles it, the settings read once; raises whatever one batch raised."""
+    async with db.settling() as conn:
+        with read_once(conn):
+            try:
+                rows = await lock_and_advance_many(conn, queue_ids)
+            except Fenced:
+                raise FenceLost(",".join(queue_ids)) from None
+            found = await inbox.pending_items_many(conn, list(rows), size + 1)
+            made = {q: _batch_of(conn, q, row, found[q], size) for q, row in rows.items()}
+            for prefix, prepare in PREPARE.items():
+                if mine := [b for b, _ in made.values() if b.queue_id.split(":", 1)[0] == prefix]:
+                    await prepare(mine)
+            earlier: list[tuple[Posting, int | None]] = []
+            for batch, _ in made.values():
+                batch.earlier = list(earlier)
+                await _decide(batch)
+                earlier += batch.postings
+            await _finish_all(conn, [batch for batch, _ in made.values()])
+            return {q: (batch, beyond or batch.resume_at is not None) for q, (batch, beyond) in made.items()}
 
 
 async def _claim(queue_id: str) -> dict[str, Any] | None:
@@ -206,26 +298,40 @@ async def _settle_once(queue_id: str, size: int) -> tuple[Batch | None, bool]:
             raise FenceLost(queue_id) from None
         if row is None:
             return None, False
-        version = int(row["version"])
-        found = await inbox.pending_items(conn, queue_id, size + 1)
-        rows = found[:1] + list(itertools.takewhile(lambda r: not r["attempts"], found[1:size]))  # a suspect item is settled alone
-        items = [Item(int(r["id"]), int(r["event_id"]), r["type"], r["payload"], r["occurred_at"]) for r in rows]
-        if not items:
-            raise _NothingToDo()
-        await _pause_for_tests(queue_id)
-        batch = Batch(conn, queue_id, int(row["head"]), int(row["tail"]), from_fen(int(row["pool_fen"])), version, items)
-        try:
-            await handler_for(queue_id)(batch)
-            now = max(i.occurred_at for i in items)
-            await write_postings(conn, batch.postings, queue_id, now)
-            await _finish(conn, batch)
-        except (FenceLost, asyncio.CancelledError):
+        return await _run_batch(conn, queue_id, row, await inbox.pending_items(conn, queue_id, size + 1), size)
+
+
+async def _run_batch(conn: db.Connection, queue_id: str, row: dict[str, Any], found: list[dict[str, Any]], size: int) -> tuple[Batch, bool]:
+    """A fenced queue's batch from its pending items (`size` + 1 read): decide and write."""
+    batch, beyond = _batch_of(conn, queue_id, row, found, size)
+    await _decide(batch, finish=True)
+    return batch, beyond or batch.resume_at is not None
+
+
+def _batch_of(conn: db.Connection, queue_id: str, row: dict[str, Any], found: list[dict[str, Any]], size: int) -> tuple[Batch, bool]:
+    """The batch of a fenced queue (its row as the fence read it), and whether items beyond it are pending."""
+    rows = found[:1] + list(itertools.takewhile(lambda r: not r["attempts"], found[1:size]))  # a suspect item is settled alone
+    items = [Item(int(r["id"]), int(r["event_id"]), r["type"], r["payload"], r["occurred_at"]) for r in rows]
+    if not items:
+        raise _NothingToDo()
+    batch = Batch(conn, queue_id, int(row["head"]), int(row["tail"]), from_fen(int(row["pool_fen"])), int(row["version"]), items, state=row["state"])
+    return batch, len(found) > len(rows)
+
+
+async def _decide(batch: Batch, finish: bool = False) -> None:
+    """The model's handler on the batch, and with `finish` its writes (in a transaction of several
+    batches the writes that every batch makes are left to the caller: `_finish_all` of them all)."""
+    await _pause_for_tests(batch.queue_id)
+    try:
+        await handler_for(batch.queue_id)(batch)
+        if finish:
+            await _finish_all(batch.conn, [batch])
+    except (FenceLost, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        if db.is_busy(exc) or db.is_locked(exc) or db.is_race(exc) or db.is_disconnect(exc):
             raise
-        except Exception as exc:
-            if db.is_busy(exc) or db.is_locked(exc) or db.is_race(exc) or db.is_disconnect(exc):
-                raise
-            raise _ItemFailed([i.id for i in items], f"{type(exc).__name__}: {exc}"[:2000]) from exc
-        return batch, len(found) > len(rows) or batch.resume_at is not None
+        raise _ItemFailed([i.id for i in batch.items], f"{type(exc).__name__}: {exc}"[:2000]) from exc
 
 
 async def _pause_for_tests(queue_id: str) -> None:
@@ -250,14 +356,20 @@ class _NothingToDo(Exception):
     pass
 
 
-async def _finish(conn: db.Connection, batch: Batch) -> None:
-    """Queue state, fenced again on the version this batch set, and the items' outcome."""
-    if not await save_position(conn, batch.queue_id, batch.head, batch.tail, to_fen(batch.pool), batch.version + 1):
-        raise FenceLost(batch.queue_id)
-    await inbox.finish_items(conn, [i.id for i in batch.finished if i.id not in batch.failed], batch.failed)
-    if batch.resume_at is not None:  # a long item that made progress: this batch came back from it
-        await inbox.unclaim(conn, batch.resume_at)
+async def _finish_all(conn: db.Connection, batches: list[Batch]) -> None:
+    """The batches' queue state, each fenced again on the version its batch set, their items'
+    outcome, and last their transfers: the accounts that every batch moves (the platform's) stay
+    locked only from there to the commit. A transaction of several batches writes each of these
+    in one statement for all of them."""
+    if not await save_positions(conn, [(b.queue_id, b.head, b.tail, to_fen(b.pool), b.version + 1) for b in batches]):
+        raise FenceLost(",".join(b.queue_id for b in batches))
+    done = [i.id for b in batches for i in b.finished if i.id not in b.failed]
+    await inbox.finish_items(conn, done, {i: error for b in batches for i, error in b.failed.items()})
+    for b in batches:
+        if b.resume_at is not None:  # a long item that made progress: this batch came back from it
+            await inbox.unclaim(conn, b.resume_at)
+    await write_transfers(conn, [row for b in batches for row in transfer_rows(b.postings, b.queue_id, max(i.occurred_at for i in b.items))])
 
 
 __all__ = ["BATCH_SIZE", "HANDLERS", "READY", "FenceLost", "Handler", "Publish", "Settled", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues",
-           "settle_batch", "settle_next"]
+           "settle_batch", "settle_group", "settle_next"]

@@ -29,6 +29,24 @@ async def pending_items(conn: Connection, queue_id: str, size: int) -> list[dict
     return [{**r, "payload": _json(r["payload"]), "occurred_at": _when(r["occurred_at"])} for r in rows]
 
 
+PENDING_ITEMS = (  # PostgreSQL: `pending_items` of each queue, through the (queue_id, status, id) index
+    "SELECT q.id AS queue_id, x.* FROM unnest(?::text[]) AS q(id) CROSS JOIN LATERAL ("
+    "SELECT i.id AS id, i.event_id AS event_id, i.attempts AS attempts, e.type AS type, e.payload AS payload, e.occurred_at AS occurred_at "
+    "FROM inbox_item i JOIN event e ON e.id = i.event_id WHERE i.queue_id = q.id AND i.status = 'PENDING' ORDER BY i.id LIMIT ?) x"
+)
+
+
+async def pending_items_many(conn: Connection, queue_ids: Sequence[str], size: int) -> dict[str, list[dict[str, Any]]]:
+    """`pending_items` of several queues, by queue id (on PostgreSQL in one statement)."""
+    if dialect(conn) != "postgres":
+        return {q: await pending_items(conn, q, size) for q in queue_ids}
+    found: dict[str, list[dict[str, Any]]] = {q: [] for q in queue_ids}
+    for r in await fetch(conn, PENDING_ITEMS, (list(queue_ids), size)):
+        queue_id = r.pop("queue_id")
+        found[queue_id].append({**r, "payload": _json(r["payload"]), "occurred_at": _when(r["occurred_at"])})
+    return found
+
+
 async def finish_items(conn: Connection, done: Sequence[int], failed: Mapping[int, str]) -> None:
     """Mark settled items DONE and refused ones FAILED with their error."""
     await execute_many(conn, "UPDATE inbox_item SET status = 'DONE' WHERE id = ?", [(i,) for i in done])
@@ -59,6 +77,22 @@ async def claim_head_now(queue_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+CLAIM_HEADS = (  # PostgreSQL: `CLAIM_HEAD` of several queues, their rows NOWAIT in id order
+    "WITH q AS (SELECT id FROM queue WHERE id = ANY(?::text[]) ORDER BY id FOR UPDATE NOWAIT), "
+    "h AS (SELECT x.* FROM q CROSS JOIN LATERAL (SELECT i.id, i.queue_id, i.attempts, i.error FROM inbox_item i "
+    "WHERE i.queue_id = q.id AND i.status = 'PENDING' ORDER BY i.id LIMIT 1) x) "
+    "UPDATE inbox_item u SET attempts = u.attempts + 1 FROM h WHERE u.id = h.id "
+    "RETURNING h.id AS id, h.queue_id AS queue_id, h.attempts AS attempts, h.error AS error"
+)
+
+
+async def claim_heads_now(queue_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`claim_head_now` of several queues in one statement (PostgreSQL), by queue id; a queue
+    with nothing pending is left out; one of them held by a settler fails it all (`db.is_locked`)."""
+    rows = await fetch(db.default(), CLAIM_HEADS, (sorted(queue_ids),))
+    return {r.pop("queue_id"): r for r in rows}
+
+
 def claims_in_one_statement() -> bool:
     return dialect(db.default()) == "postgres"
 
@@ -70,9 +104,17 @@ async def note_failure(conn: Connection, item_id: int, error: str, suspects: Seq
     await execute_many(conn, "UPDATE inbox_item SET attempts = attempts + 1 WHERE id = ? AND status = 'PENDING'", [(i,) for i in suspects])
 
 
+UNCLAIM = "UPDATE inbox_item SET attempts = attempts - 1 WHERE id = ? AND status = 'PENDING' AND attempts > 0"
+
+
 async def unclaim(conn: Connection, item_id: int) -> None:
     """Take back the attempt `claim_head` counted, for a batch that did not run."""
-    await execute(conn, "UPDATE inbox_item SET attempts = attempts - 1 WHERE id = ? AND status = 'PENDING' AND attempts > 0", (item_id,))
+    await execute(conn, UNCLAIM, (item_id,))
+
+
+async def unclaim_many(conn: Connection, item_ids: Sequence[int]) -> None:
+    """`unclaim` of several heads (a group of batches that did not run together)."""
+    await execute_many(conn, UNCLAIM, [(i,) for i in sorted(item_ids)])
 
 
 async def isolate(conn: Connection, item_id: int, attempts: int, error: str) -> bool:

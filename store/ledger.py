@@ -32,15 +32,24 @@ async def write_postings(
 ) -> int:
     """Insert transfers (unique keys: a replayed posting fails the whole transaction) and move
     balances, accounts in sorted order so that concurrent writers never deadlock."""
-    rows, deltas = [], defaultdict(int)
-    for p, event_id in postings:
-        fen, asset = to_fen(p.amount), ASSET_VALUES[p.asset]
-        rows.append((p.key, p.source, p.target, asset, fen, p.memo, event_id, queue_id, now))
-        deltas[(p.source, asset)] -= fen
-        deltas[(p.target, asset)] += fen
+    return await write_transfers(conn, transfer_rows(postings, queue_id, now))
+
+
+def transfer_rows(postings: Iterable[tuple[Posting, int | None]], queue_id: str | None, now: datetime) -> list[tuple[Any, ...]]:
+    """The transfer rows of postings (each with its event), in TRANSFER_COLUMNS' order."""
+    return [(p.key, p.source, p.target, ASSET_VALUES[p.asset], to_fen(p.amount), p.memo, event_id, queue_id, now) for p, event_id in postings]
+
+
+async def write_transfers(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) -> int:
+    """`write_postings` of transfer rows (`transfer_rows`), of one batch or of several settled in
+    one transaction: one upsert moves every balance they touch, once per account."""
+    deltas: defaultdict[tuple[str, str], int] = defaultdict(int)
+    for _, source, target, asset, fen, *_ in rows:
+        deltas[(source, asset)] -= fen
+        deltas[(target, asset)] += fen
     await insert_rows(conn, "transfer", TRANSFER_COLUMNS, rows)  # COPY on PostgreSQL for a large batch (a daily settlement's chunk)
     await _move_balances(conn, [(a, s, d) for (a, s), d in sorted(deltas.items()) if d])
-    await _count_days(conn, rows, now)
+    await _count_days(conn, rows)
     return len(rows)
 
 
@@ -61,16 +70,17 @@ UPSERT_DAY = (
 )
 
 
-async def _count_days(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]], now: datetime) -> None:
-    """Per tracked account and UTC day: the amounts in, out, and how many transfers came in."""
-    day, days = now.astimezone(UTC).date().isoformat(), defaultdict(lambda: [0, 0, 0])
-    for _, source, target, asset, fen, *_ in rows:
+async def _count_days(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) -> None:
+    """Per tracked account and UTC day (of each transfer's time): the amounts in, out, and how many transfers came in."""
+    days: defaultdict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for _key, source, target, asset, fen, _memo, _event, _queue, now in rows:
+        day = now.astimezone(UTC).date().isoformat()
         if target.startswith(TRACKED):
-            entry = days[(target, asset)]
+            entry = days[(target, asset, day)]
             entry[0], entry[2] = entry[0] + fen, entry[2] + 1
         if source.startswith(TRACKED):
-            days[(source, asset)][1] += fen
-    await execute_many(conn, UPSERT_DAY, [(a, s, day, *v) for (a, s), v in sorted(days.items())])
+            days[(source, asset, day)][1] += fen
+    await execute_many(conn, UPSERT_DAY, [(a, s, day, *v) for (a, s, day), v in sorted(days.items())])
 
 
 async def balances(conn: BaseDBAsyncClient, accounts: list[str]) -> dict[tuple[str, str], Decimal]:

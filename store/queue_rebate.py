@@ -4,7 +4,7 @@ writes (QR-1..QR-17)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +13,7 @@ from domain import queue_rebate as qr
 from domain.money import ZERO, from_fen, to_fen
 from store.db import Connection
 from store.models import Cashier, Order, OrderLine, Product, Store
-from store.sql import execute_many, fetch
+from store.sql import dialect, execute_many, fetch
 
 ENTITLEMENT_COLUMNS = (
     "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
@@ -49,6 +49,24 @@ async def load_window(conn: Connection, queue_id: str, after: int, upto: int, co
         (queue_id, after, upto, count),
     )
     return [_loaded(r) for r in rows]
+
+
+LOAD_WINDOWS = (  # PostgreSQL: `load_window` of several queues, each through the index
+    "SELECT w.wq AS window_of, e.* FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS w(wq, wafter, wupto) CROSS JOIN LATERAL ("
+    f"SELECT {ENTITLEMENT_COLUMNS} FROM entitlement WHERE queue_id = w.wq AND status = 'WAITING' AND position > w.wafter AND position <= w.wupto "
+    "ORDER BY position LIMIT ?) e"
+)
+
+
+async def load_windows(conn: Connection, windows: Sequence[tuple[str, int, int]], count: int) -> dict[str, list[Loaded]]:
+    """`load_window` of several queues (queue, after, upto each), by queue; on PostgreSQL in one statement."""
+    if dialect(conn) != "postgres":
+        return {q: await load_window(conn, q, after, upto, count) for q, after, upto in windows}
+    found: dict[str, list[Loaded]] = {q: [] for q, _, _ in windows}
+    columns = [list(column) for column in zip(*windows, strict=True)]
+    for r in await fetch(conn, LOAD_WINDOWS, (*columns, count)):
+        found[r.pop("window_of")].append(_loaded(r))
+    return found
 
 
 async def waiting_after(conn: Connection, queue_id: str, cursor: int, count: int) -> list[Loaded]:
@@ -88,6 +106,23 @@ async def order_lines(conn: Connection, queue_id: str, orders: Iterable[str]) ->
         r["_dirty"] = False
         out.setdefault(r["order_id"], []).append(r)
     return out
+
+
+async def order_lines_many(conn: Connection, orders: Mapping[str, Iterable[str]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """`order_lines` of several queues (queue → its orders) in one statement, by queue."""
+    wanted = {q: set(o) for q, o in orders.items()}
+    ids = sorted(set().union(*wanted.values()))
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {q: {} for q in wanted}
+    if not ids:
+        return found
+    queue_marks, order_marks = ", ".join("?" for _ in wanted), ", ".join("?" for _ in ids)
+    rows = await fetch(conn, f"SELECT * FROM order_line WHERE queue_id IN ({queue_marks}) AND order_id IN ({order_marks}) ORDER BY order_id, \"index\"",
+                       (*sorted(wanted), *ids))
+    for r in rows:
+        if r["order_id"] in wanted[r["queue_id"]]:
+            r["_dirty"] = False
+            found[r["queue_id"]].setdefault(r["order_id"], []).append(r)
+    return found
 
 
 async def order_levels(conn: Connection, orders: Iterable[str]) -> dict[str, str | None]:

@@ -21,60 +21,91 @@ from services.intake import record
 from services.points_dividend import daily_release_event
 from services.replay import daily_settlement_event
 from services.runtime import close_db, init_db, platform_zone, redis_settings
-from services.settlement import READY, enqueue_drains, settle_next
-from workers.publish import publisher
+from services.settlement import READY, enqueue_drains, settle_group
+from workers.locks import QueueLocks
+from workers.publish import publish_all, publisher
 
 log = logging.getLogger("rebate.worker")
 LOCK_TIMEOUT = 10  # seconds; renewed after every batch, so only a dead holder lets it lapse
-OTHERS = 8  # ready queues a drain job takes from the mark set at a time, after its own queue
-OTHER_ROUNDS = 64  # at most this many takes per job: a job ends, the next one starts fresh
+OTHERS = 8  # ready queues a drain job takes from the mark set at a time, between two rounds of its group
+GROUP = 32  # at most this many queues settled together (one transaction a round)
+OTHER_ROUNDS = 64  # at most this many takes per job: a job ends (once its group is drained), the next one starts fresh
 
 
 async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
-    """arq job: settle every pending item of one queue, batch after batch, under its lock; then
-    drain the other queues marked ready (their own jobs were refused or are still queued), each
-    under its own lock, so that one job serves many small queues."""
+    """arq job: settle every pending item of one queue, batch after batch, under its lock; with it
+    the other queues marked ready (their own jobs were refused or are still queued), taken OTHERS
+    at a time between rounds, each under its own lock: a round settles each queue's next batch
+    together (`settle_group`), so that one job serves many small queues at about the cost of one."""
     redis: Redis = ctx["redis"]
-    settled, busy = 0, set()
+    locks = QueueLocks(redis, LOCK_TIMEOUT)
+    settled = 0
     with metrics.JOB_SECONDS.labels("drain_queue").time():
         await redis.srem(READY, queue_id)
-        settled += await _drain(ctx, queue_id, busy, blocking=0.2)
-        for _ in range(OTHER_ROUNDS):
-            others = [q.decode() if isinstance(q, bytes) else str(q) for q in await redis.spop(READY, OTHERS) or []]
-            if not others:
-                break
-            for other in others:
-                settled += await _drain(ctx, other, busy, blocking=0)
-        if busy:  # held by another drain: its holder looks at the marks before it lets go, the sweeper after
-            await redis.sadd(READY, *busy)
+        group = await _take(redis, locks, [queue_id], blocking=0.2)
+        try:
+            for _ in range(OTHER_ROUNDS):
+                if len(group) < GROUP:
+                    others = [q.decode() if isinstance(q, bytes) else str(q) for q in await redis.spop(READY, min(OTHERS, GROUP - len(group))) or []]
+                    group += await _take(redis, locks, others)
+                if not group:  # the marks left, if any, are of queues other drains hold
+                    break
+                done, group = await _round(ctx, locks, group)
+                settled += done
+            while group:
+                done, group = await _round(ctx, locks, group)
+                settled += done
+        finally:
+            held = sorted(locks.held)
+            if await locks.release(held):
+                log.warning("a lock of %s expired before release", ", ".join(held))
     log.info("drained %s: %d items", queue_id, settled, extra={"queue_id": queue_id})
     return settled
 
 
-async def _drain(ctx: dict[str, Any], queue_id: str, busy: set[str], blocking: float) -> int:
-    """One queue under its Redis lock, until a batch says nothing more is pending and no new mark
-    came in meanwhile (a report that arrived during the drain marked the queue again)."""
+async def _take(redis: Redis, locks: QueueLocks, queue_ids: list[str], blocking: float = 0) -> list[str]:
+    """The queues whose locks this job could take; the others are held by another drain: their
+    marks go back at once (the holder looks at the marks before it lets go, the sweeper after)."""
+    taken = await locks.take(queue_ids, blocking=blocking)
+    if busy := [q for q in queue_ids if q not in taken]:
+        await redis.sadd(READY, *busy)
+    return taken
+
+
+async def _round(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> tuple[int, list[str]]:
+    """The next batch of each queue of the group, under their Redis locks; returns how many items
+    were settled and the queues that go on: a queue is done when its batch says nothing more is
+    pending and no new mark came in meanwhile (a report that arrived during the drain marked it
+    again), and then lets go of its lock at once."""
     redis: Redis = ctx["redis"]
-    lock = redis.lock(f"rebate:lock:{queue_id}", timeout=LOCK_TIMEOUT, blocking_timeout=blocking)
-    waited = time.perf_counter()
-    acquired = await lock.acquire(blocking=blocking > 0)
-    metrics.LOCK_WAIT.labels("acquired" if acquired else "busy").observe(time.perf_counter() - waited)
-    if not acquired:
-        busy.add(queue_id)
-        return 0  # the holder drains what is pending; the sweeper catches a late arrival
-    settled = 0
-    try:
-        while True:
-            done = await settle_next(queue_id, ctx.get("publish"))
-            settled += done.count
-            if not done.count or (not done.more and not await redis.srem(READY, queue_id)):
-                return settled
-            await lock.reacquire()
-    finally:
-        try:
-            await lock.release()
-        except Exception:
-            log.warning("lock of %s expired before release", queue_id)
+    sent: list[tuple[str, list[dict[str, Any]], int, list[int]]] = []
+
+    async def publish(queue_id: str, payouts: list[dict[str, Any]], version: int, events: list[int]) -> None:
+        sent.append((queue_id, payouts, version, events))
+
+    done = await settle_group(group, publish if "publish" in ctx else None)
+    if sent:  # the group's messages after its commits, in one round trip
+        await publish_all(redis, sent)
+    finished = [q for q in group if not done[q].count or not done[q].more]
+    marked = await _marked_again(redis, [q for q in finished if done[q].count])
+    finished = [q for q in finished if q not in marked]
+    if await locks.release(finished):
+        log.warning("a lock of %s expired before release", ", ".join(finished))
+    going_on = [q for q in group if q not in finished]
+    kept = await locks.renew(going_on)
+    if len(kept) < len(going_on):  # another settler may hold it now: the fence keeps its batches apart
+        log.warning("the lock of %s expired during its drain", ", ".join(q for q in going_on if q not in kept))
+    return sum(d.count for d in done.values()), kept
+
+
+async def _marked_again(redis: Redis, queue_ids: list[str]) -> set[str]:
+    """Those of the queues that were marked ready again (their marks taken: they are drained on)."""
+    if not queue_ids:
+        return set()
+    async with redis.pipeline(transaction=False) as pipe:
+        for q in queue_ids:
+            pipe.srem(READY, q)
+        return {q for q, removed in zip(queue_ids, await pipe.execute(), strict=True) if removed}
 
 
 async def sweep(ctx: dict[str, Any]) -> int:

@@ -14,11 +14,12 @@ from redis.asyncio import Redis
 from tortoise import connections
 from tortoise.exceptions import OperationalError
 
-from services import catalog, intake, queries
+from services import catalog, intake, queries, settlement
 from services.model_settings import load_settings
 from services.replay import Replay
-from services.settlement import READY, Settled, enqueue_drains, pending_queues, settle_next
+from services.settlement import READY, Settled, enqueue_drains, pending_queues, settle_group, settle_next
 from store import reads
+from store.models import InboxItem
 from store.sql import execute_many, fetch
 from tests.integration.scenario import member, paid, product, qr_settings
 from tests.integration.test_worker import NOW, assert_settled_exactly, report, setup_queue
@@ -87,16 +88,56 @@ async def test_the_sweeper_enqueues_every_queue_it_names_whatever_the_marks(redi
 
 
 async def test_one_drain_job_settles_its_queue_and_the_other_marked_ones(redis):
-    replay = Replay()
-    for e in (qr_settings(mall_queue=False), *(member(f"M{i}") for i in range(10)), *(product(f"P{p}") for p in range(5))):
-        await replay.apply(e)
-    tickets = [await intake.record(paid(f"o{i}", f"M{i % 10}", (f"P{i % 5}", "100.00")), NOW) for i in range(40)]
-    queues = sorted({q for t in tickets for q in t.queues})
+    queues = await five_product_queues(40)
     assert len(queues) == 5
     await enqueue_drains(Jobs(redis), queues)
     assert await drain_queue({"redis": redis}, queues[0]) == 40  # the job of one queue drained all five
     assert await pending_queues() == [] and await redis.smembers(READY) == set()
     assert await queries.is_zero_sum()
+
+
+async def five_product_queues(orders: int) -> list[str]:
+    replay = Replay()
+    for e in (qr_settings(mall_queue=False), *(member(f"M{i}") for i in range(10)), *(product(f"P{p}") for p in range(5))):
+        await replay.apply(e)
+    tickets = [await intake.record(paid(f"o{i}", f"M{i % 10}", (f"P{i % 5}", "100.00")), NOW) for i in range(orders)]
+    return sorted({q for t in tickets for q in t.queues})
+
+
+async def test_a_group_settles_several_queues_in_one_transaction_as_queue_by_queue_would():
+    queues = await five_product_queues(40)
+    first = await settle_group(queues, size=3)
+    assert first == {q: Settled(3, True) for q in queues}
+    rest = await settle_group(queues)
+    assert rest == {q: Settled(5, False) for q in queues}
+    assert await settle_group(queues) == {q: Settled(0, False) for q in queues}
+    assert await pending_queues() == [] and await queries.is_zero_sum()
+    for q in queues:  # each queue as alone: its 8 entitlements in order, paid what 7 extractions pay (as in test_poison)
+        ents = await queries.entitlements(queue=q, limit=100)
+        assert [e.position for e in ents] == list(range(1, 9))
+        assert sum((e.received for e in ents), Decimal(0)) == Decimal(10 * 7)
+
+
+async def test_a_failing_queue_of_a_group_is_settled_alone_and_the_others_settle(monkeypatch):
+    queues = await five_product_queues(40)
+    settle, bad = settlement.HANDLERS["qr"], queues[2]
+
+    async def failing(batch: Any) -> None:
+        if batch.queue_id == bad:
+            raise RuntimeError("no such thing")
+        await settle(batch)
+
+    monkeypatch.setitem(settlement.HANDLERS, "qr", failing)
+    done = await settle_group(queues)
+    assert done == {q: Settled(0, False) if q == bad else Settled(8, False) for q in queues}
+    assert await pending_queues() == [bad]
+    head = await InboxItem.filter(queue_id=bad, status="PENDING").order_by("id").first()
+    assert head is not None and head.error == "RuntimeError: no such thing"  # noted as settle_next notes it
+    monkeypatch.setitem(settlement.HANDLERS, "qr", settle)
+    while (await settle_group(queues))[bad].count:
+        pass
+    assert await pending_queues() == [] and await queries.is_zero_sum()
+    assert await InboxItem.filter(status="DONE").count() == 40
 
 
 async def test_a_drain_leaves_a_queue_held_by_another_marked_for_later(redis):
