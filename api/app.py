@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
@@ -29,7 +28,7 @@ from api.view import RebateGraphQL
 from services import liabilities, logs
 from services.group_commit import GroupCommit
 from services.metrics import exposition
-from services.runtime import StartupError, close_db, init_db, ping_db, redis_pool
+from services.runtime import StartupError, close_db, freeze_startup_objects, init_db, ping_db, redis_pool
 
 log = logging.getLogger("rebate.api")
 
@@ -45,7 +44,7 @@ def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
             raise
         redis = app.state.redis
         app.state.intake = GroupCommit.from_env(lambda queues: enqueue(redis, queues))
-        _freeze_startup_objects()
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -55,20 +54,6 @@ def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
             await close_db()
 
     return lifespan
-
-
-_frozen = False
-
-
-def _freeze_startup_objects() -> None:
-    """Once per process, after start-up: what the imports, the schema and the pools built lives as
-    long as the process, so the cyclic garbage collector stops walking it (`gc.freeze`). Requests in
-    flight outlive the young generations; without this each full collection walks the whole heap."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()
 
 
 class StartupMessage:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -15,6 +16,19 @@ from store import db
 from store.config import database_url
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Once per process, after start-up (the API's lifespan, the worker's startup): what the imports,
+    the schema and the pools built lives as long as the process, so the cyclic garbage collector
+    stops walking it (`gc.freeze`). Requests and batches in flight outlive the young generations;
+    without this each full collection walks the whole heap."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 class StartupError(Exception):

@@ -20,7 +20,7 @@ from services.distribution_roles import due_dividend_event
 from services.intake import record
 from services.points_dividend import daily_release_event
 from services.replay import daily_settlement_event
-from services.runtime import close_db, init_db, platform_zone, redis_settings
+from services.runtime import close_db, freeze_startup_objects, init_db, platform_zone, redis_settings
 from services.settlement import READY, enqueue_drains, settle_group
 from workers.locks import QueueLocks
 from workers.publish import publish_all, publisher
@@ -174,6 +174,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     await init_db()
     await attach(ctx)
     start_metrics_server(ctx)
+    freeze_startup_objects()
 
 
 def start_metrics_server(ctx: dict[str, Any]) -> None:
