@@ -4,7 +4,7 @@ accepted events, orders, lines, per-day spend (QR-11), queues and inbox items.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from datetime import datetime
 from typing import Any
 
@@ -57,9 +57,11 @@ async def lookup(conn: Connection, ids: Mapping[str, Iterable[str]], scope: str)
     return rows
 
 
-def lookup_is_one_statement(ids: Mapping[str, Iterable[str]]) -> bool:
-    """Whether `lookup` reads these ids in a single statement (one snapshot, whatever the isolation)."""
-    return len(_lookup_statements(ids, "")) == 1
+def lookup_is_one_statement(ids: Mapping[str, Sized]) -> bool:
+    """Whether `lookup` reads these ids in a single statement (one snapshot, whatever the isolation):
+    when all its parameters (the ids, and the scope with the keys) fit in one, without building it."""
+    keys = len(ids.get("keys", ()))
+    return sum(len(ids.get(name, ())) for name, _ in _LOOKUPS) + (1 if keys else 0) <= CHUNK
 
 
 def _lookup_statements(ids: Mapping[str, Iterable[str]], scope: str) -> list[tuple[str, list[Any]]]:
