@@ -27,6 +27,7 @@ from api.schema import build_schema, schema
 from api.view import RebateGraphQL
 from services import liabilities, logs
 from services.group_commit import GroupCommit
+from services.member_reads import MemberReads
 from services.metrics import exposition
 from services.runtime import StartupError, close_db, freeze_startup_objects, init_db, ping_db, redis_pool
 
@@ -44,12 +45,14 @@ def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
             raise
         redis = app.state.redis
         app.state.intake = GroupCommit.from_env(lambda queues: enqueue(redis, queues))
+        app.state.member_reads = MemberReads()
         freeze_startup_objects()
         try:
             yield
         finally:
             if app.state.intake is not None:
                 await app.state.intake.close()
+            await app.state.member_reads.close()
             await app.state.redis.aclose()
             await close_db()
 

@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from api.auth import AuthConfig, Principal
 from services import queries
 from services.group_commit import GroupCommit
+from services.member_reads import MemberReads
 
 
 def utc_now() -> datetime:
@@ -43,20 +44,25 @@ class Loaders:
     tickets: DataLoader[int, dict[str, Any] | None]
     cache: bool = True
     read_members: dict[str, tuple[Any, dict[str, Decimal]] | None] = field(default_factory=dict)  # member_with_wallets' answers in this request
+    member_reads: MemberReads | None = None  # the process's coalesced member reads (None: each read alone)
 
     @classmethod
-    def create(cls, cache: bool = True) -> Loaders:
-        return cls(DataLoader(_load_wallets, cache=cache), DataLoader(_load_members, cache=cache), DataLoader(_load_tickets, cache=cache), cache)
+    def create(cls, cache: bool = True, member_reads: MemberReads | None = None) -> Loaders:
+        return cls(DataLoader(_load_wallets, cache=cache), DataLoader(_load_members, cache=cache), DataLoader(_load_tickets, cache=cache), cache,
+                   member_reads=member_reads)
 
     async def member_with_wallets(self, id: str) -> tuple[Any, dict[str, Decimal]] | None:
-        """A member and its wallets, read in one statement and awaited at once (no batch to
-        schedule: the `member` field asks for one); None: no such member. Asked again in the
-        request (an alias), the member is not read twice."""
+        """A member and its wallets, read in one statement (with the other requests' members
+        asked for in the same turn of the loop, `MemberReads`); None: no such member. Asked again
+        in the request (an alias), the member is not read twice."""
         if id in self.read_members:
             return self.read_members[id]
-        found, balances = await queries.members_with_wallets([id])
-        row = found.get(id)
-        read = (row, balances[id]) if row is not None else None
+        if self.member_reads is not None:
+            read = await self.member_reads.read(id)
+        else:
+            found, balances = await queries.members_with_wallets([id])
+            row = found.get(id)
+            read = (row, balances[id]) if row is not None else None
         if self.cache:
             self.read_members[id] = read
         return read
@@ -72,6 +78,7 @@ class Context:
     cache: bool = True  # the loaders cache what they loaded (not on a WebSocket: its operations live long)
     now: Callable[[], datetime] = utc_now
     intake: GroupCommit | None = None  # the process's group commit of single reports (None: off)
+    member_reads: MemberReads | None = None  # the process's coalesced member reads (None: each read alone)
     connection_params: dict[str, Any] | None = field(default=None)
     _loaders: Loaders | None = field(default=None, repr=False)
 
@@ -79,7 +86,7 @@ class Context:
     def loaders(self) -> Loaders:
         """The request's DataLoaders, built at the first read that needs one (a payment callback never does)."""
         if self._loaders is None:
-            self._loaders = Loaders.create(cache=self.cache)
+            self._loaders = Loaders.create(cache=self.cache, member_reads=self.member_reads)
         return self._loaders
 
 

@@ -91,6 +91,7 @@ class RebateGraphQL(GraphQL):
             principal=principal,
             cache=not websocket,
             intake=getattr(request.app.state, "intake", None),
+            member_reads=getattr(request.app.state, "member_reads", None),
         )
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]

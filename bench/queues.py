@@ -1,6 +1,6 @@
 """Many queues against one hot queue, and the wallet query against `{ __typename }` (a script, not a test).
 
-    .venv/bin/python -m bench.queues [--runs 3] [--orders 5000] [--workers 1 2] [--baseline DIR] [--seconds 4]
+    .venv/bin/python -m bench.queues [--runs 3] [--orders 5000] [--workers 1 2] [--baseline DIR] [--seconds 4] [--members 1]
 
 Each run measures, each figure in a process of its own on a database and a Redis of its own
 (bench/common.py), each against its reference measured in the same run:
@@ -11,7 +11,8 @@ Each run measures, each figure in a process of its own on a database and a Redis
     same number of workers; the ratio 100 queues / hot queue;
   - reads: one uvicorn process serving the app; 16 concurrent keep-alive clients (a plain
     HTTP/1.1 client on asyncio streams, light enough not to be the bottleneck) post the member
-    wallet query, then `{ __typename }`, in alternating slices; requests/s of each, their ratio.
+    wallet query, then `{ __typename }`, in alternating slices; requests/s of each, their ratio
+    (`--members N`: the clients ask for N different members, each with balances, instead of M1).
 
 With `--baseline DIR` (a worktree of another commit with its own .venv) every run measures that
 code too, interleaved with this one (baseline, this, baseline, this…), and the table shows both;
@@ -34,7 +35,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve()
 TREE = HERE.parent.parent
-WALLET_QUERY = '{ member(id: "M1") { id wallets { cash points loveValueAvailable coupon } } }'
+WALLET_QUERY = '{ member(id: "%s") { id wallets { cash points loveValueAvailable coupon } } }'
 TYPENAME_QUERY = "{ __typename }"
 
 
@@ -49,15 +50,16 @@ async def settle_figure(products: int, orders: int, workers: int) -> float:
         return await end_to_end(orders, 1, products, clients=4, workers=workers, bulk=50)
 
 
-async def reads_figure(seconds: float, slices: int) -> dict[str, float]:
-    """Requests/s of the wallet query and of `{ __typename }` against one uvicorn process."""
+async def reads_figure(seconds: float, slices: int, members: int = 1) -> dict[str, float]:
+    """Requests/s of the wallet query and of `{ __typename }` against one uvicorn process; the
+    16 clients ask for `members` different members (client i for M(1 + i mod members))."""
     from bench.common import bench_environment, free_port
     from bench.settle import fresh
 
     args = argparse.Namespace(database=None, redis=None)
     async with bench_environment(args, redis=True):
         await fresh(mall_queue=True, products=1)
-        await _seed_balances()
+        await _seed_balances(members)
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -65,11 +67,12 @@ async def reads_figure(seconds: float, slices: int) -> dict[str, float]:
             await _wait_healthy(port)
             done = {"wallet": 0, "typename": 0}
             spent = {"wallet": 0.0, "typename": 0.0}
-            for query in (WALLET_QUERY, TYPENAME_QUERY):
-                await _hammer(port, query, 0.5)  # warm-up (caches, prepared statements, pool)
+            wallet = [WALLET_QUERY % f"M{1 + i}" for i in range(members)]
+            for queries in (wallet, [TYPENAME_QUERY]):
+                await _hammer(port, queries, 0.5)  # warm-up (caches, prepared statements, pool)
             for _ in range(slices):
-                for name, query in (("wallet", WALLET_QUERY), ("typename", TYPENAME_QUERY)):
-                    n, dt = await _hammer(port, query, seconds / slices)
+                for name, queries in (("wallet", wallet), ("typename", [TYPENAME_QUERY])):
+                    n, dt = await _hammer(port, queries, seconds / slices)
                     done[name] += n
                     spent[name] += dt
             return {name: done[name] / spent[name] for name in done}
@@ -78,14 +81,14 @@ async def reads_figure(seconds: float, slices: int) -> dict[str, float]:
             server.wait()
 
 
-async def _seed_balances() -> None:
-    """M1 has something in its wallets (the query then reads real rows)."""
+async def _seed_balances(members: int) -> None:
+    """M1..M<members> have something in their wallets (the query then reads real rows)."""
     from tortoise import connections
 
     from store.sql import execute_many
 
     await execute_many(connections.get("default"), "INSERT INTO balance (account, asset, amount_fen) VALUES (?, ?, ?)",
-                       [("member:M1:CASH", "CNY", 12345), ("member:M1:POINTS", "POINTS", 600)])
+                       [row for i in range(1, members + 1) for row in ((f"member:M{i}:CASH", "CNY", 12345 + i), (f"member:M{i}:POINTS", "POINTS", 600 + i))])
 
 
 async def _wait_healthy(port: int) -> None:
@@ -110,16 +113,17 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return int(lines[0].split(" ")[1]), await reader.readexactly(length)
 
 
-async def _hammer(port: int, query: str, seconds: float, clients: int = 16) -> tuple[int, float]:
-    """`clients` keep-alive connections post `query` until `seconds` are up; (responses, elapsed)."""
-    body = json.dumps({"query": query}).encode()
-    request = (b"POST /graphql HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer dev-admin\r\nContent-Type: application/json\r\n"
-               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+async def _hammer(port: int, queries: list[str], seconds: float, clients: int = 16) -> tuple[int, float]:
+    """`clients` keep-alive connections post their query (client i: queries[i mod len]) until
+    `seconds` are up; (responses, elapsed)."""
     done = 0
     t0 = time.perf_counter()
 
-    async def client() -> None:
+    async def client(query: str) -> None:
         nonlocal done
+        body = json.dumps({"query": query}).encode()
+        request = (b"POST /graphql HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer dev-admin\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while time.perf_counter() - t0 < seconds:
@@ -131,17 +135,17 @@ async def _hammer(port: int, query: str, seconds: float, clients: int = 16) -> t
         finally:
             writer.close()
 
-    await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.gather(*(client(queries[i % len(queries)]) for i in range(clients)))
     return done, time.perf_counter() - t0
 
 
 def child(argv: list[str]) -> None:
-    """`--child settle PRODUCTS ORDERS WORKERS` or `--child reads SECONDS SLICES`: prints one JSON line."""
+    """`--child settle PRODUCTS ORDERS WORKERS` or `--child reads SECONDS SLICES MEMBERS`: prints one JSON line."""
     kind, *rest = argv
     if kind == "settle":
         value: Any = asyncio.run(settle_figure(int(rest[0]), int(rest[1]), int(rest[2])))
     else:
-        value = asyncio.run(reads_figure(float(rest[0]), int(rest[1])))
+        value = asyncio.run(reads_figure(float(rest[0]), int(rest[1]), int(rest[2])))
     print("RESULT " + json.dumps(value), flush=True)
 
 
@@ -172,6 +176,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="per query and run, in alternating slices")
     parser.add_argument("--baseline", metavar="DIR", help="a worktree of the code to compare with (its own .venv)")
     parser.add_argument("--only", choices=["settle", "reads"], help="one half of the figures")
+    parser.add_argument("--members", type=int, default=1, choices=range(1, 17), metavar="1..16",
+                        help="reads: how many different members the 16 clients ask for (default 1: all ask for M1)")
     args = parser.parse_args()
     trees = ([("baseline", Path(args.baseline).resolve())] if args.baseline else []) + [("this", TREE)]
     figures: dict[tuple[str, str], list[float]] = {}
@@ -180,7 +186,7 @@ def main() -> None:
         for label, tree in trees:
             got: dict[str, float] = {}
             if args.only != "settle":
-                reads = measure(tree, "reads", str(args.seconds), "4")
+                reads = measure(tree, "reads", str(args.seconds), "4", str(args.members))
                 got |= {"wallet query, req/s": reads["wallet"], "{ __typename }, req/s": reads["typename"],
                         "ratio wallet / __typename": reads["wallet"] / reads["typename"]}
             if args.only != "reads":

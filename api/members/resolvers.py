@@ -24,7 +24,7 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(permission_classes=[IsStaff], description="M-1: create or update a member; a referrer cycle is refused.")
-    async def upsert_member(self, input: MemberInput) -> MemberPayload:
+    async def upsert_member(self, info: Info, input: MemberInput) -> MemberPayload:
         try:
             check_lengths(level=(input.level, 64), phone=(input.phone, 32), nickname=(input.nickname, 128), avatar=(input.avatar, 512))
             row = await catalog.upsert_member(
@@ -37,4 +37,4 @@ class Mutation:
             )
         except DomainError as exc:
             return MemberPayload(member=None, errors=[user_error(exc)])
-        return MemberPayload(member=Member.of(row), errors=[])
+        return MemberPayload(member=Member.of(row, context=info.context), errors=[])

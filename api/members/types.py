@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from asyncio import Future
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Generator
 from decimal import Decimal
 from typing import Any
 
 import strawberry
 
-from api.context import Info
+from api.context import Context
 from api.errors import UserError
 from api.scalars import Money
 
@@ -38,8 +37,20 @@ class Wallets:
         )
 
 
-async def _wallets(pending: Awaitable[dict[str, Decimal]]) -> Wallets:
-    return Wallets.of(await pending)
+class _LoadedWallets:
+    """The wallets of a Member not read with its balances (a mutation's payload): read through
+    the request's wallets loader when, and only if, the field is resolved."""
+
+    __slots__ = ("context", "member")
+
+    def __init__(self, context: Context, member: str) -> None:
+        self.context, self.member = context, member
+
+    def __await__(self) -> Generator[Any, None, Wallets]:
+        return self._load().__await__()
+
+    async def _load(self) -> Wallets:
+        return Wallets.of(await self.context.loaders.wallets.load(self.member))
 
 
 @strawberry.type(description="A member (M-1); referrer links form the team tree.")
@@ -50,22 +61,20 @@ class Member:
     phone: str | None
     nickname: str | None
     avatar: str | None
-
-    balances: strawberry.Private[dict[str, Decimal] | None] = None  # read with the member, if they were
-
-    @strawberry.field(description="The member's wallet balances.", graphql_type=Wallets)
-    def wallets(self, info: Info) -> Wallets | Awaitable[Wallets]:
-        """At once when the balances were read with the member (or the loader has them), else
-        awaited from the request's wallets loader: a field that is already known costs no await."""
-        if self.balances is not None:
-            return Wallets.of(self.balances)
-        pending = info.context.loaders.wallets.load(self.id)
-        if isinstance(pending, Future) and pending.done() and not pending.cancelled() and pending.exception() is None:
-            return Wallets.of(pending.result())
-        return _wallets(pending)
+    # An attribute, not a resolver: the field costs no resolver call, strawberry Info or argument
+    # conversion; a payload's Member holds an awaitable of them instead (`_LoadedWallets`).
+    wallets: Wallets | Awaitable[Wallets] = strawberry.field(description="The member's wallet balances.", graphql_type=Wallets)
 
     @classmethod
-    def of(cls, row: Any, balances: dict[str, Decimal] | None = None) -> Member:
+    def of(cls, row: Any, balances: dict[str, Decimal] | None = None, context: Context | None = None) -> Member:
+        """With the balances read with the member, or else the request's context to read them from."""
+        wallets: Wallets | Awaitable[Wallets]
+        if balances is not None:
+            wallets = Wallets.of(balances)
+        elif context is not None:
+            wallets = _LoadedWallets(context, row.id)
+        else:
+            raise ValueError("a Member needs its balances or the context to read them from")
         return cls(
             id=strawberry.ID(row.id),
             referrer=row.referrer_id,
@@ -73,7 +82,7 @@ class Member:
             phone=row.phone,
             nickname=row.nickname,
             avatar=row.avatar,
-            balances=balances,
+            wallets=wallets,
         )
 
 

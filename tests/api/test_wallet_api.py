@@ -3,10 +3,12 @@ admin reviews the pending queue page by page; zero-sum at the end."""
 
 from __future__ import annotations
 
+import asyncio
+
 from services import queries
 from services.replay import settle_all
 from tests.api.conftest import ADMIN, INTEGRATION, member_token
-from tests.api.scenario import ORDER_PAID, SET_SETTINGS, ok, paid_order, seed_qr1
+from tests.api.scenario import ORDER_PAID, SET_SETTINGS, WALLETS, ok, paid_order, seed_qr1
 
 W = "withdrawal { key member amount fee status requestedBy approvedBy paidBy reference } errors { code field }"
 REQUEST = f"mutation($input: RequestWithdrawalInput!) {{ requestWithdrawal(input: $input) {{ {W} }} }}"
@@ -87,3 +89,16 @@ async def test_wallets_read_with_the_member_and_through_the_loader_agree(gql):
                         "upsertMember", {"input": {"id": "A", "nickname": "a"}})
     assert read["wallets"]["cash"] == "30.00" and read["wallets"]["receivable"] == "0.00"
     assert upserted["member"] == read
+
+
+async def test_concurrent_member_queries_share_statements_and_each_gets_its_own_member(app, gql):
+    """The `member` reads of concurrent requests are coalesced (services/member_reads.py); each
+    answer is the one its query gets alone, and a member still sees only itself."""
+    await _earn(gql)
+    alone = {m: (await gql.data(WALLETS, {"id": m}))["member"] for m in "ABCD"}
+    before = app.state.member_reads.statements
+    asked = [*"ABCDABCD", "nobody"]
+    bodies = await asyncio.gather(*(gql(WALLETS, {"id": m}) for m in asked), gql(WALLETS, {"id": "B"}, token=member_token("A")))
+    assert app.state.member_reads.statements - before < len(asked)  # some requests shared a statement
+    assert [b["data"]["member"] for b in bodies[:8]] == [alone[m] for m in asked[:8]] and bodies[8] == {"data": {"member": None}}
+    assert alone["A"]["wallets"]["cash"] == "30.00" and bodies[9]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
