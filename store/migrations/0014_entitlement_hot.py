@@ -2,6 +2,8 @@ from tortoise import migrations
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
+from store.migrations import on_postgres
+
 # An entitlement's payout changes `status` and `received_fen`; while either is in an index, PostgreSQL writes every
 # such update as a new row version on another page with a new entry in each of the table's indexes (the union queue's
 # daily settlement: 5 000 per chunk, about half of the chunk's time). With neither indexed and room on the row's page
@@ -15,12 +17,6 @@ from tortoise.migrations import operations as ops
 FILLFACTOR = "ALTER TABLE entitlement SET (fillfactor = 50)"
 
 
-async def entitlement_fillfactor(apps, schema_editor):
-    client = schema_editor.client
-    if str(client.capabilities.dialect) == "postgres":
-        await client.execute_script(FILLFACTOR)
-
-
 class Migration(migrations.Migration):
     dependencies = [('rebate', '0013_balance_fillfactor')]
 
@@ -29,5 +25,5 @@ class Migration(migrations.Migration):
     operations = [
         ops.AddIndex(model_name='Entitlement', index=Index(fields=['queue_id', 'position'])),
         ops.RemoveIndex(model_name='Entitlement', fields=['queue_id', 'status', 'position']),
-        ops.RunPython(entitlement_fillfactor),
+        ops.RunPython(on_postgres(FILLFACTOR)),
     ]
