@@ -12,7 +12,7 @@ from store import order_dividend as store
 
 async def _load(batch: Batch, state: od.DividendState, status: str, count: int) -> list[od.DividendEntry]:
     after = state.waiting_loaded_upto if status == "WAITING" else 0
-    return await store.load_entries(batch.conn, status, after, count)
+    return await store.load_entries(batch.conn, status, max(after, batch.head - 1), count)  # nothing before the head is outstanding
 
 
 async def _more(batch: Batch, state: od.DividendState, count: int) -> None:

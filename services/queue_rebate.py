@@ -267,7 +267,7 @@ async def _reset(run: Settlement, item: Item) -> bool:
     cutoff = _utc(item.payload["before"])
     window, st = run.window, run.queue_state
     progress = st.get("reset") if (st.get("reset") or {}).get("event") == item.event_id else None
-    cursor = int(progress["cursor"]) if progress else 0
+    cursor = int(progress["cursor"]) if progress else run.window.first - 1  # nobody waits before the batch's head
     rows = await store.waiting_after(run.batch.conn, run.batch.queue_id, cursor, RESET_CHUNK)
     due = [e for e in (window.adopt(r) for r in rows) if window.created[e.key] <= cutoff]
     finished = len(rows) < RESET_CHUNK
@@ -286,5 +286,5 @@ async def _persist(run: Settlement) -> None:
     if run.state_changed and not await save_state(batch.conn, batch.queue_id, run.queue_state, batch.version + 1):
         raise FenceLost(batch.queue_id)  # fenced like the shared finish: this batch set version + 1
     if run.reset_ran:  # the window saw only part of what the reset cleared: the head from the index
-        head = await store.waiting_head(batch.conn, batch.queue_id)
+        head = await store.waiting_head(batch.conn, batch.queue_id, window.first)
         batch.head = head if head is not None else batch.tail + 1

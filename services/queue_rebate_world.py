@@ -41,10 +41,11 @@ T = TypeVar("T")
 
 class Window:
     """Loads a queue's WAITING entitlements from the head, a chunk at a time, through the
-    (queue_id, status, position) index: the cost follows what is paid, not the queue length."""
+    (queue_id, position) index: the cost follows what is paid, not the queue length."""
 
     def __init__(self, batch: Batch) -> None:
         self.batch = batch
+        self.first = batch.head  # the head as the batch found it: nobody waits before it
         self.state = qr.QueueState(batch.queue_id, batch.pool, batch.head, batch.tail, loaded_upto=batch.head - 1, db_tail=batch.tail)
         self.known: dict[str, qr.Entitlement] = {}
         self.created: dict[str, datetime] = {}  # key → created_at (UTC), of loaded and new entitlements

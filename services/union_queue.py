@@ -124,7 +124,8 @@ async def _run_state(batch: Batch, day: str) -> dict[str, Any]:
     state = await jobs.run_state(batch.conn, DAILY_SETTLEMENT, day)
     if state is not None:
         return state
-    state = {"cursor": 0, "boosts_paid": False, "paid_fen": 0, "paid_count": 0, "pool_start_fen": to_fen(batch.pool)}
+    # the day's scan starts at the head (nobody waits before it; what no longer waits is in no index)
+    state = {"cursor": batch.head - 1, "boosts_paid": False, "paid_fen": 0, "paid_count": 0, "pool_start_fen": to_fen(batch.pool)}
     await jobs.start_run(batch.conn, DAILY_SETTLEMENT, day, state)
     return state
 

@@ -200,8 +200,10 @@ class Entitlement(Model):
         table = "entitlement"
         unique_together = (("model", "key"),)
         # + the partial index `entitlement_boosted` (queue_id, position) WHERE boost_fen > 0 (migration 0012; MySQL:
-        # (queue_id, boost_fen))
-        indexes = (("queue_id", "status", "position"), ("member_id", "scope_key", "created_at"))
+        # (queue_id, boost_fen)). Neither `status` nor `received_fen` is in an index, so that a payout can be a HOT
+        # update on PostgreSQL (migration 0014: and half of each page free): a queue's scans of what waits start at
+        # its head (nothing before it waits) and skip the rest.
+        indexes = (("queue_id", "position"), ("member_id", "scope_key", "created_at"))
 
 
 class Transfer(Model):

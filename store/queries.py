@@ -98,6 +98,8 @@ def _view(r: dict[str, Any]) -> EntitlementView:
     )
 
 
+OUTSTANDING = ("WAITING", "ACTIVE")
+FROM_HEAD = "position >= COALESCE((SELECT head FROM queue WHERE id = ?), 0)"  # no entitlement before a queue's head waits
 ENTITLEMENT_SELECT = "SELECT key, member_id, model, queue_id, position, total_fen, received_fen, status, ratio, ratio_source, order_id FROM entitlement"
 
 
@@ -111,6 +113,9 @@ async def entitlements(member: str | None = None, queue: str | None = None, stat
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if queue is not None and status in OUTSTANDING:
+        where.append(FROM_HEAD)  # what no longer waits is not in an index: the scan starts at the head
+        params.append(queue)
     rows = await fetch(_conn(), f"{ENTITLEMENT_SELECT} WHERE {' AND '.join(where)} ORDER BY queue_id, position LIMIT ?", [*params, limit])
     return [_view(r) for r in rows]
 
@@ -269,7 +274,7 @@ async def union_queue_forecast(member: str, now: datetime) -> list[tuple[Entitle
     out = []
     for e in await entitlements(member=member, queue="uq", status="WAITING"):
         rows = await fetch(_conn(), "SELECT COALESCE(SUM(total_fen - received_fen - boost_fen), 0) AS ahead FROM entitlement "
-                           "WHERE queue_id = 'uq' AND status = 'WAITING' AND position <= ?", (e.position,))
+                           f"WHERE queue_id = 'uq' AND status = 'WAITING' AND {FROM_HEAD} AND position <= ?", ("uq", e.position))
         ahead = from_fen(int(rows[0]["ahead"]))
         out.append((e, ahead, forecast_days(max(ahead - pool, ZERO), inflow) if ahead > pool else 0))
     return out
@@ -318,7 +323,7 @@ async def entitlement_decisions(keys: list[tuple[str, str]]) -> dict[tuple[str, 
 async def waiting_summary(queue_id: str) -> tuple[int, Decimal]:
     """A queue's WAITING entitlements: how many, and their unpaid remainders in all (QR-18)."""
     rows = await fetch(_conn(), "SELECT COUNT(*) AS n, COALESCE(SUM(total_fen - received_fen), 0) AS remaining FROM entitlement "
-                       "WHERE queue_id = ? AND status = 'WAITING'", (queue_id,))
+                       f"WHERE queue_id = ? AND status = 'WAITING' AND {FROM_HEAD}", (queue_id, queue_id))
     return int(rows[0]["n"]), from_fen(int(rows[0]["remaining"]))
 
 

@@ -41,7 +41,7 @@ def _loaded(r: dict[str, Any]) -> Loaded:
 
 async def load_window(conn: Connection, queue_id: str, after: int, upto: int, count: int) -> list[Loaded]:
     """The queue's WAITING entitlements at positions (after, upto], the first `count`, through the
-    (queue_id, status, position) index."""
+    (queue_id, position) index (from the head: what no longer waits there is skipped)."""
     rows = await fetch(
         conn,
         f"SELECT {ENTITLEMENT_COLUMNS} FROM entitlement WHERE queue_id = ? AND status = 'WAITING' AND position > ? AND position <= ? "
@@ -87,9 +87,11 @@ async def entitlement_row(conn: Connection, key: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-async def waiting_head(conn: Connection, queue_id: str) -> int | None:
-    """The lowest position still WAITING in the queue (None: nobody waits)."""
-    rows = await fetch(conn, "SELECT MIN(position) AS head FROM entitlement WHERE queue_id = ? AND status = 'WAITING'", (queue_id,))
+async def waiting_head(conn: Connection, queue_id: str, from_position: int) -> int | None:
+    """The lowest position still WAITING in the queue, at or after `from_position` (before which
+    nobody waits; None: nobody waits)."""
+    rows = await fetch(conn, "SELECT MIN(position) AS head FROM entitlement WHERE queue_id = ? AND status = 'WAITING' AND position >= ?",
+                       (queue_id, from_position))
     return int(rows[0]["head"]) if rows and rows[0]["head"] is not None else None
 
 
@@ -181,10 +183,12 @@ async def line_of(conn: Connection, order_id: str, index: int) -> tuple[Order, O
 
 
 async def queues_with_waiting(conn: Connection) -> list[str]:
-    """The queue rebate's queues that have WAITING entitlements, in id order."""
+    """The queue rebate's queues that have WAITING entitlements, in id order (each looked for from
+    its head: nobody before it waits)."""
     out = []
-    for row in await fetch(conn, "SELECT id FROM queue WHERE model = 'queue_rebate' AND head <= tail ORDER BY id"):
-        if await fetch(conn, "SELECT 1 AS x FROM entitlement WHERE queue_id = ? AND status = 'WAITING' LIMIT 1", (row["id"],)):
+    for row in await fetch(conn, "SELECT id, head FROM queue WHERE model = 'queue_rebate' AND head <= tail ORDER BY id"):
+        if await fetch(conn, "SELECT 1 AS x FROM entitlement WHERE queue_id = ? AND status = 'WAITING' AND position >= ? LIMIT 1",
+                       (row["id"], row["head"])):
             out.append(row["id"])
     return out
 

@@ -53,7 +53,8 @@ async def boosted_waiting(conn: Connection) -> list[uq.UEntitlement]:
 
 
 async def waiting_after(conn: Connection, cursor: int, count: int) -> list[uq.UEntitlement]:
-    """The next `count` WAITING entitlements after position `cursor` (a daily settlement's chunk)."""
+    """The next `count` WAITING entitlements after position `cursor` (a daily settlement's chunk;
+    the scan of (queue_id, position) skips what no longer waits, so `cursor` is at or after the head)."""
     return await _select(conn, "status = 'WAITING' AND position > ? ORDER BY position LIMIT ?", (cursor, count))
 
 

@@ -263,3 +263,27 @@ async def test_uq3_a_day_paid_in_sql_writes_what_the_domains_postings_write(monk
         await connections.get("default").execute_script(f"DELETE FROM {table}")
     monkeypatch.setattr(store.union_queue, "pays_in_sql", lambda conn: False)
     assert await _uq_two_days() == in_sql
+
+
+async def test_uq3_a_payout_writes_no_index_entry_on_postgresql():
+    """Neither column a payout changes (status, received_fen) is in an index and the pages keep
+    room, so on PostgreSQL every entitlement the day's statement pays is a HOT update."""
+    from tortoise import connections
+    from tortoise.transactions import in_transaction
+
+    import store.union_queue
+    from store.sql import dialect, fetch
+
+    if dialect(connections.get("default")) != "postgres":
+        pytest.skip("HOT updates are PostgreSQL's")
+    await play(Replay(), clock("2026-03-01T10:00:00+08:00"), uq_settings(), *(member(m) for m in "ABC"), product("P1"),
+               *(order(f"o{m}", m, "100.00", profit="10.00") for m in "ABC"))
+    await settle_all()
+    stats = "SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'entitlement'"
+    async with in_transaction() as conn:
+        before = (await fetch(conn, stats))[0]
+        paid = await store.union_queue.pay_through(conn, "2026-03-01", 0, 3, None, datetime(2026, 3, 1, 2, tzinfo=UTC))
+        after = (await fetch(conn, stats))[0]
+        await conn.rollback()
+    assert len(paid) == 3
+    assert after["updated"] - before["updated"] == 3 and after["hot"] - before["hot"] == 3
