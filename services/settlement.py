@@ -73,14 +73,19 @@ READY = "rebate:drain:ready"
 """Redis set of the queues that have items waiting for a drain: a hint (the inbox in the database is
 the truth, and the sweeper finds what a lost hint leaves), so that a call reporting many orders
 enqueues a job only for the queues not already waiting, and a running drain job takes the others."""
-_MARK = (  # SADD each queue; returns those that were not marked yet
-    "local fresh = {} for _, q in ipairs(ARGV) do if redis.call('SADD', KEYS[1], q) == 1 then fresh[#fresh + 1] = q end end return fresh"
+LOCK_PREFIX = "rebate:lock:"
+"""A queue's Redis lock is this key + its id (`workers/locks.py`): a drain job holds it while it drains the queue."""
+_MARK = (  # SADD each queue; returns those that were not marked yet and whose lock nobody holds
+    "local fresh = {} for i = 2, #ARGV do local q = ARGV[i] "
+    "if redis.call('SADD', KEYS[1], q) == 1 and redis.call('EXISTS', ARGV[1] .. q) == 0 then fresh[#fresh + 1] = q end end return fresh"
 )
 
 
 async def enqueue_drains(redis: Any, queues: list[str], tick: str | None = None) -> None:
-    """Mark the queues ready and enqueue a drain job for each one that was not marked yet (a marked
-    queue's job is queued or running, or a running job takes the mark); arq refuses a second job
+    """Mark the queues ready and enqueue a drain job for each one that was not marked yet and is not
+    held (a marked queue's job is queued or running, or a running job takes the mark; a held
+    queue's drain takes its mark before it lets the queue go, in the same Redis step as the
+    release: `workers.locks.QueueLocks.finish`); arq refuses a second job
     with the same id while one is queued or running. The sweeper passes its tick and enqueues one
     for every queue it names, so that neither a job stuck with a killed worker nor a stale mark
     can block it."""
@@ -90,7 +95,7 @@ async def enqueue_drains(redis: Any, queues: list[str], tick: str | None = None)
         return
     if not queues:
         return
-    for fresh in await redis.eval(_MARK, 1, READY, *queues):
+    for fresh in await redis.eval(_MARK, 1, READY, LOCK_PREFIX, *queues):
         q = fresh.decode() if isinstance(fresh, bytes) else str(fresh)
         await redis.enqueue_job("drain_queue", q, _job_id=drain_job_id(q))
 
@@ -371,5 +376,5 @@ async def _finish_all(conn: db.Connection, batches: list[Batch]) -> None:
     await write_transfers(conn, [row for b in batches for row in transfer_rows(b.postings, b.queue_id, max(i.occurred_at for i in b.items))])
 
 
-__all__ = ["BATCH_SIZE", "HANDLERS", "READY", "FenceLost", "Handler", "Publish", "Settled", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues",
+__all__ = ["BATCH_SIZE", "HANDLERS", "LOCK_PREFIX", "READY", "FenceLost", "Handler", "Publish", "Settled", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues",
            "settle_batch", "settle_group", "settle_next"]
