@@ -32,7 +32,7 @@ from services.distribution import settle_distribution
 from services.model_settings import read_once
 from services.order_dividend import settle_order_dividend
 from services.points_dividend import settle_points_dividend
-from services.queue_rebate import prepare_queue_rebate, settle_queue_rebate
+from services.queue_rebate import finish_queue_rebate, prepare_queue_rebate, settle_queue_rebate
 from services.union_queue import settle_union_queue
 from store import db, inbox
 from store.inbox import pending_queues
@@ -59,6 +59,9 @@ HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handle
 PREPARE: dict[str, Callable[[list[Batch]], Awaitable[None]]] = {  # queue id prefix → what reads a transaction's batches of the model at once
     "qr": prepare_queue_rebate,
 }
+FINISH: dict[str, Callable[[list[Batch]], Awaitable[None]]] = {  # queue id prefix → what writes what its prepared batches left for the end
+    "qr": finish_queue_rebate,
+}
 
 
 def handler_for(queue_id: str) -> Handler:
@@ -76,8 +79,8 @@ enqueues a job only for the queues not already waiting, and a running drain job 
 LOCK_PREFIX = "rebate:lock:"
 """A queue's Redis lock is this key + its id (`workers/locks.py`): a drain job holds it while it drains the queue."""
 _MARK = (  # SADD each queue; returns those that were not marked yet and whose lock nobody holds
-    "local fresh = {} for i = 2, #ARGV do local q = ARGV[i] "
-    "if redis.call('SADD', KEYS[1], q) == 1 and redis.call('EXISTS', ARGV[1] .. q) == 0 then fresh[#fresh + 1] = q end end return fresh"
+    "local fresh = {} for _, q in ipairs(ARGV) do "
+    f"if redis.call('SADD', KEYS[1], q) == 1 and redis.call('EXISTS', '{LOCK_PREFIX}' .. q) == 0 then fresh[#fresh + 1] = q end end return fresh"
 )
 
 
@@ -95,7 +98,7 @@ async def enqueue_drains(redis: Any, queues: list[str], tick: str | None = None)
         return
     if not queues:
         return
-    for fresh in await redis.eval(_MARK, 1, READY, LOCK_PREFIX, *queues):
+    for fresh in await redis.eval(_MARK, 1, READY, *queues):
         q = fresh.decode() if isinstance(fresh, bytes) else str(fresh)
         await redis.enqueue_job("drain_queue", q, _job_id=drain_job_id(q))
 
@@ -239,16 +242,23 @@ async def _settle_together(queue_ids: list[str], size: int) -> dict[str, tuple[B
                 raise FenceLost(",".join(queue_ids)) from None
             found = await inbox.pending_items_many(conn, list(rows), size + 1)
             made = {q: _batch_of(conn, q, row, found[q], size) for q, row in rows.items()}
-            for prefix, prepare in PREPARE.items():
-                if mine := [b for b, _ in made.values() if b.queue_id.split(":", 1)[0] == prefix]:
-                    await prepare(mine)
+            batches = [batch for batch, _ in made.values()]
+            await _per_model(PREPARE, batches)
             earlier: list[tuple[Posting, int | None]] = []
-            for batch, _ in made.values():
+            for batch in batches:
                 batch.earlier = list(earlier)
                 await _decide(batch)
                 earlier += batch.postings
-            await _finish_all(conn, [batch for batch, _ in made.values()])
+            await _per_model(FINISH, batches)
+            await _finish_all(conn, batches)
             return {q: (batch, beyond or batch.resume_at is not None) for q, (batch, beyond) in made.items()}
+
+
+async def _per_model(hooks: dict[str, Callable[[list[Batch]], Awaitable[None]]], batches: list[Batch]) -> None:
+    """Each model's hook (`PREPARE`, `FINISH`) on the transaction's batches of that model."""
+    for prefix, hook in hooks.items():
+        if mine := [b for b in batches if b.queue_id.split(":", 1)[0] == prefix]:
+            await hook(mine)
 
 
 async def _claim(queue_id: str) -> dict[str, Any] | None:
