@@ -97,6 +97,16 @@ class QueueLocks:
         self.held -= set(wanted) - set(kept)
         return kept, int(lapsed)
 
+    @staticmethod
+    async def held_by_any(redis: Redis, queue_ids: list[str]) -> set[str]:
+        """Those of the queues whose lock someone holds (in one round trip)."""
+        if not queue_ids:
+            return set()
+        async with redis.pipeline(transaction=False) as pipe:
+            for q in queue_ids:
+                pipe.exists(lock_key(q))
+            return {q for q, found in zip(queue_ids, await pipe.execute(), strict=True) if found}
+
     async def _run(self, script: str, queue_ids: list[str]) -> list[int]:
         found = await self.redis.eval(script, len(queue_ids), *map(lock_key, queue_ids), self.token, str(self.timeout_ms))  # type: ignore[misc]
         return [int(i) for i in found or []]

@@ -47,22 +47,23 @@ async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
     transaction a round) instead of splitting into small groups whose transactions contend for
     the same rows (the platform's balances)."""
     redis: Redis = ctx["redis"]
-    if _HANDED:  # this process is draining: its next round takes this queue's mark (if nobody took it first)
+    if _HANDED:  # this process is draining: its next round takes this queue too
         _HANDED[0].add(queue_id)
         return 0
-    await redis.srem(READY, queue_id)
     handed: set[str] = set()
     _HANDED.append(handed)
     locks = QueueLocks(redis, LOCK_TIMEOUT)
     settled = 0
     with metrics.JOB_SECONDS.labels("drain_queue").time():
         try:
+            await redis.srem(READY, queue_id)
             group = await _take(redis, locks, [queue_id], blocking=0.2)
             for _ in range(OTHER_ROUNDS):
                 if len(group) < GROUP:
                     mine = sorted(q for q in handed if q not in group)[:GROUP - len(group)]
                     handed.clear()
-                    mine = await _marks_taken(redis, mine)  # a drain elsewhere may have taken a handed queue's mark first: it is that one's
+                    if mine:  # their marks (a sweep's job has none); a queue another drain took meanwhile is busy for `_take`
+                        await redis.srem(READY, *mine)
                     room = min(OTHERS, GROUP - len(group) - len(mine))
                     others = [q.decode() if isinstance(q, bytes) else str(q) for q in await redis.spop(READY, room) or []] if room else []
                     group += await _take(redis, locks, [q for q in dict.fromkeys(mine + others) if q not in group])
@@ -131,23 +132,16 @@ async def _round(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> tu
     return sum(d.count for d in done.values()), kept
 
 
-async def _marks_taken(redis: Redis, queue_ids: list[str]) -> list[str]:
-    """Those of the queues whose ready marks this call took (in one round trip)."""
-    if not queue_ids:
-        return []
-    async with redis.pipeline(transaction=False) as pipe:
-        for q in queue_ids:
-            pipe.srem(READY, q)
-        return [q for q, removed in zip(queue_ids, await pipe.execute(), strict=True) if removed]
-
-
 async def sweep(ctx: dict[str, Any]) -> int:
-    """Re-enqueue queues whose items are still pending (a lost enqueue, a killed worker). The
-    drain job takes the queue's lock, so a sweep that finds the queue busy costs one Redis call.
-    It measures the inbox for the metrics on the way (pending, lag, FAILED per queue)."""
+    """Re-enqueue queues whose items are still pending (a lost enqueue, a killed worker), except
+    those whose lock a drain holds: that drain settles them, or, dead, lets its lock lapse and a
+    later sweep finds them. It measures the inbox for the metrics on the way (pending, lag,
+    FAILED per queue)."""
+    redis: Redis = ctx["redis"]
     with metrics.JOB_SECONDS.labels("sweep").time():
-        queues = await metrics.observe_inbox(redis=ctx["redis"])
-    await enqueue_drains(ctx["redis"], queues, tick=str(int(time.time())))
+        queues = await metrics.observe_inbox(redis=redis)
+    held = await QueueLocks.held_by_any(redis, queues)
+    await enqueue_drains(redis, [q for q in queues if q not in held], tick=str(int(time.time())))
     return len(queues)
 
 
