@@ -21,14 +21,15 @@ from services.intake import record
 from services.points_dividend import daily_release_event
 from services.replay import daily_settlement_event
 from services.runtime import close_db, freeze_startup_objects, init_db, platform_zone, redis_settings
-from services.settlement import READY, drain_job_id, enqueue_drains, settle_group
+from services.settlement import BATCH_SIZE, READY, drain_job_id, enqueue_drains, settle_group
 from workers.locks import QueueLocks
 from workers.publish import publish_all, publisher
 
 log = logging.getLogger("rebate.worker")
 LOCK_TIMEOUT = 10  # seconds; renewed after every batch, so only a dead holder lets it lapse
-OTHERS = 32  # ready queues a drain job takes from the mark set at a time, between two rounds of its group
-GROUP = 32  # at most this many queues settled together (one transaction a round)
+OTHERS = 64  # ready queues a drain job takes from the mark set at a time, between two rounds of its group
+GROUP = 64  # at most this many queues settled together (one transaction a round)
+ROUND_ITEMS = 4000  # at most about this many items a round: each queue's batch takes its share (a backlog over many queues makes no transaction of GROUP × BATCH_SIZE)
 OTHER_ROUNDS = 64  # at most this many takes per job: a job ends (once its group is drained), the next one starts fresh
 
 
@@ -40,7 +41,7 @@ runs, every other drain job this process starts hands its queue over and ends)."
 async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
     """arq job: settle every pending item of one queue, batch after batch, under its lock; with it
     the other queues marked ready (their own jobs were refused or are still queued), taken OTHERS
-    at a time between rounds, each under its own lock: a round settles each queue's next batch
+    at a time between rounds (up to GROUP), each under its own lock: a round settles each queue's next batch
     together (`settle_group`), so that one job serves many small queues at about the cost of one.
     A process runs one such drain at a time: a job that starts while one runs hands its queue to
     that drain's next round and ends, so that the process' ready queues share one group (one
@@ -118,7 +119,7 @@ async def _round(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> tu
     async def publish(queue_id: str, payouts: list[dict[str, Any]], version: int, events: list[int]) -> None:
         sent.append((queue_id, payouts, version, events))
 
-    done = await settle_group(group, publish if "publish" in ctx else None)
+    done = await settle_group(group, publish if "publish" in ctx else None, size=max(1, min(BATCH_SIZE, ROUND_ITEMS // len(group))))
     if sent:  # the group's messages after its commits, in one round trip
         await publish_all(redis, sent)
     finished = [q for q in group if not done[q].count or not done[q].more]
