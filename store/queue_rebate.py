@@ -13,7 +13,7 @@ from domain import queue_rebate as qr
 from domain.money import ZERO, from_fen, to_fen
 from store.db import Connection
 from store.models import Cashier, Order, OrderLine, Product, Store
-from store.sql import dialect, execute_many, fetch, update_rows
+from store.sql import dialect, execute_many, fetch
 
 ENTITLEMENT_COLUMNS = (
     "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
@@ -221,6 +221,8 @@ async def save_entitlements(
 
 async def save_lines(conn: Connection, *lines: Mapping[str, list[dict[str, Any]]]) -> None:
     """The extraction and flags of the order lines these batches changed (`_dirty`; each mapping a
-    batch's lines by order): on PostgreSQL one UPDATE for all of them."""
-    await update_rows(conn, "order_line", "id", {"extraction_fen": "bigint", "extracted": "boolean", "cancelled": "boolean"},
-                      [(r["extraction_fen"], bool(r["extracted"]), bool(r["cancelled"]), r["id"]) for found in lines for rows in found.values() for r in rows if r["_dirty"]])
+    batch's lines by order), in one call for all of them."""
+    await execute_many(
+        conn, "UPDATE order_line SET extraction_fen = ?, extracted = ?, cancelled = ? WHERE id = ?",
+        [(r["extraction_fen"], bool(r["extracted"]), bool(r["cancelled"]), r["id"]) for found in lines for rows in found.values() for r in rows if r["_dirty"]],
+    )
