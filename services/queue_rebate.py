@@ -84,23 +84,48 @@ class Settlement:
     drawn_at: dict[str, datetime] = field(default_factory=dict)
     state_changed: bool = False
     reset_ran: bool = False
+    fresh_from: int = 0  # where this batch's entitlements begin in facts.fresh (shared by the batches of a transaction)
 
     @property
     def rules(self) -> qr.Rules:
         return self.plugin.rules
 
 
+@dataclass
+class Writes:
+    """The entitlements and order lines of a transaction's batches, written once for all of them
+    at its end (`finish_queue_rebate`) instead of a few statements per queue."""
+
+    touched: list[qr.Entitlement] = field(default_factory=list)
+    scopes: dict[str, str] = field(default_factory=dict)
+    drawn_at: dict[str, datetime] = field(default_factory=dict)
+    created: dict[str, datetime] = field(default_factory=dict)
+    lines: list[dict[str, list[dict[str, Any]]]] = field(default_factory=list)
+    fresh: list[Fresh] = field(default_factory=list)  # the entitlements earned by the batches so far, not yet written (QR-13's counts)
+
+
 async def prepare_queue_rebate(batches: list[Batch]) -> None:
     """What the batches of one transaction read before they settle, read for all of them at once
     (`Batch.preloaded`): the first chunk of each window, each queue's order lines, the catalog and
     the orders' levels (the last two one superset for all). None of it is what an earlier batch of
-    the transaction writes: a queue's window and lines are its own, products and levels intake's."""
+    the transaction writes: a queue's window and lines are its own, products and levels intake's.
+    Their writes wait for the end of the transaction (`Writes`): a batch counts the entitlements
+    that the batches before it earned in a limit scope (QR-13) from there."""
     conn, items = batches[0].conn, [i for b in batches for i in b.items]
     windows = await store.load_windows(conn, [(b.queue_id, b.head - 1, b.tail) for b in batches], WINDOW)
     lines = await store.order_lines_many(conn, {b.queue_id: _orders(b) for b in batches})
     catalog, levels = await Catalog.of(conn, items, lines.values()), await levels_of(conn, items)
+    writes = Writes()
     for b in batches:
-        b.preloaded.update(window=windows[b.queue_id], lines=lines[b.queue_id], catalog=catalog, levels=levels)
+        b.preloaded.update(window=windows[b.queue_id], lines=lines[b.queue_id], catalog=catalog, levels=levels, writes=writes)
+
+
+async def finish_queue_rebate(batches: list[Batch]) -> None:
+    """The writes the batches of one transaction left for its end, in one statement each."""
+    w: Writes | None = batches[0].preloaded.get("writes")
+    if w is not None:
+        await store.save_entitlements(batches[0].conn, w.touched, w.scopes, w.drawn_at, w.created)
+        await store.save_lines(batches[0].conn, *w.lines)
 
 
 async def settle_queue_rebate(batch: Batch) -> None:
@@ -109,8 +134,10 @@ async def settle_queue_rebate(batch: Batch) -> None:
     await window.more(rows=pre.get("window"))
     lines = pre["lines"] if "lines" in pre else await _lines(batch)
     catalog = pre["catalog"] if "catalog" in pre else await Catalog.load(batch, lines)
-    facts = Facts(batch, pre["levels"]) if "levels" in pre else await Facts.load(batch)
-    run = Settlement(batch, window, plugin, lines, catalog, facts, batch.state if batch.state is not None else await load_state(batch.conn, batch.queue_id))
+    writes: Writes | None = pre.get("writes")
+    facts = Facts(batch, pre["levels"], writes.fresh) if writes is not None else await Facts.load(batch)
+    run = Settlement(batch, window, plugin, lines, catalog, facts, batch.state if batch.state is not None else await load_state(batch.conn, batch.queue_id),
+                     fresh_from=len(facts.fresh))
     apply = {"order.paid": _paid, "order.completed": _completed, "order.refunded": _refunded, DRAW: _draw, EXCHANGE: _exchange}
     for item in batch.items:
         try:
@@ -281,8 +308,18 @@ async def _reset(run: Settlement, item: Item) -> bool:
 
 async def _persist(run: Settlement) -> None:
     batch, window = run.batch, run.window
-    await store.save_entitlements(batch.conn, window.state.touched.values(), run.scopes, run.drawn_at, window.created)
-    await store.save_lines(batch.conn, run.lines)
+    writes: Writes | None = batch.preloaded.get("writes")
+    if writes is not None and not run.reset_ran:  # left for the end of the transaction, with the other batches'
+        writes.touched += window.state.touched.values()
+        writes.scopes.update(run.scopes)
+        writes.drawn_at.update(run.drawn_at)
+        writes.created.update(window.created)
+        writes.lines.append(run.lines)
+    else:
+        await store.save_entitlements(batch.conn, window.state.touched.values(), run.scopes, run.drawn_at, window.created)
+        await store.save_lines(batch.conn, run.lines)
+        if writes is not None:  # a reset reads the queue's entitlements as written: its batch writes its own now, counted from there on
+            writes.fresh[run.fresh_from:] = []
     if run.state_changed and not await save_state(batch.conn, batch.queue_id, run.queue_state, batch.version + 1):
         raise FenceLost(batch.queue_id)  # fenced like the shared finish: this batch set version + 1
     if run.reset_ran:  # the window saw only part of what the reset cleared: the head from the index

@@ -32,7 +32,7 @@ from services.distribution import settle_distribution
 from services.model_settings import read_once
 from services.order_dividend import settle_order_dividend
 from services.points_dividend import settle_points_dividend
-from services.queue_rebate import prepare_queue_rebate, settle_queue_rebate
+from services.queue_rebate import finish_queue_rebate, prepare_queue_rebate, settle_queue_rebate
 from services.union_queue import settle_union_queue
 from store import db, inbox
 from store.inbox import pending_queues
@@ -59,6 +59,9 @@ HANDLERS: dict[str, Handler] = {  # queue id prefix → the model's batch handle
 PREPARE: dict[str, Callable[[list[Batch]], Awaitable[None]]] = {  # queue id prefix → what reads a transaction's batches of the model at once
     "qr": prepare_queue_rebate,
 }
+FINISH: dict[str, Callable[[list[Batch]], Awaitable[None]]] = {  # queue id prefix → what writes what its prepared batches left for the end
+    "qr": finish_queue_rebate,
+}
 
 
 def handler_for(queue_id: str) -> Handler:
@@ -73,14 +76,19 @@ READY = "rebate:drain:ready"
 """Redis set of the queues that have items waiting for a drain: a hint (the inbox in the database is
 the truth, and the sweeper finds what a lost hint leaves), so that a call reporting many orders
 enqueues a job only for the queues not already waiting, and a running drain job takes the others."""
-_MARK = (  # SADD each queue; returns those that were not marked yet
-    "local fresh = {} for _, q in ipairs(ARGV) do if redis.call('SADD', KEYS[1], q) == 1 then fresh[#fresh + 1] = q end end return fresh"
+LOCK_PREFIX = "rebate:lock:"
+"""A queue's Redis lock is this key + its id (`workers/locks.py`): a drain job holds it while it drains the queue."""
+_MARK = (  # SADD each queue; returns those that were not marked yet and whose lock nobody holds
+    "local fresh = {} for _, q in ipairs(ARGV) do "
+    f"if redis.call('SADD', KEYS[1], q) == 1 and redis.call('EXISTS', '{LOCK_PREFIX}' .. q) == 0 then fresh[#fresh + 1] = q end end return fresh"
 )
 
 
 async def enqueue_drains(redis: Any, queues: list[str], tick: str | None = None) -> None:
-    """Mark the queues ready and enqueue a drain job for each one that was not marked yet (a marked
-    queue's job is queued or running, or a running job takes the mark); arq refuses a second job
+    """Mark the queues ready and enqueue a drain job for each one that was not marked yet and is not
+    held (a marked queue's job is queued or running, or a running job takes the mark; a held
+    queue's drain takes its mark before it lets the queue go, in the same Redis step as the
+    release: `workers.locks.QueueLocks.finish`); arq refuses a second job
     with the same id while one is queued or running. The sweeper passes its tick and enqueues one
     for every queue it names, so that neither a job stuck with a killed worker nor a stale mark
     can block it."""
@@ -234,16 +242,23 @@ async def _settle_together(queue_ids: list[str], size: int) -> dict[str, tuple[B
                 raise FenceLost(",".join(queue_ids)) from None
             found = await inbox.pending_items_many(conn, list(rows), size + 1)
             made = {q: _batch_of(conn, q, row, found[q], size) for q, row in rows.items()}
-            for prefix, prepare in PREPARE.items():
-                if mine := [b for b, _ in made.values() if b.queue_id.split(":", 1)[0] == prefix]:
-                    await prepare(mine)
+            batches = [batch for batch, _ in made.values()]
+            await _per_model(PREPARE, batches)
             earlier: list[tuple[Posting, int | None]] = []
-            for batch, _ in made.values():
+            for batch in batches:
                 batch.earlier = list(earlier)
                 await _decide(batch)
                 earlier += batch.postings
-            await _finish_all(conn, [batch for batch, _ in made.values()])
+            await _per_model(FINISH, batches)
+            await _finish_all(conn, batches)
             return {q: (batch, beyond or batch.resume_at is not None) for q, (batch, beyond) in made.items()}
+
+
+async def _per_model(hooks: dict[str, Callable[[list[Batch]], Awaitable[None]]], batches: list[Batch]) -> None:
+    """Each model's hook (`PREPARE`, `FINISH`) on the transaction's batches of that model."""
+    for prefix, hook in hooks.items():
+        if mine := [b for b in batches if b.queue_id.split(":", 1)[0] == prefix]:
+            await hook(mine)
 
 
 async def _claim(queue_id: str) -> dict[str, Any] | None:
@@ -371,5 +386,5 @@ async def _finish_all(conn: db.Connection, batches: list[Batch]) -> None:
     await write_transfers(conn, [row for b in batches for row in transfer_rows(b.postings, b.queue_id, max(i.occurred_at for i in b.items))])
 
 
-__all__ = ["BATCH_SIZE", "HANDLERS", "READY", "FenceLost", "Handler", "Publish", "Settled", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues",
+__all__ = ["BATCH_SIZE", "HANDLERS", "LOCK_PREFIX", "READY", "FenceLost", "Handler", "Publish", "Settled", "drain_job_id", "enqueue_drains", "handler_for", "pending_queues",
            "settle_batch", "settle_group", "settle_next"]

@@ -223,9 +223,10 @@ async def save_entitlements(
     )
 
 
-async def save_lines(conn: Connection, lines: Mapping[str, list[dict[str, Any]]]) -> None:
-    """The extraction and flags of the order lines this batch changed (`_dirty`)."""
+async def save_lines(conn: Connection, *lines: Mapping[str, list[dict[str, Any]]]) -> None:
+    """The extraction and flags of the order lines these batches changed (`_dirty`; each mapping a
+    batch's lines by order), in one call for all of them."""
     await execute_many(
         conn, "UPDATE order_line SET extraction_fen = ?, extracted = ?, cancelled = ? WHERE id = ?",
-        [(r["extraction_fen"], bool(r["extracted"]), bool(r["cancelled"]), r["id"]) for rows in lines.values() for r in rows if r["_dirty"]],
+        [(r["extraction_fen"], bool(r["extracted"]), bool(r["cancelled"]), r["id"]) for found in lines for rows in found.values() for r in rows if r["_dirty"]],
     )

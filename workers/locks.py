@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from redis.asyncio import Redis
 
 from services import metrics
+from services.settlement import LOCK_PREFIX
 
 _TAKE = (  # the keys that were free, now held with the token for PX ms
     "local got = {} for i, key in ipairs(KEYS) do "
@@ -22,13 +23,18 @@ _RENEW = (  # the keys still held with the token, their timeout set again
     "local kept = {} for i, key in ipairs(KEYS) do "
     "if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2]) kept[#kept + 1] = i end end return kept"
 )
+_FINISH = (  # KEYS[1] the ready marks, then the locks: a lock whose queue was marked again stays held (its index answered, its mark taken), the others are let go
+    "local again, lapsed = {}, 0 for i = 2, #KEYS do "
+    "if redis.call('SREM', KEYS[1], ARGV[i]) == 1 then again[#again + 1] = i - 1 "
+    "elseif redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) else lapsed = lapsed + 1 end end return {again, lapsed}"
+)
 _RELEASE = (  # how many keys were still held with the token (those are deleted)
     "local n = 0 for _, key in ipairs(KEYS) do if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) n = n + 1 end end return n"
 )
 
 
 def lock_key(queue_id: str) -> str:
-    return f"rebate:lock:{queue_id}"
+    return LOCK_PREFIX + queue_id
 
 
 class QueueLocks:
@@ -77,6 +83,29 @@ class QueueLocks:
         if not wanted:
             return 0
         return len(wanted) - int(await self.redis.eval(_RELEASE, len(wanted), *map(lock_key, wanted), self.token))  # type: ignore[misc]
+
+    async def finish(self, ready: str, queue_ids: list[str]) -> tuple[list[str], int]:
+        """The queues' drains are done unless they were marked ready again meanwhile, in one Redis
+        step: those marked again (their marks taken) stay held and are answered; the others'
+        locks are let go, with how many of them had lapsed. A report's `enqueue_drains` sees
+        either the lock (and this takes its mark) or no lock (and it enqueues a job)."""
+        wanted = [q for q in queue_ids if q in self.held]
+        if not wanted:
+            return [], 0
+        again, lapsed = await self.redis.eval(_FINISH, len(wanted) + 1, ready, *map(lock_key, wanted), self.token, *wanted)  # type: ignore[misc]
+        kept = [wanted[int(i) - 1] for i in again or []]
+        self.held -= set(wanted) - set(kept)
+        return kept, int(lapsed)
+
+    @staticmethod
+    async def held_by_any(redis: Redis, queue_ids: list[str]) -> set[str]:
+        """Those of the queues whose lock someone holds (in one round trip)."""
+        if not queue_ids:
+            return set()
+        async with redis.pipeline(transaction=False) as pipe:
+            for q in queue_ids:
+                pipe.exists(lock_key(q))
+            return {q for q, found in zip(queue_ids, await pipe.execute(), strict=True) if found}
 
     async def _run(self, script: str, queue_ids: list[str]) -> list[int]:
         found = await self.redis.eval(script, len(queue_ids), *map(lock_key, queue_ids), self.token, str(self.timeout_ms))  # type: ignore[misc]

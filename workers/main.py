@@ -21,46 +21,82 @@ from services.intake import record
 from services.points_dividend import daily_release_event
 from services.replay import daily_settlement_event
 from services.runtime import close_db, freeze_startup_objects, init_db, platform_zone, redis_settings
-from services.settlement import READY, enqueue_drains, settle_group
+from services.settlement import BATCH_SIZE, READY, drain_job_id, enqueue_drains, settle_group
 from workers.locks import QueueLocks
 from workers.publish import publish_all, publisher
 
 log = logging.getLogger("rebate.worker")
 LOCK_TIMEOUT = 10  # seconds; renewed after every batch, so only a dead holder lets it lapse
-OTHERS = 8  # ready queues a drain job takes from the mark set at a time, between two rounds of its group
-GROUP = 32  # at most this many queues settled together (one transaction a round)
+OTHERS = 64  # ready queues a drain job takes from the mark set at a time, between two rounds of its group
+GROUP = 64  # at most this many queues settled together (one transaction a round)
+ROUND_ITEMS = 4000  # at most about this many items a round: each queue's batch takes its share (a backlog over many queues makes no transaction of GROUP × BATCH_SIZE)
 OTHER_ROUNDS = 64  # at most this many takes per job: a job ends (once its group is drained), the next one starts fresh
+
+
+_HANDED: list[set[str]] = []
+"""The queues handed to this process' running drain (at most one such drain at a time: while it
+runs, every other drain job this process starts hands its queue over and ends)."""
 
 
 async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
     """arq job: settle every pending item of one queue, batch after batch, under its lock; with it
     the other queues marked ready (their own jobs were refused or are still queued), taken OTHERS
-    at a time between rounds, each under its own lock: a round settles each queue's next batch
-    together (`settle_group`), so that one job serves many small queues at about the cost of one."""
+    at a time between rounds (up to GROUP), each under its own lock: a round settles each queue's next batch
+    together (`settle_group`), so that one job serves many small queues at about the cost of one.
+    A process runs one such drain at a time: a job that starts while one runs hands its queue to
+    that drain's next round and ends, so that the process' ready queues share one group (one
+    transaction a round) instead of splitting into small groups whose transactions contend for
+    the same rows (the platform's balances)."""
     redis: Redis = ctx["redis"]
+    if _HANDED:  # this process is draining: its next round takes this queue too
+        _HANDED[0].add(queue_id)
+        return 0
+    handed: set[str] = set()
+    _HANDED.append(handed)
     locks = QueueLocks(redis, LOCK_TIMEOUT)
     settled = 0
     with metrics.JOB_SECONDS.labels("drain_queue").time():
-        await redis.srem(READY, queue_id)
-        group = await _take(redis, locks, [queue_id], blocking=0.2)
         try:
+            await redis.srem(READY, queue_id)
+            group = await _take(redis, locks, [queue_id], blocking=0.2)
             for _ in range(OTHER_ROUNDS):
                 if len(group) < GROUP:
-                    others = [q.decode() if isinstance(q, bytes) else str(q) for q in await redis.spop(READY, min(OTHERS, GROUP - len(group))) or []]
-                    group += await _take(redis, locks, others)
-                if not group:  # the marks left, if any, are of queues other drains hold
+                    mine = sorted(q for q in handed if q not in group)[:GROUP - len(group)]
+                    handed.clear()
+                    if mine:  # their marks (a sweep's job has none); a queue another drain took meanwhile is busy for `_take`
+                        await redis.srem(READY, *mine)
+                    room = min(OTHERS, GROUP - len(group) - len(mine))
+                    others = [q.decode() if isinstance(q, bytes) else str(q) for q in await redis.spop(READY, room) or []] if room else []
+                    group += await _take(redis, locks, [q for q in dict.fromkeys(mine + others) if q not in group])
+                if not group and not handed:  # the marks left, if any, are of queues other drains hold
                     break
-                done, group = await _round(ctx, locks, group)
-                settled += done
+                if group:
+                    done, group = await _round(ctx, locks, group)
+                    settled += done
+            _HANDED.remove(handed)  # from here on a drain job of this process drains on its own
+            await _job_again(redis, handed)
             while group:
                 done, group = await _round(ctx, locks, group)
                 settled += done
         finally:
-            held = sorted(locks.held)
-            if await locks.release(held):
-                log.warning("a lock of %s expired before release", ", ".join(held))
+            try:
+                if handed in _HANDED:
+                    _HANDED.remove(handed)
+                    await _job_again(redis, handed)
+            finally:
+                held = sorted(locks.held)
+                if await locks.release(held):
+                    log.warning("a lock of %s expired before release", ", ".join(held))
     log.info("drained %s: %d items", queue_id, settled, extra={"queue_id": queue_id})
     return settled
+
+
+async def _job_again(redis: Redis, handed: set[str]) -> None:
+    """The queues handed to a drain after its last take: their marks are still set, so each gets
+    a job of its own again (arq refuses it while one with its id is queued or running)."""
+    for q in sorted(handed):
+        await redis.enqueue_job("drain_queue", q, _job_id=drain_job_id(q))  # type: ignore[attr-defined]
+    handed.clear()
 
 
 async def _take(redis: Redis, locks: QueueLocks, queue_ids: list[str], blocking: float = 0) -> list[str]:
@@ -83,38 +119,30 @@ async def _round(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> tu
     async def publish(queue_id: str, payouts: list[dict[str, Any]], version: int, events: list[int]) -> None:
         sent.append((queue_id, payouts, version, events))
 
-    done = await settle_group(group, publish if "publish" in ctx else None)
+    done = await settle_group(group, publish if "publish" in ctx else None, size=max(1, min(BATCH_SIZE, ROUND_ITEMS // len(group))))
     if sent:  # the group's messages after its commits, in one round trip
         await publish_all(redis, sent)
     finished = [q for q in group if not done[q].count or not done[q].more]
-    marked = await _marked_again(redis, [q for q in finished if done[q].count])
-    finished = [q for q in finished if q not in marked]
-    if await locks.release(finished):
-        log.warning("a lock of %s expired before release", ", ".join(finished))
-    going_on = [q for q in group if q not in finished]
+    marked, lapsed = await locks.finish(READY, finished)  # a report that came in meanwhile marked its queue again: it goes on
+    if lapsed:
+        log.warning("%d of the locks of %s expired before release", lapsed, ", ".join(finished))
+    going_on = [q for q in group if q not in finished or q in marked]
     kept = await locks.renew(going_on)
     if len(kept) < len(going_on):  # another settler may hold it now: the fence keeps its batches apart
         log.warning("the lock of %s expired during its drain", ", ".join(q for q in going_on if q not in kept))
     return sum(d.count for d in done.values()), kept
 
 
-async def _marked_again(redis: Redis, queue_ids: list[str]) -> set[str]:
-    """Those of the queues that were marked ready again (their marks taken: they are drained on)."""
-    if not queue_ids:
-        return set()
-    async with redis.pipeline(transaction=False) as pipe:
-        for q in queue_ids:
-            pipe.srem(READY, q)
-        return {q for q, removed in zip(queue_ids, await pipe.execute(), strict=True) if removed}
-
-
 async def sweep(ctx: dict[str, Any]) -> int:
-    """Re-enqueue queues whose items are still pending (a lost enqueue, a killed worker). The
-    drain job takes the queue's lock, so a sweep that finds the queue busy costs one Redis call.
-    It measures the inbox for the metrics on the way (pending, lag, FAILED per queue)."""
+    """Re-enqueue queues whose items are still pending (a lost enqueue, a killed worker), except
+    those whose lock a drain holds: that drain settles them, or, dead, lets its lock lapse and a
+    later sweep finds them. It measures the inbox for the metrics on the way (pending, lag,
+    FAILED per queue)."""
+    redis: Redis = ctx["redis"]
     with metrics.JOB_SECONDS.labels("sweep").time():
-        queues = await metrics.observe_inbox(redis=ctx["redis"])
-    await enqueue_drains(ctx["redis"], queues, tick=str(int(time.time())))
+        queues = await metrics.observe_inbox(redis=redis)
+    held = await QueueLocks.held_by_any(redis, queues)
+    await enqueue_drains(redis, [q for q in queues if q not in held], tick=str(int(time.time())))
     return len(queues)
 
 

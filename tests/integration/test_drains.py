@@ -23,7 +23,8 @@ from store.models import InboxItem
 from store.sql import execute_many, fetch
 from tests.integration.scenario import member, paid, product, qr_settings
 from tests.integration.test_worker import NOW, assert_settled_exactly, report, setup_queue
-from workers.main import drain_queue
+from workers.locks import QueueLocks, lock_key
+from workers.main import drain_queue, sweep
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -212,3 +213,42 @@ async def test_a_sweep_sets_back_to_zero_the_gauges_another_worker_reported(redi
     assert await metrics.observe_inbox(redis=redis) == []
     assert metrics.PENDING.labels("qr:MALL")._value.get() == 0
     assert await redis.smembers(metrics.REPORTED_KEY) == set()
+
+
+class Arq(Jobs):
+    """`Jobs` that is also the Redis client a worker's jobs get (`ctx["redis"]`): the enqueued jobs
+    are recorded, every other call goes to the test Redis."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.redis, name)
+
+
+async def test_a_drain_job_that_starts_while_another_runs_in_its_process_hands_its_queue_over(redis):
+    queues = await five_product_queues(40)
+    arq = Arq(redis)
+    await enqueue_drains(arq, queues)
+    first, *others = await asyncio.gather(*(drain_queue({"redis": arq}, q) for q in queues))
+    assert (first, others) == (40, [0, 0, 0, 0])  # one drain settled all five; the other jobs ended at once
+    assert await pending_queues() == [] and await redis.smembers(READY) == set()
+    assert await queries.is_zero_sum()
+
+
+async def test_a_report_marks_a_held_queue_without_a_job_and_its_drain_takes_the_mark_as_it_lets_go(redis):
+    locks, arq = QueueLocks(redis, 10), Arq(redis)
+    assert await locks.take(["qr:A"]) == ["qr:A"]
+    await enqueue_drains(arq, ["qr:A", "qr:B"])
+    assert arq.jobs == [("drain_queue", "qr:B", "drain:qr:B")]  # A's drain sees the mark: no job for it
+    assert await locks.finish(READY, ["qr:A"]) == (["qr:A"], 0)  # marked again: held on, its mark taken
+    assert await redis.smembers(READY) == {b"qr:B"} and locks.held == {"qr:A"}
+    assert await locks.finish(READY, ["qr:A"]) == ([], 0)  # nothing new: let go
+    assert locks.held == set() and not await redis.exists(lock_key("qr:A"))
+    await enqueue_drains(arq, ["qr:A"])
+    assert arq.jobs[1:] == [("drain_queue", "qr:A", "drain:qr:A")]
+
+
+async def test_the_sweeper_leaves_a_queue_whose_lock_a_drain_holds_to_that_drain(redis):
+    queues = await five_product_queues(10)
+    locks, arq = QueueLocks(redis, 10), Arq(redis)
+    await locks.take(queues[:2])
+    assert await sweep({"redis": arq}) == 5
+    assert sorted(q for _, q, _ in arq.jobs) == queues[2:]
