@@ -3,11 +3,13 @@ rides out Redis outages through workers/run.py); `arq workers.main.WorkerSetting
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from arq import cron
 from prometheus_client import start_http_server
@@ -31,6 +33,8 @@ OTHERS = 64  # ready queues a drain job takes from the mark set at a time, betwe
 GROUP = 64  # at most this many queues settled together (one transaction a round)
 ROUND_ITEMS = 4000  # at most about this many items a round: each queue's batch takes its share (a backlog over many queues makes no transaction of GROUP × BATCH_SIZE)
 OTHER_ROUNDS = 64  # at most this many takes per job: a job ends (once its group is drained), the next one starts fresh
+STOP_GRACE = 2.0  # seconds a stopping worker waits for a round's transaction to end on its own
+T = TypeVar("T")
 
 
 _HANDED: list[set[str]] = []
@@ -119,7 +123,7 @@ async def _round(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> tu
     async def publish(queue_id: str, payouts: list[dict[str, Any]], version: int, events: list[int]) -> None:
         sent.append((queue_id, payouts, version, events))
 
-    done = await settle_group(group, publish if "publish" in ctx else None, size=max(1, min(BATCH_SIZE, ROUND_ITEMS // len(group))))
+    done = await _to_its_end(settle_group(group, publish if "publish" in ctx else None, size=max(1, min(BATCH_SIZE, ROUND_ITEMS // len(group)))))
     if sent:  # the group's messages after its commits, in one round trip
         await publish_all(redis, sent)
     finished = [q for q in group if not done[q].count or not done[q].more]
@@ -131,6 +135,23 @@ async def _round(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> tu
     if len(kept) < len(going_on):  # another settler may hold it now: the fence keeps its batches apart
         log.warning("the lock of %s expired during its drain", ", ".join(q for q in going_on if q not in kept))
     return sum(d.count for d in done.values()), kept
+
+
+async def _to_its_end(work: Awaitable[T]) -> T:
+    """`work` (a round's transactions) run to its end when the job is cancelled meanwhile (the
+    worker stops): the cancel waits up to STOP_GRACE for it to commit or roll back on its own, then
+    goes on. A statement cancelled in flight inside a transaction can leave asyncpg's connection
+    waiting for good for the server to acknowledge the cancel, and the worker's stop with it."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            await asyncio.wait({task}, timeout=STOP_GRACE)
+        if not task.done():
+            task.cancel()
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # its outcome is the next drain's to find
+        raise
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
