@@ -4,7 +4,9 @@ What: a caller `submit`s its event and waits; one task takes every report waitin
 `max_group`, after at most `max_wait` for more), records them with `intake.record_group` (the
 set-based bulk path: one snapshot, multi-row writes, one commit), enqueues each queue's drain
 once, then answers each caller. Why: a commit and an enqueue per order is most of a single
-report's cost, and concurrent callers arrive while the previous group commits.
+report's cost, and concurrent callers arrive while the previous group commits. A group's enqueue
+runs while the next group records (its callers are answered when it is done): a slow enqueue
+delays its own callers only, not every group behind it.
 Invariant: a caller is answered only after its own event is committed — with its ticket (a
 replay's too), or with the error that refused it, for which nothing was written; when the group's
 write or commit fails, every caller of it gets that error and nothing of the group was written.
@@ -59,6 +61,7 @@ class GroupCommit:
         self._waiting: list[_Report] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._finishing: set[asyncio.Task[None]] = set()  # committed groups being enqueued, then answered
         self._closed = False
 
     @classmethod
@@ -101,16 +104,20 @@ class GroupCommit:
             self._task = None
 
     async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._waiting:
-                if self.max_wait and len(self._waiting) < self.max_group:
-                    await asyncio.sleep(self.max_wait)
-                group, self._waiting = self._take()
-                await self._commit(group)
-            if self._closed:
-                return
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._waiting:
+                    if self.max_wait and len(self._waiting) < self.max_group:
+                        await asyncio.sleep(self.max_wait)
+                    group, self._waiting = self._take()
+                    await self._commit(group)
+                if self._closed:
+                    return
+        finally:  # every committed group's callers are answered before the task ends
+            if self._finishing:
+                await asyncio.gather(*self._finishing, return_exceptions=True)
 
     def _take(self) -> tuple[list[_Report], list[_Report]]:
         """The next group: the oldest reports, of the oldest report's key scope, at most max_group."""
@@ -139,13 +146,26 @@ class GroupCommit:
                 _answer(r, RuntimeError("the intake stopped while recording this report: resend it (C-6: a replay if it was recorded)"))
             raise
         queues = list(dict.fromkeys(q for o in outcomes if isinstance(o, Ticket) for q in o.queues))
-        if queues:
-            try:
-                await self.enqueue(queues)
-            except Exception:  # the events are durable; the sweeper enqueues what is pending
-                log.warning("could not enqueue drains of %s; the sweeper will", queues, exc_info=True)
-        for r, outcome in zip(live, outcomes, strict=True):
-            _answer(r, outcome)
+        if not queues:
+            _answer_all(live, outcomes)
+            return
+        finish = asyncio.create_task(self._finish(live, outcomes, queues), name="group-commit-enqueue")
+        self._finishing.add(finish)
+        finish.add_done_callback(self._finishing.discard)
+
+    async def _finish(self, live: list[_Report], outcomes: list[Ticket | Exception], queues: list[str]) -> None:
+        """A committed group: enqueue its queues' drains, then answer its callers."""
+        try:
+            await self.enqueue(queues)
+        except Exception:  # the events are durable; the sweeper enqueues what is pending
+            log.warning("could not enqueue drains of %s; the sweeper will", queues, exc_info=True)
+        finally:
+            _answer_all(live, outcomes)
+
+
+def _answer_all(reports: list[_Report], outcomes: list[Ticket | Exception]) -> None:
+    for r, outcome in zip(reports, outcomes, strict=True):
+        _answer(r, outcome)
 
 
 def _answer(report: _Report, outcome: Ticket | Exception) -> None:

@@ -18,7 +18,8 @@ One call runs in one transaction:
    exactly as they would after a one-by-one record.
 3. `_write` stores every accepted event's rows with multi-row statements: events (RETURNING the
    ids), orders and their lines, order and line updates, the members' completed spend per day
-   (QR-11: `member_spend_day`), missing queues, inbox items.
+   (QR-11: `member_spend_day`), missing queues, inbox items. On PostgreSQL the events, new orders,
+   lines and missing queues are one statement (`store.intake.insert_new`), the inbox items another.
 
 A race with a concurrent writer (the same event key or order id committed first, a row it changed
 since the snapshot, a deadlock) rolls the whole call back and runs it again on a fresh snapshot,
@@ -384,17 +385,22 @@ async def run(payloads: list[Mapping[str, Any]], nows: Sequence[datetime], valid
 async def _write(conn: Connection, snap: Snapshot, key_scope: str) -> None:
     times = [e.occurred_at for e in snap.accepted]
     assert all(t is not None for t in times), "an accepted event has its report time"
-    ids = await rows.insert_events(conn, key_scope, [(e.key, e.digest, e.type, e.payload) for e in snap.accepted], times, datetime.now(UTC))  # type: ignore[arg-type]
-    for e in snap.accepted:
-        e.id = ids[e.key]
+    events = [(e.key, e.digest, e.type, e.payload) for e in snap.accepted]
     orders = list(snap.orders.values())
     new = [o for o in orders if o.new is not None]
-    await rows.insert_orders(
-        conn,
-        [(n.id, n.member_id, n.channel, n.store_id, n.cashier_id, n.profit_fen, n.amount_fen, o.status, n.paid_at, o.completed_at, o.refunded_at, n.region)
-         for o in new if (n := o.new) is not None],
-        [(*ln, o.lines[ln[1]][1]) for o in new if o.new is not None for ln in o.new.lines],
-    )
+    new_orders = [(n.id, n.member_id, n.channel, n.store_id, n.cashier_id, n.profit_fen, n.amount_fen, o.status, n.paid_at, o.completed_at, o.refunded_at, n.region)
+                  for o in new if (n := o.new) is not None]
+    new_lines = [(*ln, o.lines[ln[1]][1]) for o in new if o.new is not None for ln in o.new.lines]
+    queues = list(dict.fromkeys(q for e in snap.accepted for q in e.queues))
+    models = {q: _QUEUE_MODEL.get(q, "queue_rebate") for q in queues}
+    one_statement = rows.writes_new_in_one_statement(conn)
+    if one_statement:  # PostgreSQL: events, new orders and lines, missing queues in one round trip
+        ids = await rows.insert_new(conn, key_scope, events, times, datetime.now(UTC), new_orders, new_lines, models)  # type: ignore[arg-type]
+    else:
+        ids = await rows.insert_events(conn, key_scope, events, times, datetime.now(UTC))  # type: ignore[arg-type]
+        await rows.insert_orders(conn, new_orders, new_lines)
+    for e in snap.accepted:
+        e.id = ids[e.key]
     stored = [o for o in orders if o.new is None]
     await rows.update_orders(
         conn, [(o.status, o.completed_at, o.id) for o in stored if o.completed_at], [(o.status, o.refunded_at, o.id) for o in stored if o.refunded_at],
@@ -406,6 +412,6 @@ async def _write(conn: Connection, snap: Snapshot, key_scope: str) -> None:
         for key, fen in o.spend_deltas():
             spend[key] += fen
     await rows.add_spend(conn, [(*key, fen) for key, fen in sorted(spend.items()) if fen])
-    queues = list(dict.fromkeys(q for e in snap.accepted for q in e.queues))
-    await rows.ensure_queues(conn, {q: _QUEUE_MODEL.get(q, "queue_rebate") for q in queues})
+    if not one_statement:
+        await rows.ensure_queues(conn, models)
     await rows.add_inbox_items(conn, [(q, e.id) for e in snap.accepted for q in e.queues if e.id is not None])

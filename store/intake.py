@@ -99,6 +99,61 @@ async def insert_events(conn: Connection, scope: str, events: Sequence[tuple[str
     return ids
 
 
+# PostgreSQL: a call's accepted events, its new orders and their lines and its missing queues in
+# one statement of fixed text (one array per column, unnested): one round trip and one prepared
+# plan whatever the call's size. The events get their ids in the order given (ORDER BY the
+# ordinality), as the multi-row INSERT gives them; a queue row is inserted only when the
+# statement's snapshot has none (as `ensure_queues`: no wait on a row a settlement batch updates).
+_WRITE_NEW = """
+WITH ev AS (
+  INSERT INTO event (scope, key, digest, type, payload, occurred_at, created_at)
+  SELECT $1, u.key, u.digest, u.type, CAST(u.payload AS jsonb), u.occurred_at, $7
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) WITH ORDINALITY AS u(key, digest, type, payload, occurred_at, n)
+  ORDER BY u.n
+  RETURNING id, key
+), od AS (
+  INSERT INTO "order" (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status, paid_at, completed_at, refunded_at, region, member_level)
+  SELECT u.id, u.member_id, u.channel, u.store_id, u.cashier_id, u.profit_fen, u.amount_fen, u.status, u.paid_at, u.completed_at, u.refunded_at, u.region,
+         (SELECT m.level FROM member m WHERE m.id = u.member_id)
+  FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int8[], $14::int8[], $15::text[], $16::timestamptz[], $17::timestamptz[],
+              $18::timestamptz[], $19::text[]) WITH ORDINALITY
+       AS u(id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status, paid_at, completed_at, refunded_at, region, n)
+  ORDER BY u.n
+), ln AS (
+  INSERT INTO order_line (order_id, "index", product_id, quantity, paid_fen, deduction_fen, queue_id, refunded, extracted, cancelled)
+  SELECT u.order_id, u.i, u.product_id, u.quantity, u.paid_fen, u.deduction_fen, u.queue_id, u.refunded, FALSE, FALSE
+  FROM unnest($20::text[], $21::int4[], $22::text[], $23::int4[], $24::int8[], $25::int8[], $26::text[], $27::bool[]) WITH ORDINALITY
+       AS u(order_id, i, product_id, quantity, paid_fen, deduction_fen, queue_id, refunded, n)
+  ORDER BY u.n
+), qu AS (
+  INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at)
+  SELECT u.id, u.model, 1, 0, 0, 0, CAST('{}' AS jsonb), CURRENT_TIMESTAMP FROM unnest($28::text[], $29::text[]) AS u(id, model)
+  WHERE NOT EXISTS (SELECT 1 FROM queue q WHERE q.id = u.id) ORDER BY u.id
+  ON CONFLICT (id) DO NOTHING
+)
+SELECT id, key FROM ev"""
+_ADD_ITEMS = ("INSERT INTO inbox_item (queue_id, event_id, status, attempts, created_at) SELECT u.queue_id, u.event_id, 'PENDING', 0, CURRENT_TIMESTAMP "
+              "FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS u(queue_id, event_id, n) ORDER BY u.n")
+
+
+def writes_new_in_one_statement(conn: Connection) -> bool:
+    """Whether `insert_new` is one statement on this connection (PostgreSQL); elsewhere a call writes
+    its events, orders and queues with `insert_events`, `insert_orders` and `ensure_queues`."""
+    return dialect(conn) == "postgres"
+
+
+async def insert_new(conn: Connection, scope: str, events: Sequence[tuple[str, str, str, str]], occurred_at: Sequence[datetime], created_at: datetime,
+                     orders: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]], queues: Mapping[str, str]) -> dict[str, int]:
+    """PostgreSQL: what `insert_events`, `insert_orders` and `ensure_queues` write, in one statement
+    (same arguments); returns the events' ids by key."""
+    columns = [list(c) for c in zip(*events, strict=True)] if events else [[]] * 4
+    order_columns = [list(c) for c in zip(*orders, strict=True)] if orders else [[]] * 12
+    line_columns = [list(c) for c in zip(*lines, strict=True)] if lines else [[]] * 8
+    missing = sorted(queues.items())
+    params = [scope, *columns, list(occurred_at), created_at, *order_columns, *line_columns, [q for q, _ in missing], [m for _, m in missing]]
+    return {r["key"]: int(r["id"]) for r in await fetch(conn, _WRITE_NEW, params)}
+
+
 async def insert_orders(conn: Connection, orders: Sequence[Sequence[Any]], lines: Sequence[Sequence[Any]]) -> None:
     """New orders (id, member_id, channel, store_id, cashier_id, profit_fen, amount_fen, status,
     paid_at, completed_at, refunded_at, region) and their lines (order_id, index, product_id, quantity,
@@ -139,7 +194,11 @@ async def ensure_queues(conn: Connection, queues: Mapping[str, str]) -> None:
 
 
 async def add_inbox_items(conn: Connection, items: Sequence[tuple[str, int]]) -> None:
-    """PENDING inbox items (queue_id, event_id)."""
+    """PENDING inbox items (queue_id, event_id), their ids in this order (PostgreSQL: one statement)."""
+    if dialect(conn) == "postgres":
+        if items:
+            await execute(conn, _ADD_ITEMS, [[q for q, _ in items], [e for _, e in items]])
+        return
     await execute_many(conn, INSERT_ITEM, items)
 
 
