@@ -36,15 +36,21 @@ async def event_keys() -> list[str]:
     return [r["key"] for r in await fetch(connections.get("default"), "SELECT key FROM event WHERE type = 'order.paid' ORDER BY id")]
 
 
-async def test_a_slow_enqueue_holds_its_own_callers_only():
+async def first_group_enqueuing() -> tuple[GroupCommit, SlowFirst, asyncio.Future[Ticket]]:
+    """A group commit whose first group (o1) has committed and is held in its enqueue."""
     replay = Replay()
     for e in (qr_settings(), member("M1"), product("P1")):
         await replay.apply(e)
     enqueue = SlowFirst()
     group = GroupCommit(enqueue)
     first = asyncio.ensure_future(group.submit(paid("o1", "M1", ("P1", "10.00")), NOW))
-    while not enqueue.calls:  # the first group has committed and is enqueuing
+    while not enqueue.calls:
         await asyncio.sleep(0.001)
+    return group, enqueue, first
+
+
+async def test_a_slow_enqueue_holds_its_own_callers_only():
+    group, enqueue, first = await first_group_enqueuing()
     second = await asyncio.wait_for(group.submit(paid("o2", "M1", ("P1", "10.00")), NOW), 10)
     assert isinstance(second, Ticket) and enqueue.calls == [["qr:MALL"], ["qr:MALL"]]
     assert not first.done() and await event_keys() == ["o1:paid", "o2:paid"]  # committed, not answered before its enqueue
@@ -55,14 +61,7 @@ async def test_a_slow_enqueue_holds_its_own_callers_only():
 
 
 async def test_closing_answers_the_callers_of_a_group_still_enqueuing():
-    replay = Replay()
-    for e in (qr_settings(), member("M1"), product("P1")):
-        await replay.apply(e)
-    enqueue = SlowFirst()
-    group = GroupCommit(enqueue)
-    first = asyncio.ensure_future(group.submit(paid("o1", "M1", ("P1", "10.00")), NOW))
-    while not enqueue.calls:
-        await asyncio.sleep(0.001)
+    group, enqueue, first = await first_group_enqueuing()
     closing = asyncio.ensure_future(group.close())
     await asyncio.sleep(0.01)
     assert not closing.done() and not first.done()  # close waits for the enqueue, then the answers
