@@ -1,6 +1,8 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
+from store.migrations import on_postgres
+
 # PostgreSQL: room in each page of `balance` for the next version of its rows. A balance is updated by every transfer
 # to or from its account and none of its indexed columns changes, so with room on its page the update is a HOT one: no
 # new entry in the table's two indexes (a union queue daily settlement moves 5 000 member balances per chunk; on full
@@ -10,17 +12,11 @@ from tortoise.migrations import operations as ops
 FILLFACTOR = "ALTER TABLE balance SET (fillfactor = 70)"
 
 
-async def balance_fillfactor(apps, schema_editor):
-    client = schema_editor.client
-    if str(client.capabilities.dialect) == "postgres":
-        await client.execute_script(FILLFACTOR)
-
-
 class Migration(migrations.Migration):
     dependencies = [('rebate', '0012_union_queue_bulk')]
 
     initial = False
 
     operations = [
-        ops.RunPython(balance_fillfactor),
+        ops.RunPython(on_postgres(FILLFACTOR)),
     ]
