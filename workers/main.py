@@ -77,16 +77,13 @@ async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
                 if group:
                     done, group = await _round(ctx, locks, group)
                     settled += done
-            _HANDED.remove(handed)  # from here on a drain job of this process drains on its own
-            await _job_again(redis, handed)
+            await _stop_taking(redis, handed)  # from here on a drain job of this process drains on its own
             while group:
                 done, group = await _round(ctx, locks, group)
                 settled += done
         finally:
             try:
-                if handed in _HANDED:
-                    _HANDED.remove(handed)
-                    await _job_again(redis, handed)
+                await _stop_taking(redis, handed)
             finally:
                 held = sorted(locks.held)
                 if await locks.release(held):
@@ -95,9 +92,13 @@ async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
     return settled
 
 
-async def _job_again(redis: Redis, handed: set[str]) -> None:
-    """The queues handed to a drain after its last take: their marks are still set, so each gets
-    a job of its own again (arq refuses it while one with its id is queued or running)."""
+async def _stop_taking(redis: Redis, handed: set[str]) -> None:
+    """The drain takes no more queues handed over (if it still did); those handed to it after its
+    last take have their marks still set, so each gets a job of its own again (arq refuses it
+    while one with its id is queued or running)."""
+    if handed not in _HANDED:
+        return
+    _HANDED.remove(handed)
     for q in sorted(handed):
         await redis.enqueue_job("drain_queue", q, _job_id=drain_job_id(q))  # type: ignore[attr-defined]
     handed.clear()
