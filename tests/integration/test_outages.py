@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tortoise import connections
 
 from services import intake, queries
 from services.replay import Replay
@@ -48,8 +49,11 @@ class WorkerProcesses:
         self.procs.append(proc)
         return proc
 
+    def log(self, i: int) -> str:
+        return (self.directory / f"worker{i}.log").read_text(errors="replace")
+
     def logs(self) -> str:
-        return "\n".join((self.directory / f"worker{i}.log").read_text(errors="replace") for i in range(len(self.procs)))
+        return "\n".join(self.log(i) for i in range(len(self.procs)))
 
     def stop(self) -> None:
         for p in self.procs:
@@ -121,6 +125,23 @@ async def assert_queue_settled_once(queue: str, n: int) -> None:
     assert sum((e.received for e in ents), Decimal(0)) == Decimal(10 * (n - 1))
 
 
+async def sessions(state: str | None = None) -> list[int]:
+    """Backend pids of the other sessions on the test's database (PostgreSQL), in that state if given."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT pid, state FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return [r["pid"] for r in rows if state is None or r["state"] == state]
+
+
+async def sessions_idle_in_transaction() -> list[int]:
+    """The sessions idle inside a transaction, once there are any (within 5 s)."""
+    deadline = time.monotonic() + 5
+    while not (found := await sessions("idle in transaction")):
+        assert time.monotonic() < deadline, "no session idle in transaction"
+        await asyncio.sleep(0.05)
+    return found
+
+
 async def test_c7_a_worker_stopped_inside_a_batch_blocks_neither_other_queues_nor_its_own(database, redis_server, worker_processes, tmp_path):
     """PostgreSQL: SIGSTOP a real worker while it holds a queue's batch transaction. Another
     worker settles a second queue within seconds (its jobs for the held queue give up at once),
@@ -138,6 +159,7 @@ async def test_c7_a_worker_stopped_inside_a_batch_blocks_neither_other_queues_no
     await until(lambda: asyncio.sleep(0, pause.exists()), 60, "the worker inside its batch")
     assert pause.read_text().split() == [str(stalled.pid), held]
     stalled.send_signal(signal.SIGSTOP)
+    held_sessions = set(await sessions_idle_in_transaction())  # the stopped worker's, inside its batch
     worker_processes.start()
     started = time.monotonic()
     [other] = await report_on("P2", 50, "b")
@@ -149,8 +171,14 @@ async def test_c7_a_worker_stopped_inside_a_batch_blocks_neither_other_queues_no
     await wait_settled(60)  # the held queue too: its session was ended, the second worker took it over
     await assert_queue_settled_once(other, 50)
     await assert_queue_settled_once(held, 600)
+    assert not held_sessions & set(await sessions()), "the stopped worker's session was ended by the server"
     stalled.send_signal(signal.SIGCONT)
-    await asyncio.sleep(5)  # it wakes inside its batch, on a connection the server closed
+    # it wakes inside its batch, on a connection the server closed: that drain fails, the process lives
+    deadline = time.monotonic() + 30
+    while "drain_queue failed" not in worker_processes.log(0):
+        assert time.monotonic() < deadline, worker_processes.log(0)
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1)
     await pool.aclose()
     assert stalled.poll() is None, "the resumed worker keeps running"
     await assert_queue_settled_once(held, 600)
@@ -158,4 +186,3 @@ async def test_c7_a_worker_stopped_inside_a_batch_blocks_neither_other_queues_no
     payouts = await Transfer.filter(memo="payout", asset="CNY").values_list("amount_fen", flat=True)
     assert sum(payouts) == 100 * 10 * (599 + 49), "nothing was paid twice"
     assert await queries.is_zero_sum()
-    assert "idle-in-transaction" in worker_processes.logs()
