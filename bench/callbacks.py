@@ -9,17 +9,21 @@ bench's database (one client, one INSERT per transaction). Then, for each group-
 (REBATE_GROUP_COMMIT of the API process; `both` alternates their order from run to run), on a
 fresh database it starts a real API (`uvicorn api.app:create_app --factory`) and a real worker
 (`python -m workers`), and for 1, 8 and 32 concurrent callers posts `reportOrderPaid` (one
-1-line order per call, one hot queue) with httpx for the given time, then waits until every
+1-line order per call, one hot queue) for the given time, then waits until every
 event is settled. Printed per mode and callers: settled orders/s (from the first call until
 the last one settled), the mutation's p50 / p99 latency, and settled/s ÷ the pgbench rate of
-the same run; with several runs, the medians. `--tree` runs the API and the worker from another
-checkout of the project (e.g. an export of main) against the same database and settings.
+the same run; with several runs, the medians. The callers post on plain keep-alive connections
+(`KeepAlive`, asyncio streams), light next to what they measure; `--client httpx` posts with
+httpx instead (2.4–2.9 ms of this process's CPU per call against 0.2 ms: on a 2-core
+machine the client then takes CPU from the API, the worker and PostgreSQL). `--tree` runs the
+API and the worker from another checkout of the project (e.g. an export of main) against the same database and settings.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import statistics
@@ -37,6 +41,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.common import add_arguments, bench_environment, free_port
+from bench.queues import read_response
 from bench.settle import fresh
 from services.settlement import pending_queues
 
@@ -160,19 +165,73 @@ def paid_input(name: str, i: int) -> dict[str, Any]:
     return {"key": f"{name}-{i}:paid", "order": f"{name}-{i}", "member": f"M{i % 100}", "channel": "MALL", "lines": [{"product": "P0", "quantity": 1, "paid": "100.00"}]}
 
 
-async def call(client: httpx.AsyncClient, name: str, i: int) -> None:
+class KeepAlive:
+    """One keep-alive HTTP/1.1 connection to the API on asyncio streams. A request on a connection
+    the server closed meanwhile is sent once more on a new one (`retried` says so)."""
+
+    def __init__(self, url: str) -> None:
+        self.port = int(url.rsplit(":", 1)[1])
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.retried = False
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
+        request = b"POST %s HTTP/1.1\r\nHost: bench\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (path.encode(), head, len(body), body)
+        self.retried = False
+        for attempt in range(2):
+            try:
+                if self.streams is None:
+                    self.streams = await asyncio.open_connection("127.0.0.1", self.port)
+                reader, writer = self.streams
+                writer.write(request)
+                return await read_response(reader)
+            except (OSError, asyncio.IncompleteReadError):
+                await self.aclose()
+                if attempt:
+                    raise
+                self.retried = True
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        if self.streams is not None:
+            writer, self.streams = self.streams[1], None
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
+
+
+class HttpxCaller:
+    """The same calls through httpx (`--client httpx`), one client and connection per caller."""
+
+    def __init__(self, url: str) -> None:
+        self.client = httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=1), timeout=30)
+        self.retried = False
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        self.retried = False
+        try:
+            response = await self.client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})
+        except httpx.TransportError:
+            self.retried = True
+            response = await self.client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})
+        return response.status_code, response.content
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+Caller = KeepAlive | HttpxCaller
+
+
+async def call(client: Caller, name: str, i: int) -> None:
     """One report; a connection the server closed meanwhile is retried once (then a replay may answer)."""
-    request = {"query": MUTATION, "variables": {"input": paid_input(name, i)}}
-    try:
-        response = await client.post("/graphql", json=request, headers=HEADERS)
-        retried = False
-    except httpx.TransportError:
-        response = await client.post("/graphql", json=request, headers=HEADERS)
-        retried = True
-    body = response.json()
+    status, raw = await client.post("/graphql", json.dumps({"query": MUTATION, "variables": {"input": paid_input(name, i)}}).encode(), HEADERS)
+    body = json.loads(raw)
     payload = (body.get("data") or {}).get("reportOrderPaid")
-    if response.status_code != 200 or not payload or payload["errors"] or (payload["ticket"]["duplicate"] and not retried):
-        raise RuntimeError(f"reportOrderPaid failed: {response.text[:300]}")
+    if status != 200 or not payload or payload["errors"] or (payload["ticket"]["duplicate"] and not client.retried):
+        raise RuntimeError(f"reportOrderPaid failed: {raw[:300]!r}")
 
 
 async def wait_settled(timeout: float = 300.0) -> None:
@@ -183,23 +242,23 @@ async def wait_settled(timeout: float = 300.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def phase(stack: Stack, callers: int, seconds: float, name: str, url: str) -> Phase:
+async def phase(stack: Stack, callers: int, seconds: float, name: str, url: str, client_kind: str = "keepalive") -> Phase:
     """`callers` concurrent callers for `seconds`, then until everything they reported settled.
-    Each caller has its own client and connection (httpx's shared pool costs more CPU per call
-    as connections are added, and this client shares the machine with what it measures)."""
-    clients = [httpx.AsyncClient(base_url=stack.url, limits=httpx.Limits(max_connections=1), timeout=30) for _ in range(callers)]
+    Each caller has its own connection (this client shares the machine with what it measures)."""
+    kind = KeepAlive if client_kind == "keepalive" else HttpxCaller
+    clients: list[Caller] = [kind(stack.url) for _ in range(callers)]
     try:
         for i, client in enumerate(clients):  # one warm connection per caller
             await call(client, f"{name}-warm", i)
         await wait_settled()
-        groups_before = await group_counts(clients[0])
+        groups_before = await group_counts(stack.url)
         before = await cpu_sample(stack, url)
         latencies: list[float] = []
         counter = iter(range(10**9))
         t0 = time.perf_counter()
         stop = t0 + seconds
 
-        async def caller(client: httpx.AsyncClient) -> None:
+        async def caller(client: Caller) -> None:
             while time.perf_counter() < stop:
                 started = time.perf_counter()
                 await call(client, name, next(counter))
@@ -209,7 +268,7 @@ async def phase(stack: Stack, callers: int, seconds: float, name: str, url: str)
         await wait_settled()
         elapsed = time.perf_counter() - t0
         after = await cpu_sample(stack, url)
-        groups_after = await group_counts(clients[0])
+        groups_after = await group_counts(stack.url)
     finally:
         for client in clients:
             await client.aclose()
@@ -219,9 +278,10 @@ async def phase(stack: Stack, callers: int, seconds: float, name: str, url: str)
     return Phase(callers, len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, cpu, reports / groups if groups else 1.0)
 
 
-async def group_counts(client: httpx.AsyncClient) -> tuple[float, float]:
+async def group_counts(url: str) -> tuple[float, float]:
     """(reports, groups) the API's group commit recorded so far, from its /metrics."""
-    text = (await client.get("/metrics")).text
+    async with httpx.AsyncClient(base_url=url) as client:
+        text = (await client.get("/metrics")).text
     found = {m.group(1): float(m.group(2)) for m in re.finditer(r"^rebate_intake_group_reports_(sum|count) ([0-9.e+]+)$", text, re.M)}
     return found.get("sum", 0.0), found.get("count", 0.0)
 
@@ -231,7 +291,7 @@ async def measure(mode: bool, args: argparse.Namespace, run: int, url: str) -> l
     async with Stack(mode, args.tree) as stack:
         out = []
         for callers in args.callers:
-            result = await phase(stack, callers, args.seconds, f"r{run}-{'g' if mode else 's'}-{callers}", url)
+            result = await phase(stack, callers, args.seconds, f"r{run}-{'g' if mode else 's'}-{callers}", url, args.client)
             cpu = ", ".join(f"{k} {v:.2f}" for k, v in result.cpu_ms.items())
             console.print(f"  run {run + 1}, group commit {'on' if mode else 'off'}, {callers} callers: {result.orders} orders, "
                           f"{result.settled_per_s:,.0f} settled/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.group:.1f} per group; CPU ms per order: {cpu}")
@@ -267,6 +327,7 @@ async def main() -> None:
     parser.add_argument("--callers", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--group-commit", choices=["both", "on", "off"], default="both")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--client", choices=["keepalive", "httpx"], default="keepalive", help="how the callers post (keepalive: plain HTTP/1.1 on asyncio streams)")
     parser.add_argument("--tree", type=Path, help="run the API and the worker from this checkout of the project")
     add_arguments(parser, redis=True)
     args = parser.parse_args()

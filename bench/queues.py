@@ -96,7 +96,7 @@ async def _wait_healthy(port: int) -> None:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
-            status, _ = await _response(reader)
+            status, _ = await read_response(reader)
             writer.close()
             if status == 200:
                 return
@@ -106,7 +106,9 @@ async def _wait_healthy(port: int) -> None:
     raise RuntimeError("the API did not start")
 
 
-async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response with a Content-Length (what the API sends): (status, body). Here, not
+    in bench/common.py: a child of this script runs against another tree's bench package."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     length = next(int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:"))
@@ -128,7 +130,7 @@ async def _hammer(port: int, queries: list[str], seconds: float, clients: int = 
         try:
             while time.perf_counter() - t0 < seconds:
                 writer.write(request)
-                status, payload = await _response(reader)
+                status, payload = await read_response(reader)
                 if status != 200 or b'"errors"' in payload:
                     raise RuntimeError(f"{status}: {payload[:200]!r}")
                 done += 1
