@@ -10,6 +10,7 @@ import pytest
 from api.auth import DEV_API_KEYS, AuthConfig, Principal, Role
 from api.permissions import CanWatchPayouts
 from services.tokens import Audience, TokenKeys, issue_token, parse_ttl
+from store.models import Event
 from tests.api.conftest import INTEGRATION, KEYS, SECRET, member_token, merchant_token
 from tests.api.scenario import ENTITLEMENTS, UPSERT_MEMBER, UPSERT_STORE, WALLETS, ok, seed_qr1
 
@@ -70,6 +71,27 @@ async def test_members_and_merchants_cannot_mutate(gql):
     assert code(await gql(UPSERT_MEMBER, variables, token=merchant_token("S1"))) == "FORBIDDEN"
     assert code(await gql(UPSERT_MEMBER, variables, token=None)) == "UNAUTHENTICATED"
     assert (await ok(gql, UPSERT_MEMBER, "upsertMember", variables))["member"]["id"] == "X"
+
+
+async def test_only_staff_keys_report_orders(gql):
+    """The single-order reports check IsStaff in their resolvers: the same errors, nothing recorded."""
+    await seed_qr1(gql)
+    before = await Event.all().count()
+    reports = {
+        "reportOrderPaid": ("OrderPaidInput", {"key": "p1", "order": "o1", "member": "A", "lines": [{"product": "P1", "paid": "50.00"}]}),
+        "reportOrderCompleted": ("OrderCompletedInput", {"key": "c1", "order": "o1"}),
+        "reportOrderRefunded": ("OrderRefundedInput", {"key": "r1", "order": "o1"}),
+    }
+    for name, (kind, variables) in reports.items():
+        mutation = f"mutation($i: {kind}!) {{ {name}(input: $i) {{ ticket {{ id }} errors {{ code }} }} }}"
+        for token, expected in ((member_token("A"), "FORBIDDEN"), (merchant_token("S1"), "FORBIDDEN"), (None, "UNAUTHENTICATED")):
+            body = await gql(mutation, {"i": variables}, token=token)
+            assert (code(body), body["data"]) == (expected, None), (name, body)
+    assert await Event.all().count() == before
+    for name, (kind, variables) in reports.items():
+        mutation = f"mutation($i: {kind}!) {{ {name}(input: $i) {{ ticket {{ id }} errors {{ code }} }} }}"
+        assert (await gql.data(mutation, {"i": variables}, token=INTEGRATION))[name]["errors"] == []
+    assert await Event.all().count() == before + 3
 
 
 async def test_integration_key_mutates_but_ledger_check_is_admin_only(gql):
