@@ -48,8 +48,12 @@ async def pending_items_many(conn: Connection, queue_ids: Sequence[str], size: i
 
 
 async def finish_items(conn: Connection, done: Sequence[int], failed: Mapping[int, str]) -> None:
-    """Mark settled items DONE and refused ones FAILED with their error."""
-    await execute_many(conn, "UPDATE inbox_item SET status = 'DONE' WHERE id = ?", [(i,) for i in done])
+    """Mark settled items DONE and refused ones FAILED with their error. On PostgreSQL the DONE ones
+    in one statement (their ids as one array, found through the primary key), not one a row."""
+    if dialect(conn) == "postgres" and len(done) > 1:
+        await execute(conn, "UPDATE inbox_item SET status = 'DONE' WHERE id = ANY(?::bigint[])", (list(done),))
+    else:
+        await execute_many(conn, "UPDATE inbox_item SET status = 'DONE' WHERE id = ?", [(i,) for i in done])
     await execute_many(conn, "UPDATE inbox_item SET status = 'FAILED', error = ?, failed_at = CURRENT_TIMESTAMP WHERE id = ?", [(e, i) for i, e in failed.items()])
 
 

@@ -13,7 +13,7 @@ from domain import queue_rebate as qr
 from domain.money import ZERO, from_fen, to_fen
 from store.db import Connection
 from store.models import Cashier, Order, OrderLine, Product, Store
-from store.sql import dialect, execute_many, fetch
+from store.sql import dialect, execute_many, fetch, insert_rows
 
 ENTITLEMENT_COLUMNS = (
     "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
@@ -200,18 +200,19 @@ def _audit(e: qr.Entitlement, drawn_at: Mapping[str, datetime]) -> tuple[Any, ..
             to_fen(e.exchanged_amount) if exchanged else None)
 
 
+_NEW_ENTITLEMENT = ("key", "model", "queue_id", "position", "member_id", "order_id", "line", "total_fen", "received_fen", "status", "order_completed", "ratio",
+                    "ratio_source", "paid_fen", "boost_fen", "lottery_source", "scope_key", "drawn_ratio", "drawn_at", "exchanged_to", "exchanged_fen", "created_at")
+
+
 async def save_entitlements(
     conn: Connection, touched: Iterable[qr.Entitlement], scopes: Mapping[str, str], drawn_at: Mapping[str, datetime], created: Mapping[str, datetime],
 ) -> None:
     """Insert the batch's new entitlements (with their limit scope and creation time) and update the changed ones."""
     touched = list(touched)
-    await execute_many(
-        conn,
-        "INSERT INTO entitlement (key, model, queue_id, position, member_id, order_id, line, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
-        "paid_fen, boost_fen, lottery_source, scope_key, drawn_ratio, drawn_at, exchanged_to, exchanged_fen, created_at) "
-        "VALUES (?, 'queue_rebate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
-        [(e.key, e.queue, e.position, e.member, e.order, e.line, to_fen(e.total), to_fen(e.received), e.status.value, e.order_completed, str(e.ratio), e.ratio_source,
-          to_fen(e.paid), e.lottery_source, scopes.get(e.key, ""), *_audit(e, drawn_at), created[e.key])
+    await insert_rows(  # on PostgreSQL from COPY_ROWS new ones on one COPY, not one INSERT a row
+        conn, "entitlement", _NEW_ENTITLEMENT,
+        [(e.key, "queue_rebate", e.queue, e.position, e.member, e.order, e.line, to_fen(e.total), to_fen(e.received), e.status.value, e.order_completed, str(e.ratio),
+          e.ratio_source, to_fen(e.paid), 0, e.lottery_source, scopes.get(e.key, ""), *_audit(e, drawn_at), created[e.key])
          for e in touched if e.db_id is None],
     )
     await execute_many(

@@ -19,8 +19,10 @@ from redis.asyncio import Redis
 from services import intake, queries
 from services.replay import Replay, settle_all
 from services.runtime import redis_pool
-from services.settlement import enqueue_drains, pending_queues, settle_batch
-from store.models import Transfer
+from services.settlement import Settled, enqueue_drains, pending_queues, settle_batch, settle_next
+from store import db
+from store.models import InboxItem, Transfer
+from store.sql import fetch
 from tests.integration.scenario import member, paid, product, qr_settings
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -51,6 +53,35 @@ async def assert_settled_exactly(n: int) -> None:
     assert sum((w["cash"] for w in wallets.values()), Decimal(0)) == paid_out
     payouts = await Transfer.filter(memo="payout", asset="CNY").values_list("amount_fen", flat=True)
     assert sum(payouts) == int(paid_out * 100)  # no payout was written twice
+    assert await queries.is_zero_sum()
+
+
+ENTITLEMENT_COLUMNS = ("model, position, line, total_fen, received_fen, status, order_completed, ratio, ratio_source, paid_fen, boost_fen, lottery_source, "
+                       "scope_key, drawn_ratio, drawn_at, exchanged_to, exchanged_fen, created_at")
+
+
+async def test_a_batch_of_many_new_entitlements_writes_them_as_small_batches_do():
+    """Two product queues of 150 orders each: one settled in one batch (on PostgreSQL its new
+    entitlements in one COPY, its items DONE in one statement), the other in batches of 40
+    (below COPY_ROWS, one row a statement): the same rows, the same outstanding count, every item DONE."""
+    replay = Replay()
+    for e in (qr_settings(mall_queue=False), *(member(f"M{i}") for i in range(10)), product("P0"), product("P1")):
+        await replay.apply(e)
+    for i in range(300):
+        await intake.record(paid(f"o{i}", f"M{i % 10}", (f"P{i % 2}", "100.00")), NOW)
+    big, small = "qr:PRODUCT:P0", "qr:PRODUCT:P1"
+    assert await settle_next(big, size=500) == Settled(150, False)
+    while (await settle_next(small, size=40)).more:
+        pass
+    conn = db.default()
+    rows = {q: await fetch(conn, f"SELECT {ENTITLEMENT_COLUMNS} FROM entitlement WHERE queue_id = ? ORDER BY position", (q,)) for q in (big, small)}
+    assert [r["position"] for r in rows[big]] == list(range(1, 151))
+    assert rows[big] == [{**r, "scope_key": r["scope_key"].replace("P1", "P0")} for r in rows[small]]
+    assert {r["scope_key"] for r in rows[big]} == {"product:P0"} and {r["model"] for r in rows[big]} == {"queue_rebate"}
+    assert sum(r["received_fen"] for r in rows[big]) == 10 * 149 * 100  # every order after the first pays 10.00
+    counts = {r["queue_id"]: int(r["outstanding"]) for r in await fetch(conn, "SELECT queue_id, outstanding FROM liability_count")}
+    assert counts.get(big) == counts.get(small) == sum(r["status"] == "WAITING" for r in rows[big]) > 0
+    assert await InboxItem.filter(status="DONE").count() == 300 and await pending_queues() == []
     assert await queries.is_zero_sum()
 
 
