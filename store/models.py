@@ -211,7 +211,7 @@ class Transfer(Model):
 
     id = fields.BigIntField(primary_key=True)
     key = fields.CharField(max_length=200, unique=True)
-    source = fields.CharField(max_length=128, db_index=True)
+    source = fields.CharField(max_length=128)
     target = fields.CharField(max_length=128, db_index=True)
     asset = fields.CharField(max_length=32)
     amount_fen = fields.BigIntField()

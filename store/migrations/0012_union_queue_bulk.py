@@ -1,6 +1,8 @@
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
+from store.migrations import DropColumnIndex
+
 # PostgreSQL: the outstanding counts of `liability_count` (0005) are kept per statement instead of per row. A row
 # trigger updates a queue's one count row once per entitlement; inside one transaction every such update leaves a new
 # version of that row that the next one walks past, so a statement of n rows cost O(n²) (5 000 entitlements paid in
@@ -55,20 +57,6 @@ MEMBER_INDEX = "idx_entitlement_member__625aff"
 BOOST_INDEX = "CREATE INDEX IF NOT EXISTS entitlement_boosted ON entitlement (queue_id, position) WHERE boost_fen > 0"
 
 
-class DropMemberIndex(ops.AlterField):
-    """`member_id` without its own index: dropped by name (tortoise names it alike on every database), not by
-    altering the column (SQLite would rebuild the table, and its triggers with it)."""
-
-    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
-        if state_editor is None:
-            return
-        client = state_editor.client
-        if str(client.capabilities.dialect) == "mysql":
-            await client.execute_script(f"DROP INDEX `{MEMBER_INDEX}` ON entitlement")
-        else:
-            await client.execute_script(f'DROP INDEX IF EXISTS "{MEMBER_INDEX}"')
-
-
 class RemoveIndexUnlessMySQL(ops.RemoveIndex):
     async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
         if state_editor is not None and str(state_editor.client.capabilities.dialect) == "mysql":
@@ -89,7 +77,7 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.RunPython(statement_triggers),
-        DropMemberIndex(model_name='Entitlement', name='member_id', field=fields.CharField(max_length=64)),
+        DropColumnIndex(model_name='Entitlement', name='member_id', field=fields.CharField(max_length=64), table='entitlement', index=MEMBER_INDEX),
         RemoveIndexUnlessMySQL(model_name='Entitlement', fields=['queue_id', 'boost_fen']),
         ops.RunPython(boosted_index),
     ]
