@@ -178,6 +178,7 @@ def settle_batch(run: SettlementRun, batch: list[UEntitlement]) -> tuple[list[Po
     if run.stopped:
         return postings, True
     current = run.touched.get
+    settled, through = ZERO, None
     for loaded in batch:
         e = current(loaded.key, loaded)
         remaining = e.total - e.received
@@ -187,8 +188,17 @@ def settle_batch(run: SettlementRun, batch: list[UEntitlement]) -> tuple[list[Po
             run.stopped = True
             break
         e.boost = ZERO
-        _payout(run, e, remaining, "pay", postings)
+        _payout(run, e, remaining, "pay", postings, settle=False)
+        settled, through = settled + remaining, e.position
+    if through is not None:
+        postings.append(Posting(settle_key(run.day, through), LIABILITY, PROMISED, Asset.ENTITLEMENT, settled, "pay"))
     return postings, run.stopped
+
+
+def settle_key(day: str, through: int) -> str:
+    """The key of the one ENTITLEMENT transfer that settles the promises of a day's batch paid up to
+    position `through` (unique: a day's batches pay ever later positions)."""
+    return f"uq:{day}:settle:through:{through}"
 
 
 def settle_dues(run: SettlementRun, dues: Sequence[tuple[int, int]]) -> int | None:
@@ -223,9 +233,10 @@ def settle_stream(run: SettlementRun, boosted: Iterable[list[UEntitlement]], wai
             return
 
 
-def _payout(run: SettlementRun, e: UEntitlement, amount: Decimal, kind: str, postings: list[Posting]) -> None:
-    """Pool → member cash, and the same amount of the promise settled in ENTITLEMENT (`amount` > 0),
-    appended to `postings` (a daily run makes two per entitlement paid: built directly)."""
+def _payout(run: SettlementRun, e: UEntitlement, amount: Decimal, kind: str, postings: list[Posting], settle: bool = True) -> None:
+    """Pool → member cash, and (with `settle`) the same amount of the promise settled in
+    ENTITLEMENT (`amount` > 0), appended to `postings`. A day's batch settles the promises of all it
+    paid in one transfer instead (`settle_batch`)."""
     e.received += amount
     if e.received >= e.total:
         e.status, e.boost = Status.COMPLETED, ZERO
@@ -233,9 +244,9 @@ def _payout(run: SettlementRun, e: UEntitlement, amount: Decimal, kind: str, pos
     run.paid += amount
     run.paid_count += 1
     run.touched[e.key] = e
-    settle = "settle" if kind == "pay" else f"{kind}_settle"
     postings.append(Posting(f"uq:{run.day}:{kind}:{e.key}", POOL, member_account(e.member, Wallet.CASH), Asset.CNY, amount, kind))
-    postings.append(Posting(f"uq:{run.day}:{settle}:{e.key}", LIABILITY, PROMISED, Asset.ENTITLEMENT, amount, kind))
+    if settle:
+        postings.append(Posting(f"uq:{run.day}:{kind}_settle:{e.key}", LIABILITY, PROMISED, Asset.ENTITLEMENT, amount, kind))
 
 
 def average_daily_inflow(daily_inflows: list[Decimal]) -> Decimal:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.ledger import Asset, Posting
+from domain.money import from_fen
 from store.db import Connection
 from store.ledger import balances
 
@@ -58,6 +59,13 @@ class Batch:
         """A payout to the member's cash, announced once the batch commits (its transfer written by
         `post` or by the store itself)."""
         self.payouts.append({"member": member, "amount": str(amount), "key": key, "event": item.event_id, "kind": kind})
+
+    def paid_out_many(self, members: list[str], fens: list[int], keys: list[str], item: Item, kind: str) -> None:
+        """`paid_out` of many payouts given as columns (a daily settlement's chunk): each distinct
+        amount is formatted once."""
+        text = {fen: str(from_fen(fen)) for fen in set(fens)}
+        event = item.event_id
+        self.payouts.extend({"member": m, "amount": text[f], "key": k, "event": event, "kind": kind} for m, f, k in zip(members, fens, keys, strict=True))
 
     async def balance(self, account: str, asset: Asset) -> Decimal:
         """The account's balance including what this batch (and those before it in its transaction) posted so far."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain import union_queue as uq
 from domain.errors import DomainError
-from domain.money import from_fen, to_fen
+from domain.money import to_fen
 from services.batch import Batch, Item
 from services.model_settings import load_settings
 from services.per_order import order_facts
@@ -114,8 +114,7 @@ async def _chunk_in_sql(batch: Batch, item: Item, run: uq.SettlementRun, cursor:
         paid = await store.pay_through(batch.conn, run.day, cursor, through, item.event_id, now)
         if len(paid) != run.paid_count - count:
             raise RuntimeError(f"union queue {run.day}: {len(paid)} entitlements paid where {run.paid_count - count} were due")
-        for member, key, fen in paid:
-            batch.paid_out(member, from_fen(fen), key, item, "pay")
+        batch.paid_out_many(paid.members, paid.fens, paid.keys, item, "pay")
     waiting = next((position for position, due in read if through is None or position > through or due <= 0), None)
     return (chunk[-1][0] if chunk else None), len(read) > CHUNK, waiting
 

@@ -125,13 +125,19 @@ Account = str | MemberAccount
 @dataclass(frozen=True, slots=True)
 class Leg:
     """One transfer for each row of a query (`post_rows`): its key is `key_prefix` + the row's `key`,
-    its amount the row's `fen`, from `source` to `target` (a fixed account or a member's)."""
+    its amount the row's `fen`, from `source` to `target` (a fixed account or a member's). A `whole`
+    leg (fixed accounts only) is one transfer of the rows' sum instead, keyed `key_prefix` alone."""
 
     key_prefix: str
     source: Account
     target: Account
     asset: Asset
     memo: str
+    whole: bool = False
+
+    def __post_init__(self) -> None:
+        if self.whole and not (isinstance(self.source, str) and isinstance(self.target, str)):
+            raise ValueError("a whole leg moves between fixed accounts")
 
 
 def _literal(text: str) -> str:
@@ -153,7 +159,7 @@ def _moves(account: Account, asset: Asset, sign: str) -> str:
 
 def _day_moves(legs: Sequence[Leg]) -> str:
     """Per tracked (fixed) account of the legs: the inflow, the outflow and the count of transfers in."""
-    parts = [f"SELECT {_literal(leg.target)}, {_literal(leg.asset.value)}, SUM(r.fen), 0, COUNT(*) FROM rows r"
+    parts = [f"SELECT {_literal(leg.target)}, {_literal(leg.asset.value)}, SUM(r.fen), 0, {'LEAST(COUNT(*), 1)' if leg.whole else 'COUNT(*)'} FROM rows r"
              for leg in legs if isinstance(leg.target, str) and leg.target.startswith(TRACKED)]
     parts += [f"SELECT {_literal(leg.source)}, {_literal(leg.asset.value)}, 0, SUM(r.fen), 0 FROM rows r"
               for leg in legs if isinstance(leg.source, str) and leg.source.startswith(TRACKED)]
@@ -164,12 +170,14 @@ async def post_rows(conn: BaseDBAsyncClient, rows_sql: str, params: Sequence[Any
                     now: datetime, returning: str) -> Sequence[Mapping[str, Any]]:
     """PostgreSQL: `write_postings` for transfers generated in SQL, in one statement. `rows_sql`
     (a query or an UPDATE … RETURNING, with `?` placeholders for `params`) yields rows with a `key`
-    and a positive `fen`; every leg makes one transfer per row. The transfers are inserted (a key
+    and a positive `fen`; every leg makes one transfer per row (a `whole` leg one for them all). The transfers are inserted (a key
     already there fails the statement), the balances move by their sums per account (in the
     accounts' byte order, as `write_postings` sorts them) and the tracked accounts' day by their
     inflows and outflows (when no row comes, nothing moves). Returns `returning` (columns of the
     rows `r`) for every row."""
     transfers = " UNION ALL ".join(
+        f"SELECT ?::text, {_account_sql(leg.source)}, {_account_sql(leg.target)}, {_literal(leg.asset.value)}, SUM(r.fen), {_literal(leg.memo)}, "
+        "?::bigint, ?::text, ?::timestamptz FROM rows r HAVING COUNT(*) > 0" if leg.whole else
         f"SELECT ?::text || r.key, {_account_sql(leg.source)}, {_account_sql(leg.target)}, {_literal(leg.asset.value)}, r.fen, {_literal(leg.memo)}, "
         "?::bigint, ?::text, ?::timestamptz FROM rows r" for leg in legs
     )

@@ -4,6 +4,7 @@ progress lives in `store.jobs`."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -85,10 +86,12 @@ def pays_in_sql(conn: Connection) -> bool:
 
 
 async def waiting_dues(conn: Connection, cursor: int, count: int) -> list[tuple[int, int]]:
-    """(position, remaining fen) of the next `count` WAITING entitlements after position `cursor`."""
-    rows = await fetch_rows(conn, "SELECT position, total_fen - received_fen AS due FROM entitlement WHERE queue_id = 'uq' AND status = 'WAITING' "
-                            "AND position > ? ORDER BY position LIMIT ?", (cursor, count))
-    return [(int(r["position"]), int(r["due"])) for r in rows]
+    """PostgreSQL: (position, remaining fen) of the next `count` WAITING entitlements after position
+    `cursor`, read as two arrays (one row: no driver row per entitlement)."""
+    rows = await fetch_rows(conn, "SELECT array_agg(position ORDER BY position) AS p, array_agg(due ORDER BY position) AS d FROM ("
+                            "SELECT position, total_fen - received_fen AS due FROM entitlement WHERE queue_id = 'uq' AND status = 'WAITING' "
+                            "AND position > ? ORDER BY position LIMIT ?) w", (cursor, count))
+    return list(zip(rows[0]["p"] or (), rows[0]["d"] or (), strict=True))
 
 
 PAY_THROUGH = (  # every WAITING entitlement in (after, through] with something remaining, paid in full (UQ-3)
@@ -98,13 +101,28 @@ PAY_THROUGH = (  # every WAITING entitlement in (after, through] with something 
 )
 
 
-async def pay_through(conn: Connection, day: str, after: int, through: int, event_id: int, now: datetime) -> list[tuple[str, str, int]]:
+@dataclass(frozen=True, slots=True)
+class Paid:
+    """What `pay_through` paid, one entry per entitlement in each list: the member, the key of the
+    member's cash transfer, the fen."""
+
+    members: list[str]
+    keys: list[str]
+    fens: list[int]
+
+    def __len__(self) -> int:
+        return len(self.fens)
+
+
+async def pay_through(conn: Connection, day: str, after: int, through: int, event_id: int | None, now: datetime) -> Paid:
     """PostgreSQL, one statement: pay in full every WAITING entitlement after position `after` up to
     `through` (what `domain.union_queue.settle_dues` decided), with the transfers, keys and balances
-    of the domain's `_payout`: pool → member cash, and the promise settled. Returns (member, the
-    cash transfer's key, fen) per entitlement paid."""
+    of the domain's `settle_batch`: pool → member cash per entitlement, and the promises settled in
+    one transfer. Returns what it paid, read as arrays (one row, however many were paid)."""
     pay = f"uq:{day}:pay:"
     legs = (Leg(pay, uq.POOL, MemberAccount("member_id", Wallet.CASH), Asset.CNY, "pay"),
-            Leg(f"uq:{day}:settle:", uq.LIABILITY, uq.PROMISED, Asset.ENTITLEMENT, "pay"))
-    rows = await post_rows(conn, PAY_THROUGH, (after, through), legs, event_id, uq.QUEUE_ID, now, "r.member_id, r.key, r.fen")
-    return [(r["member_id"], pay + r["key"], int(r["fen"])) for r in rows]
+            Leg(uq.settle_key(day, through), uq.LIABILITY, uq.PROMISED, Asset.ENTITLEMENT, "pay", whole=True))
+    rows = await post_rows(conn, PAY_THROUGH, (after, through), legs, event_id, uq.QUEUE_ID, now,
+                           "array_agg(r.member_id) AS m, array_agg(r.key) AS k, array_agg(r.fen) AS f")
+    row = rows[0]
+    return Paid(list(row["m"] or ()), [pay + k for k in row["k"] or ()], list(row["f"] or ()))

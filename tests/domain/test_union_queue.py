@@ -99,7 +99,7 @@ def test_uq3_pool_carries_over_to_the_next_day():
     day1, _ = run_day("1500.00", ents, day="d1")
     day2, postings = run_day(str(day1.pool + D("800.00")), ents, day="d2")
     assert (day1.pool, day2.pool) == (D("400.00"), D("100.00"))
-    assert [p.key for p in postings] == ["uq:d2:pay:e2", "uq:d2:settle:e2"]
+    assert [p.key for p in postings] == ["uq:d2:pay:e2", "uq:d2:settle:through:2"]
 
 
 def test_uq3_pays_the_remaining_of_a_partly_boosted_entitlement():
@@ -126,9 +126,14 @@ def test_uq3_streaming_stops_and_pulls_no_further_batch():
 def test_uq3_settle_batch_reports_not_stopped_while_the_pool_lasts():
     run = SettlementRun(day="d", pool=D("1000.00"))
     postings, stopped = settle_batch(run, [ent("a", "300.00", 1), ent("b", "300.00", 2)])
-    assert not stopped and len(postings) == 4 and run.pool == D("400.00")
+    assert not stopped and run.pool == D("400.00")
+    assert [(p.key, p.source, p.amount) for p in postings] == [
+        ("uq:d:pay:a", POOL, D("300.00")), ("uq:d:pay:b", POOL, D("300.00")),
+        ("uq:d:settle:through:2", LIABILITY, D("600.00")),  # the batch's promises settled in one transfer
+    ]
     postings, stopped = settle_batch(run, [ent("c", "300.00", 3), ent("d", "300.00", 4)])
-    assert stopped and [p.key for p in postings] == ["uq:d:pay:c", "uq:d:settle:c"]
+    assert stopped and [p.key for p in postings] == ["uq:d:pay:c", "uq:d:settle:through:3"]
+    assert settle_batch(SettlementRun(day="d", pool=D("1.00")), [ent("e", "300.00", 5)]) == ([], True)  # nothing paid: nothing settled
 
 
 def test_uq3_rerunning_the_same_day_from_the_same_state_gives_the_same_keys():
@@ -142,8 +147,7 @@ def test_uq3_rerunning_the_same_day_from_the_same_state_gives_the_same_keys():
     assert [(p.key, p.amount) for p in p1] == [(p.key, p.amount) for p in p2]
     assert {p.key for p in p1} == {
         "uq:2024-05-01:boost:e1", "uq:2024-05-01:boost_settle:e1",
-        "uq:2024-05-01:pay:e1", "uq:2024-05-01:settle:e1",
-        "uq:2024-05-01:pay:e2", "uq:2024-05-01:settle:e2",
+        "uq:2024-05-01:pay:e1", "uq:2024-05-01:pay:e2", "uq:2024-05-01:settle:through:2",
     }
     _, p3 = run_day("350.00", fresh(), day="2024-05-02")
     assert not {p.key for p in p1} & {p.key for p in p3}
