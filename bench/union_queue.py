@@ -16,6 +16,9 @@ The reference, measured in the same database in the same run (PostgreSQL): a pla
 --statements prints, after each run, the statements that took the most time in this process
 (PostgreSQL: by their first words, with how often they ran; a COPY by its table).
 
+--worker runs the day as a worker runs it: the union queue's `drain_queue` job in this process,
+its payout messages published on a private Redis (`settle_all`, the default, publishes nothing).
+
 --runs repeats the run and prints medians. --baseline DIR (a checkout of another revision with
 its own .venv, e.g. a worktree of main) runs this same script against that revision's code,
 alternating with this one's, each run in a process of its own, and prints both medians.
@@ -165,7 +168,22 @@ async def count(status: str) -> int:
     return int(rows[0]["n"])
 
 
-async def one_run(waiting: int) -> dict[str, Any]:
+async def drain_in_worker() -> None:
+    """The day's settlement as a worker runs it: the `drain_queue` job of the union queue, its
+    payout messages published on the run's own Redis (`workers.publish`)."""
+    from redis.asyncio import Redis
+
+    from workers.main import drain_queue
+    from workers.publish import publisher
+
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        await drain_queue({"redis": redis, "publish": publisher(redis)}, "uq")
+    finally:
+        await redis.aclose()
+
+
+async def one_run(waiting: int, worker: bool = False) -> dict[str, Any]:
     t0 = time.perf_counter()
     await seed(waiting)
     console.print(f"seeded {waiting:,} WAITING entitlements in {time.perf_counter() - t0:.1f}s")
@@ -174,7 +192,7 @@ async def one_run(waiting: int) -> dict[str, Any]:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0, cpu0 = time.perf_counter(), time.process_time()
     await record(daily_settlement_event(NOW), NOW)
-    await settle_all()
+    await (drain_in_worker() if worker else settle_all())
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     statements = dict(STATEMENTS)
@@ -183,14 +201,15 @@ async def one_run(waiting: int) -> dict[str, Any]:
     head = (await fetch(connections.get("default"), "SELECT head FROM queue WHERE id = 'uq'"))[0]["head"]
     await record(daily_settlement_event(NOW), NOW)
     await settle_all()
-    return {"waiting": waiting, "paid": paid, "seconds": elapsed, "cpu": cpu, "reference": ref, "chunk": CHUNK, "pool_left": str(pools["uq"]), "head": int(head),
+    return {"waiting": waiting, "worker": worker, "paid": paid, "seconds": elapsed, "cpu": cpu, "reference": ref, "chunk": CHUNK, "pool_left": str(pools["uq"]), "head": int(head),
             "again": await count("COMPLETED") - paid, "zero_sum": await queries.is_zero_sum(), "rss_mib": [rss_before // 1024, rss_after // 1024],
             "statements": statements}
 
 
 def show(r: dict[str, Any], label: str = "") -> None:
     ref = r["reference"]
-    line = (f"{label}daily settlement: {r['paid']:,} of {r['waiting']:,} paid in {r['seconds']:.1f}s ({r['paid'] / r['seconds']:,.0f}/s), "
+    where = " in a worker (payouts published)" if r.get("worker") else ""
+    line = (f"{label}daily settlement{where}: {r['paid']:,} of {r['waiting']:,} paid in {r['seconds']:.1f}s ({r['paid'] / r['seconds']:,.0f}/s), "
             f"chunks of {r['chunk']:,}, pool left {r['pool_left']}, head {r['head']:,}, this process's CPU {r['cpu']:.1f}s")
     if ref is not None:
         total = ref["update"] + ref["insert"]
@@ -205,9 +224,9 @@ def show(r: dict[str, Any], label: str = "") -> None:
 async def run_here(args: argparse.Namespace) -> None:
     results = []
     for _ in range(args.runs):
-        async with bench_environment(args) as url:
+        async with bench_environment(args, redis=args.worker) as url:
             await fresh_database(url)
-            results.append(await one_run(args.waiting))
+            results.append(await one_run(args.waiting, args.worker))
         if args.json:
             print(json.dumps(results[-1]), flush=True)
         else:
@@ -223,6 +242,8 @@ def child(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         command += ["--database", args.database]
     if args.statements:
         command += ["--statements"]
+    if args.worker:
+        command += ["--worker"]
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(command, cwd=tree, env=env, stdout=subprocess.PIPE, check=True, text=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -264,7 +285,9 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="DIR", help="a checkout of another revision (with its .venv): runs alternate between it and this tree")
     parser.add_argument("--json", action="store_true", help="one JSON line per run on stdout (what --baseline reads)")
     parser.add_argument("--statements", action="store_true", help="after each run, the statements that took the most time (PostgreSQL)")
-    add_arguments(parser)
+    parser.add_argument("--worker", action="store_true",
+                        help="run the day as a worker does (its drain job, payout messages published on a private Redis) instead of `settle_all`")
+    add_arguments(parser, redis=True)
     args = parser.parse_args()
     if args.statements:
         time_statements()

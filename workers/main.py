@@ -85,9 +85,12 @@ async def drain_queue(ctx: dict[str, Any], queue_id: str) -> int:
             try:
                 await _stop_taking(redis, handed)
             finally:
-                held = sorted(locks.held)
-                if await locks.release(held):
-                    log.warning("a lock of %s expired before release", ", ".join(held))
+                try:
+                    await _published(ctx)
+                finally:
+                    held = sorted(locks.held)
+                    if await locks.release(held):
+                        log.warning("a lock of %s expired before release", ", ".join(held))
     log.info("drained %s: %d items", queue_id, settled, extra={"queue_id": queue_id})
     return settled
 
@@ -118,15 +121,14 @@ async def _round(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> tu
     were settled and the queues that go on: a queue is done when its batch says nothing more is
     pending and no new mark came in meanwhile (a report that arrived during the drain marked it
     again), and then lets go of its lock at once."""
-    redis: Redis = ctx["redis"]
     sent: list[tuple[str, list[dict[str, Any]], int, list[int]]] = []
 
     async def publish(queue_id: str, payouts: list[dict[str, Any]], version: int, events: list[int]) -> None:
         sent.append((queue_id, payouts, version, events))
 
     done = await _to_its_end(settle_group(group, publish if "publish" in ctx else None, size=max(1, min(BATCH_SIZE, ROUND_ITEMS // len(group)))))
-    if sent:  # the group's messages after its commits, in one round trip
-        await publish_all(redis, sent)
+    if sent:  # the group's messages after its commits, sent while the next round runs
+        await _publish_behind(ctx, sent)
     finished = [q for q in group if not done[q].count or not done[q].more]
     marked, lapsed = await locks.finish(READY, finished)  # a report that came in meanwhile marked its queue again: it goes on
     if lapsed:
@@ -136,6 +138,25 @@ async def _round(ctx: dict[str, Any], locks: QueueLocks, group: list[str]) -> tu
     if len(kept) < len(going_on):  # another settler may hold it now: the fence keeps its batches apart
         log.warning("the lock of %s expired during its drain", ", ".join(q for q in going_on if q not in kept))
     return sum(d.count for d in done.values()), kept
+
+
+async def _publish_behind(ctx: dict[str, Any], sent: list[tuple[str, list[dict[str, Any]], int, list[int]]]) -> None:
+    """A round's messages, published while the drain's next round runs (a daily settlement's chunk
+    sends 10 000: that work then overlaps the next chunk's statement instead of following it); one
+    round's messages at a time and in order: the previous round's are out before these start."""
+    await _published(ctx)
+    ctx["publishing"] = asyncio.ensure_future(publish_all(ctx["redis"], sent))
+
+
+async def _published(ctx: dict[str, Any]) -> None:
+    """The messages still being published, out. Messages are at most once: one that could not be
+    sent (Redis away) is logged, and the drain goes on (its next Redis step finds the outage)."""
+    if (task := ctx.pop("publishing", None)) is None:
+        return
+    try:
+        await task
+    except Exception as exc:
+        log.warning("the payout messages of a round were not sent: %s: %s", type(exc).__name__, exc)
 
 
 async def _to_its_end(work: Awaitable[T]) -> T:
