@@ -21,9 +21,10 @@ from api.auth import AuthConfig, is_production
 from api.limits import BodyLimit, max_body
 from api.metrics import set_liability_gauges
 from api.operations.resolvers import update_failed_gauge
-from api.orders.resolvers import enqueue
+from api.orders.resolvers import PREPARED, enqueue
+from api.prepared import PreparedOperations
 from api.request_id import RequestId
-from api.schema import build_schema, schema
+from api.schema import MUTATION_NEUTRAL, build_schema, schema
 from api.view import RebateGraphQL
 from services import liabilities, logs
 from services.group_commit import GroupCommit
@@ -128,7 +129,9 @@ def create_app(migrate: bool = False) -> Starlette:
     auth = AuthConfig.from_env()
     if production and (refusal := production_refusal(auth)):
         sys.exit(f"api: {refusal}")  # uvicorn's factory loader would print a traceback for an exception
-    graphql = RebateGraphQL(build_schema(production=True) if production else schema, ide=not production, ws_origins=origins)
+    graphql_schema = build_schema(production=True) if production else schema
+    prepared = None if os.environ.get("REBATE_PREPARED", "on").strip().lower() == "off" else PreparedOperations(graphql_schema, PREPARED, neutral=MUTATION_NEUTRAL)
+    graphql = RebateGraphQL(graphql_schema, ide=not production, ws_origins=origins, prepared=prepared)
     app = Starlette(
         routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes(), *console.routes()],
         middleware=[Middleware(StartupMessage), Middleware(RequestId), Middleware(BodyLimit, limit=max_body())],

@@ -34,11 +34,15 @@ class OperationMetrics(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         start = time.perf_counter()
         yield
-        kind = _kind(self)
-        OPERATIONS.labels(kind).observe(time.perf_counter() - start)
         result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            ERRORS.labels(kind).inc()
+        record_operation(_kind(self), time.perf_counter() - start, bool(result is not None and getattr(result, "errors", None)))
+
+
+def record_operation(kind: str, seconds: float, failed: bool) -> None:
+    """One operation's duration, and its error if it had one (also for prepared operations, api/prepared.py)."""
+    OPERATIONS.labels(kind).observe(seconds)
+    if failed:
+        ERRORS.labels(kind).inc()
 
 
 def _kind(extension: SchemaExtension) -> str:

@@ -11,13 +11,13 @@ from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.permission import BasePermission
 
 from api.auth import Principal, Role
-from api.context import Info
+from api.context import Context, Info
 from domain.errors import ErrorCode
 
 
-def _caller(info: Info) -> Principal:
-    principal = info.context.principal
-    if principal is None or principal.expired(info.context.now().timestamp()):
+def _caller(context: Context) -> Principal:
+    principal = context.principal
+    if principal is None or principal.expired(context.now().timestamp()):
         raise StrawberryGraphQLError("authentication required: send Authorization: Bearer <token>", extensions={"code": ErrorCode.UNAUTHENTICATED.value})
     return principal
 
@@ -27,18 +27,19 @@ class _Scoped(BasePermission):
     error_extensions = {"code": ErrorCode.FORBIDDEN.value}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return self.allows(_caller(info), kwargs)
+        return self.allows(_caller(info.context), kwargs)
 
     def allows(self, caller: Principal, args: dict[str, Any]) -> bool:
         raise NotImplementedError
 
 
-def require(permission: type[_Scoped], info: Info, **args: Any) -> None:
+def require(permission: type[_Scoped], info: Info | Context, **args: Any) -> None:
     """A field's permission checked in its resolver, with the errors `permission_classes` gives
     (UNAUTHENTICATED, FORBIDDEN), for a hot field: strawberry's permission extension runs every
-    resolution of its field through an extension chain (partials built per call, an await more)."""
+    resolution of its field through an extension chain (partials built per call, an await more).
+    Takes the resolver's info or, for a prepared operation (api/prepared.py), the context."""
     check = permission()
-    if not check.has_permission(None, info, **args):
+    if not check.allows(_caller(info if isinstance(info, Context) else info.context), args):
         check.on_unauthorized()
 
 

@@ -72,6 +72,9 @@ class QueryReads(SchemaExtension):
             yield
 
 
+MUTATION_NEUTRAL = (SubscriptionsOverWebSocket, QueryReads)
+"""Extensions that do nothing to a mutation over HTTP (for api/prepared.py)."""
+
 # The depth and alias limiters are validation rules, and the rules are part of ValidationCache's
 # key: a limiter built per request brings new rule classes and never hits the cache. So the rules
 # are built once here and every request's extension adds the same ones.

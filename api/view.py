@@ -26,12 +26,14 @@ from api.auth import AuthConfig
 from api.context import Context
 from api.limits import RefusedMessage, decode_message
 from api.media import GRAPHQL_RESPONSE, prefers_graphql_response
+from api.prepared import PreparedOperations
 
 
 class RebateGraphQL(GraphQL):
     """Only graphql-transport-ws: the legacy graphql-ws protocol is refused (see PITFALLS)."""
 
-    def __init__(self, schema: Any, ide: bool, ws_origins: Sequence[str] = ()) -> None:
+    def __init__(self, schema: Any, ide: bool, ws_origins: Sequence[str] = (), prepared: PreparedOperations | None = None) -> None:
+        self.prepared = prepared
         super().__init__(
             schema,
             graphql_ide="graphiql" if ide else None,
@@ -50,6 +52,18 @@ class RebateGraphQL(GraphQL):
             if getattr(request.state, "graphql_not_executed", False) and response.status_code == 200:
                 response.status_code = 400  # the document did not parse or validate: nothing ran
         return response
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Any, root_value: Any, request_data: Any) -> ExecutionResult:  # type: ignore[override]
+        """A POSTed document the prepared operations compiled runs there (api/prepared.py); every
+        other request, and one whose variables do not coerce, through the schema."""
+        plain = isinstance(request_data.query, str) and isinstance(request_data.operation_name, str | None) and request_data.extensions is None
+        if self.prepared is not None and request_adapter.method == "POST" and plain:
+            prepared = self.prepared.lookup(request_data.query, request_data.operation_name)
+            if prepared is not None:
+                result = await self.prepared.execute(prepared, request_data.variables, context)
+                if result is not None:
+                    return result
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:  # type: ignore[override]
         data = await super().process_result(request, result)

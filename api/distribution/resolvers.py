@@ -67,4 +67,4 @@ class Mutation:
         event = await distribution_roles.shareholder_dividend_event(info.context.now(), period)
         if period is not None and not distribution_roles.is_period_key(period):
             return OrderEventPayload(ticket=None, errors=[user_error(DomainError(ErrorCode.INVALID_INPUT, f"period must be a day, an ISO week or a month: {period!r}", "period"))])
-        return await report(info, event)
+        return await report(info.context, event)

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api.context import Info
+from api.context import Context, Info
 from api.errors import user_error
 from api.orders.types import (
     OrderCompletedInput,
@@ -44,18 +44,42 @@ async def _enqueue(info: Info, queues: list[str]) -> None:
     await enqueue(info.context.redis, queues)
 
 
-async def report(info: Info, event: Mapping[str, Any]) -> OrderEventPayload:
+async def report(context: Context, event: Mapping[str, Any]) -> OrderEventPayload:
     """Record one event (SPEC I-6 form), then enqueue the drains of the queues it concerns; with
     the process's group commit, together with the other callers' reports waiting meanwhile."""
     try:
-        if info.context.intake is not None:
-            ticket = await info.context.intake.submit(event, info.context.now())
+        if context.intake is not None:
+            ticket = await context.intake.submit(event, context.now())
         else:
-            ticket = await intake.record(event, now=info.context.now())
-            await enqueue(info.context.redis, ticket.queues)
+            ticket = await intake.record(event, now=context.now())
+            await enqueue(context.redis, ticket.queues)
     except DomainError as exc:
         return OrderEventPayload(ticket=None, errors=[user_error(exc)])
     return OrderEventPayload(ticket=Ticket.of(ticket, ticket.duplicate), errors=[])
+
+
+# The single-order reports: a payment callback per order is the hottest call. Each resolver is a
+# plain function of the context and the input, which the prepared path (api/prepared.py) calls
+# without the general executor; the strawberry resolvers below call the same functions. They
+# check IsStaff themselves (`require`, the same errors as permission_classes), without
+# strawberry's per-field permission wrapper.
+async def order_paid(context: Context, input: OrderPaidInput) -> OrderEventPayload:
+    require(IsStaff, context)
+    return await report(context, input.event())
+
+
+async def order_completed(context: Context, input: OrderCompletedInput) -> OrderEventPayload:
+    require(IsStaff, context)
+    return await report(context, input.event())
+
+
+async def order_refunded(context: Context, input: OrderRefundedInput) -> OrderEventPayload:
+    require(IsStaff, context)
+    return await report(context, input.event())
+
+
+PREPARED = {"reportOrderPaid": order_paid, "reportOrderCompleted": order_completed, "reportOrderRefunded": order_refunded}
+"""The mutations a prepared operation may run: GraphQL field name → its resolver function."""
 
 
 @strawberry.type
@@ -71,23 +95,17 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    # The single-order reports check IsStaff in the resolver (`require`, the same errors as
-    # permission_classes) without strawberry's per-field permission wrapper: a payment callback
-    # per order is the hottest call.
     @strawberry.mutation(description="M-5: an order was paid.")
     async def report_order_paid(self, info: Info, input: OrderPaidInput) -> OrderEventPayload:
-        require(IsStaff, info)
-        return await report(info, input.event())
+        return await order_paid(info.context, input)
 
     @strawberry.mutation(description="M-5: an order was completed.")
     async def report_order_completed(self, info: Info, input: OrderCompletedInput) -> OrderEventPayload:
-        require(IsStaff, info)
-        return await report(info, input.event())
+        return await order_completed(info.context, input)
 
     @strawberry.mutation(description="M-5: an order, or one line of it, was refunded.")
     async def report_order_refunded(self, info: Info, input: OrderRefundedInput) -> OrderEventPayload:
-        require(IsStaff, info)
-        return await report(info, input.event())
+        return await order_refunded(info.context, input)
 
     @strawberry.mutation(
         permission_classes=[IsStaff],

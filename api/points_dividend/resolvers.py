@@ -69,7 +69,7 @@ class Mutation:
             event = pd.daily_release_event(info.context.now(), day)
         except DomainError as exc:
             return OrderEventPayload(ticket=None, errors=[user_error(exc)])
-        return await report(info, event)
+        return await report(info.context, event)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="PD-7: add or remove a member's points with a reason (audited on the ledger); "
                          "never below zero (INSUFFICIENT_POINTS).")

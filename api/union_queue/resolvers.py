@@ -65,4 +65,4 @@ class Mutation:
             except ValueError:
                 return OrderEventPayload(ticket=None, errors=[user_error(DomainError(ErrorCode.INVALID_INPUT, f"day must be YYYY-MM-DD: {day!r}", "day"))])
             event = {**event, "key": f"union_queue.daily_settlement:{day}", "day": day}
-        return await report(info, event)
+        return await report(info.context, event)
