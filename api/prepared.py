@@ -71,6 +71,7 @@ Handler = Callable[..., Awaitable[Any]]
 Serialize = Callable[[Any], Any]
 _KNOWN = (AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache, MaskErrors, OperationMetrics)
 """Extensions whose effect on a mutation over HTTP this module reproduces (or that have none)."""
+MAX_CHARS = 2000  # longer documents are never compiled nor cached: a payment callback's is a few hundred characters
 
 
 class _Broken(Exception):
@@ -100,11 +101,16 @@ class PreparedOperations:
         self.max_tokens = next((e.max_token_count for e in extensions if isinstance(e, MaxTokensLimiter)), None)
         masks = [e for e in extensions if isinstance(e, MaskErrors)]
         self.mask = masks[0] if masks else None
-        self.lookup: Callable[[str, str | None], Prepared | None] = lru_cache(maxsize=maxsize)(self._compile)
+        self._cached: Callable[[str, str | None], Prepared | None] = lru_cache(maxsize=maxsize)(self._compile)
+
+    def lookup(self, query: str, operation_name: str | None) -> Prepared | None:
+        """The compiled operation of this document, or None: it goes through the schema. Only a
+        short document naming one of the handlers' fields is compiled (and cached, compiled or not)."""
+        if not self.enabled or len(query) > MAX_CHARS or not any(name in query for name in self.handlers):
+            return None
+        return self._cached(query, operation_name)
 
     def _compile(self, query: str, operation_name: str | None) -> Prepared | None:
-        if not self.enabled or "mutation" not in query:
-            return None
         try:
             document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError:

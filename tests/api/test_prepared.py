@@ -190,3 +190,5 @@ async def test_the_production_schema_prepares_the_payment_callback(env: str, mon
         prepared = graphql_endpoint(app).prepared
         assert prepared is not None and prepared.enabled
         assert prepared.lookup(PLAIN, None) is not None and prepared.lookup(WITH_STATUS, None) is None
+        padded = PLAIN.replace("{ ticket", " " * 2000 + "{ ticket")  # the same operation, too long a text to keep
+        assert prepared.lookup(padded, None) is None
