@@ -13,7 +13,8 @@ fresh database it starts a real API (`uvicorn api.app:create_app --factory`) and
 event is settled. Printed per mode and callers: settled orders/s (from the first call until
 the last one settled), the mutation's p50 / p99 latency, and settled/s ÷ the pgbench rate of
 the same run; with several runs, the medians. The callers post on plain keep-alive connections
-(`KeepAlive`, asyncio streams), light next to what they measure; `--client httpx` posts with
+(`KeepAlive`, asyncio streams), light next to what they measure; each phase also prints
+its orders per settlement batch (the queues' fence versions, one per committed batch); `--client httpx` posts with
 httpx instead (2.4–2.9 ms of this process's CPU per call against 0.2 ms: on a 2-core
 machine the client then takes CPU from the API, the worker and PostgreSQL). `--tree` runs the
 API and the worker from another checkout of the project (e.g. an export of main) against the same database and settings.
@@ -60,6 +61,7 @@ class Phase:
     p99_ms: float
     cpu_ms: dict[str, float]  # CPU per settled order: api, worker, postgres (the database's backends), client (this process)
     group: float  # reports per intake transaction (the API's rebate_intake_group_reports; 1 without group commit)
+    per_batch: float  # orders per settlement batch (the queues' fence versions: one a committed batch)
 
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -79,6 +81,15 @@ async def backends(url: str) -> list[int]:
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     try:
         return [r["pid"] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+
+
+async def batches(url: str) -> int:
+    """Settlement batches committed so far: each advances its queue's version once."""
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        return int(await conn.fetchval("SELECT COALESCE(SUM(version), 0) FROM queue"))
     finally:
         await conn.close()
 
@@ -252,6 +263,7 @@ async def phase(stack: Stack, callers: int, seconds: float, name: str, url: str,
             await call(client, f"{name}-warm", i)
         await wait_settled()
         groups_before = await group_counts(stack.url)
+        batches_before = await batches(url)
         before = await cpu_sample(stack, url)
         latencies: list[float] = []
         counter = iter(range(10**9))
@@ -269,13 +281,15 @@ async def phase(stack: Stack, callers: int, seconds: float, name: str, url: str,
         elapsed = time.perf_counter() - t0
         after = await cpu_sample(stack, url)
         groups_after = await group_counts(stack.url)
+        batches_after = await batches(url)
     finally:
         for client in clients:
             await client.aclose()
     cuts = statistics.quantiles(latencies, n=100)
     cpu = {k: (after[k] - before[k]) * 1000 / len(latencies) for k in before}
     reports, groups = (a - b for a, b in zip(groups_after, groups_before, strict=True))
-    return Phase(callers, len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, cpu, reports / groups if groups else 1.0)
+    return Phase(callers, len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, cpu, reports / groups if groups else 1.0,
+                 len(latencies) / max(1, batches_after - batches_before))
 
 
 async def group_counts(url: str) -> tuple[float, float]:
@@ -294,7 +308,8 @@ async def measure(mode: bool, args: argparse.Namespace, run: int, url: str) -> l
             result = await phase(stack, callers, args.seconds, f"r{run}-{'g' if mode else 's'}-{callers}", url, args.client)
             cpu = ", ".join(f"{k} {v:.2f}" for k, v in result.cpu_ms.items())
             console.print(f"  run {run + 1}, group commit {'on' if mode else 'off'}, {callers} callers: {result.orders} orders, "
-                          f"{result.settled_per_s:,.0f} settled/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.group:.1f} per group; CPU ms per order: {cpu}")
+                          f"{result.settled_per_s:,.0f} settled/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.group:.1f} per group, "
+                          f"{result.per_batch:.1f} per batch; CPU ms per order: {cpu}")
             out.append(result)
         return out
 
