@@ -5,6 +5,8 @@ length rebuilds arq's worker instead of ending the process), with two difference
 command:
 
 - logging goes through services/logs.py (text or JSON lines, the sweeper's lines at DEBUG);
+- the long-running worker runs on uvloop where it is installed (uvicorn[standard] brings it; the
+  API runs on it already through uvicorn's `--loop auto`), else on asyncio's own loop;
 - stopping is bounded. arq 0.28's `Worker.close()` gathers the job tasks its signal handler has
   just cancelled without `return_exceptions`: when one of them ends in CancelledError (it was
   cancelled outside the part of `run_job` that absorbs it, e.g. while a second drain job waited
@@ -29,6 +31,7 @@ from arq.worker import Worker, get_kwargs
 from services import logs
 from services.runtime import StartupError
 from workers.main import WorkerSettings
+from workers.run import loop_factory
 from workers.run import main as supervised
 
 log = logging.getLogger("rebate.worker")
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
             settings = import_string(args.settings) if args.settings else WorkerSettings
             StoppingWorker(**{**get_kwargs(settings), "burst": args.burst}).run()
         else:  # the long-running worker: rides out Redis outages (workers/run.py)
-            asyncio.run(supervised())
+            with asyncio.Runner(loop_factory=loop_factory()) as runner:
+                runner.run(supervised())
     except StartupError as exc:  # the database cannot be opened: one line, status 1
         sys.exit(f"worker: {exc}")
 

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from arq.worker import Worker, create_worker
@@ -87,6 +88,17 @@ async def dismantle(worker: Worker) -> None:
         worker._pool = None
 
 
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (uvicorn[standard] brings it, and uvicorn's `--loop
+    auto` runs the API on it), else None: asyncio's own. `bench.callbacks`, 32 callers, three
+    interleaved pairs: the worker's CPU per order 0.26–0.27 → 0.21–0.25 ms."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 async def main() -> None:
     supervisor = Supervisor()
     loop = asyncio.get_running_loop()
@@ -111,7 +123,8 @@ if __name__ == "__main__":
     logs.configure(None, None)
     started = time.monotonic()
     try:
-        asyncio.run(main())
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(main())
     except StartupError as exc:
         sys.exit(f"worker: {exc}")
     log.info("worker stopped after %.0fs", time.monotonic() - started)
