@@ -58,27 +58,17 @@ async def report(context: Context, event: Mapping[str, Any]) -> OrderEventPayloa
     return OrderEventPayload(ticket=Ticket.of(ticket, ticket.duplicate), errors=[])
 
 
-# The single-order reports: a payment callback per order is the hottest call. Each resolver is a
-# plain function of the context and the input, which the prepared path (api/prepared.py) calls
-# without the general executor; the strawberry resolvers below call the same functions. They
-# check IsStaff themselves (`require`, the same errors as permission_classes), without
-# strawberry's per-field permission wrapper.
-async def order_paid(context: Context, input: OrderPaidInput) -> OrderEventPayload:
+# The single-order reports: a payment callback per order is the hottest call. Their resolver is
+# a plain function of the context and the input, which the prepared path (api/prepared.py) calls
+# without the general executor; the strawberry resolvers below call the same function. It checks
+# IsStaff itself (`require`, the same errors as permission_classes), without strawberry's
+# per-field permission wrapper.
+async def report_input(context: Context, input: OrderPaidInput | OrderCompletedInput | OrderRefundedInput) -> OrderEventPayload:
     require(IsStaff, context)
     return await report(context, input.event())
 
 
-async def order_completed(context: Context, input: OrderCompletedInput) -> OrderEventPayload:
-    require(IsStaff, context)
-    return await report(context, input.event())
-
-
-async def order_refunded(context: Context, input: OrderRefundedInput) -> OrderEventPayload:
-    require(IsStaff, context)
-    return await report(context, input.event())
-
-
-PREPARED = {"reportOrderPaid": order_paid, "reportOrderCompleted": order_completed, "reportOrderRefunded": order_refunded}
+PREPARED = {"reportOrderPaid": report_input, "reportOrderCompleted": report_input, "reportOrderRefunded": report_input}
 """The mutations a prepared operation may run: GraphQL field name → its resolver function."""
 
 
@@ -97,15 +87,15 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="M-5: an order was paid.")
     async def report_order_paid(self, info: Info, input: OrderPaidInput) -> OrderEventPayload:
-        return await order_paid(info.context, input)
+        return await report_input(info.context, input)
 
     @strawberry.mutation(description="M-5: an order was completed.")
     async def report_order_completed(self, info: Info, input: OrderCompletedInput) -> OrderEventPayload:
-        return await order_completed(info.context, input)
+        return await report_input(info.context, input)
 
     @strawberry.mutation(description="M-5: an order, or one line of it, was refunded.")
     async def report_order_refunded(self, info: Info, input: OrderRefundedInput) -> OrderEventPayload:
-        return await order_refunded(info.context, input)
+        return await report_input(info.context, input)
 
     @strawberry.mutation(
         permission_classes=[IsStaff],
