@@ -33,6 +33,7 @@ FENCE_LOST = Counter("rebate_fence_lost_total", "Batches that found the queue's 
 DB_BUSY = Counter("rebate_database_busy_retries_total", "Batches run again because the database was busy (SQLite's write lock)", ["model"])
 LOCK_WAIT = Histogram("rebate_queue_lock_wait_seconds", "Time a drain job waited for its queue's Redis lock, by outcome (acquired, busy: another job holds it)",
                       ["outcome"], buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0))
+ANALYZED = Counter("rebate_tables_analyzed_total", "ANALYZE runs of the worker's statistics keeper (PostgreSQL, services/statistics.py), by table", ["table"])
 JOB_SECONDS = Histogram("rebate_job_seconds", "Duration of the worker's jobs: drain_queue, sweep and the daily and scheduled jobs", ["job"],
                         buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300))
 

@@ -24,6 +24,8 @@ from services.points_dividend import daily_release_event
 from services.replay import daily_settlement_event
 from services.runtime import close_db, freeze_startup_objects, init_db, platform_zone, redis_settings
 from services.settlement import BATCH_SIZE, READY, drain_job_id, enqueue_drains, settle_group
+from services.statistics import enabled as keeps_statistics
+from services.statistics import keep_statistics
 from workers.locks import QueueLocks
 from workers.publish import publish_all, publisher
 
@@ -236,12 +238,22 @@ async def shareholder_dividend(ctx: dict[str, Any]) -> bool:
     return not ticket.duplicate
 
 
+async def refresh_statistics(ctx: dict[str, Any]) -> int:
+    """Every 5 s (REBATE_KEEP_STATISTICS, on by default): ANALYZE the tables that changed enough
+    since their last one (PostgreSQL; services/statistics.py)."""
+    if not ctx.get("keep_statistics", True):
+        return 0
+    with metrics.JOB_SECONDS.labels("refresh_statistics").time():
+        return len(await keep_statistics())
+
+
 async def attach(ctx: dict[str, Any]) -> None:
     """What the jobs need of this worker's Redis (`workers.run` calls it for each new connection)."""
     ctx["publish"] = publisher(ctx["redis"])
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    ctx["keep_statistics"] = keeps_statistics()  # a bad value stops the worker here, not every 5 s
     await init_db()
     await attach(ctx)
     start_metrics_server(ctx)
@@ -273,6 +285,7 @@ class WorkerSettings:
     functions = [drain_queue]
     cron_jobs = [
         cron(sweep, second=set(range(0, 60, 2)), run_at_startup=True),
+        cron(refresh_statistics, second=set(range(1, 60, 5))),
         cron(union_queue_daily, second=0),
         cron(points_dividend_daily, second=0),  # PD-9 at its configured release_time
         cron(queue_rebate_reset, second=0),  # QR-16 at its configured schedule
