@@ -41,7 +41,7 @@ from domain.queue_rebate_settings import (
 from services.actions import DRAW, EXCHANGE, RESET, check_exchange, offered_lottery
 from services.batch import Batch, FenceLost, Item
 from services.model_settings import load_settings
-from services.queue_rebate_world import ORDER_EVENTS, WINDOW, Catalog, Facts, Fresh, Window, levels_of, scope_key
+from services.queue_rebate_world import ORDER_EVENTS, WINDOW, Catalog, Facts, Fresh, Window, first_chunk, levels_of, scope_key
 from store import queue_rebate as store
 from store.queue import load_state, save_state
 
@@ -112,12 +112,13 @@ async def prepare_queue_rebate(batches: list[Batch]) -> None:
     Their writes wait for the end of the transaction (`Writes`): a batch counts the entitlements
     that the batches before it earned in a limit scope (QR-13) from there."""
     conn, items = batches[0].conn, [i for b in batches for i in b.items]
-    windows = await store.load_windows(conn, [(b.queue_id, b.head - 1, b.tail) for b in batches], WINDOW)
+    first = first_chunk(max(len(b.items) for b in batches))
+    windows = await store.load_windows(conn, [(b.queue_id, b.head - 1, b.tail) for b in batches], first)
     lines = await store.order_lines_many(conn, {b.queue_id: _orders(b) for b in batches})
     catalog, levels = await Catalog.of(conn, items, lines.values()), await levels_of(conn, items)
     writes = Writes()
     for b in batches:
-        b.preloaded.update(window=windows[b.queue_id], lines=lines[b.queue_id], catalog=catalog, levels=levels, writes=writes)
+        b.preloaded.update(window=windows[b.queue_id], window_count=first, lines=lines[b.queue_id], catalog=catalog, levels=levels, writes=writes)
 
 
 async def finish_queue_rebate(batches: list[Batch]) -> None:
@@ -131,7 +132,7 @@ async def finish_queue_rebate(batches: list[Batch]) -> None:
 async def settle_queue_rebate(batch: Batch) -> None:
     plugin: PluginSettings = await load_settings("queue_rebate", batch.conn)
     window, pre = Window(batch), batch.preloaded
-    await window.more(rows=pre.get("window"))
+    await window.more(pre.get("window_count", WINDOW), rows=pre.get("window"))
     lines = pre["lines"] if "lines" in pre else await _lines(batch)
     catalog = pre["catalog"] if "catalog" in pre else await Catalog.load(batch, lines)
     writes: Writes | None = pre.get("writes")

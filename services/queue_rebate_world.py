@@ -34,7 +34,14 @@ from store import queue_rebate as store
 from store.db import Connection
 from store.models import Cashier, Product, Store
 
-WINDOW = 256
+WINDOW = 256  # entitlements a window loads when it needs more
+
+
+def first_chunk(items: int) -> int:
+    """The first chunk of a batch's window, read before it settles: about what `items` events pay
+    at the head (a batch of single payments pays a few entitlements), not a whole WINDOW; a
+    batch that needs more asks for it (`NeedMore`) and loads WINDOW at a time from there."""
+    return min(WINDOW, 16 + 2 * items)
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from domain import queue_rebate as qr
 from domain.money import ZERO, from_fen, to_fen
 from store.db import Connection
 from store.models import Cashier, Order, OrderLine, Product, Store
-from store.sql import dialect, execute_many, fetch, insert_rows
+from store.sql import dialect, execute_many, fetch, insert_rows, update_rows
 
 ENTITLEMENT_COLUMNS = (
     "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
@@ -227,7 +227,7 @@ async def save_entitlements(
 async def save_lines(conn: Connection, *lines: Mapping[str, list[dict[str, Any]]]) -> None:
     """The extraction and flags of the order lines these batches changed (`_dirty`; each mapping a
     batch's lines by order), in one call for all of them."""
-    await execute_many(
-        conn, "UPDATE order_line SET extraction_fen = ?, extracted = ?, cancelled = ? WHERE id = ?",
+    await update_rows(  # on PostgreSQL one UPDATE for all of them, not one a line
+        conn, "order_line", "id", {"extraction_fen": "bigint", "extracted": "boolean", "cancelled": "boolean"},
         [(r["extraction_fen"], bool(r["extracted"]), bool(r["cancelled"]), r["id"]) for found in lines for rows in found.values() for r in rows if r["_dirty"]],
     )

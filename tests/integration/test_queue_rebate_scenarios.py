@@ -6,6 +6,8 @@ transfers (C-5).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from domain.errors import DomainError, ErrorCode
@@ -229,3 +231,16 @@ async def test_c6_same_key_other_content_is_refused():
     with pytest.raises(DomainError) as err:
         await play(qr_settings(), *MEMBERS, product("P1"), paid("oA", "A", ("P1", "100.00")), paid("oA", "A", ("P1", "90.00")))
     assert err.value.code is ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+async def test_one_large_payment_pays_a_queue_longer_than_its_batchs_first_chunk():
+    """A batch reads a short first chunk of its window (services.queue_rebate_world.first_chunk:
+    18 entitlements for one event) and loads more when the extraction reaches past it."""
+    small = [paid(f"s{i}", "ABCDEFG"[i % 7], ("P1", "1.00")) for i in range(40)]
+    r = await play(qr_settings(), *MEMBERS, product("P1"), *small)
+    owed = sum(Decimal(ent(r, f"s{i}:0")["total"]) - Decimal(ent(r, f"s{i}:0")["received"]) for i in range(40))
+    assert owed == Decimal("36.10")  # 40 × 1.00 promised, 39 × 0.10 paid (the first line's 0.10 had nobody ahead of it)
+    r = await play(paid("big", "A", ("P1", "1000.00")))  # 100.00 extracted: pays all 40, the rest is surplus
+    assert all(ent(r, f"s{i}:0")["status"] == "COMPLETED" and ent(r, f"s{i}:0")["received"] == "1.00" for i in range(40))
+    assert ent(r, "big:0")["status"] == "WAITING" and ent(r, "big:0")["received"] == "0.00"
+    assert sum(Decimal(cash(r, m)) for m in "ABCDEFG") == Decimal("40.00") and r["zero_sum"]
