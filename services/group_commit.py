@@ -26,6 +26,7 @@ from typing import Any
 
 from services import intake, metrics
 from services.intake import PLATFORM_SCOPE, Ticket
+from services.runtime import switch
 
 log = logging.getLogger("rebate.intake")
 Enqueue = Callable[[list[str]], Awaitable[None]]
@@ -35,10 +36,7 @@ MAX_WAIT_MS = 0.0
 
 def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     """REBATE_GROUP_COMMIT: `on` (the default) or `off` (each report commits alone)."""
-    value = environ.get("REBATE_GROUP_COMMIT", "on").strip().lower()
-    if value not in ("on", "off"):
-        raise ValueError(f"REBATE_GROUP_COMMIT must be on or off, not {value!r}")
-    return value == "on"
+    return switch("REBATE_GROUP_COMMIT", environ)
 
 
 @dataclass(slots=True)

@@ -42,6 +42,8 @@ def first_chunk(items: int) -> int:
     at the head (a batch of single payments pays a few entitlements), not a whole WINDOW; a
     batch that needs more asks for it (`NeedMore`) and loads WINDOW at a time from there."""
     return min(WINDOW, 16 + 2 * items)
+
+
 ORDER_EVENTS = ("order.paid", "order.completed", "order.refunded")
 T = TypeVar("T")
 

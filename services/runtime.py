@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,14 @@ def shown_url(url: str) -> str:
     if not password:
         return url
     return parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1)).geturl()
+
+
+def switch(name: str, environ: Mapping[str, str] = os.environ, default: str = "on") -> bool:
+    """An on / off setting of the environment (case and spaces ignored); anything else is refused."""
+    value = environ.get(name, default).strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"{name} must be on or off, not {value!r}")
+    return value == "on"
 
 
 def platform_zone() -> ZoneInfo:

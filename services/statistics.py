@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 
 from services import metrics
+from services.runtime import switch
 from store import statistics as store
 
 log = logging.getLogger("rebate.statistics")
@@ -22,10 +23,7 @@ log = logging.getLogger("rebate.statistics")
 
 def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     """REBATE_KEEP_STATISTICS: `on` (the default) or `off`."""
-    value = environ.get("REBATE_KEEP_STATISTICS", "on").strip().lower()
-    if value not in ("on", "off"):
-        raise ValueError(f"REBATE_KEEP_STATISTICS must be on or off, not {value!r}")
-    return value == "on"
+    return switch("REBATE_KEEP_STATISTICS", environ)
 
 
 async def keep_statistics() -> list[str]:

@@ -49,4 +49,5 @@ async def analyze(table: str, conn: Connection | None = None) -> None:
     """ANALYZE one table (outside a transaction; a table another session is analyzing is skipped,
     the next round finds it again if it is still stale)."""
     conn = conn or default()
-    await execute(conn, f'ANALYZE (SKIP_LOCKED) "{table.replace(chr(34), chr(34) * 2)}"')
+    quoted = table.replace('"', '""')
+    await execute(conn, f'ANALYZE (SKIP_LOCKED) "{quoted}"')
