@@ -133,7 +133,9 @@ def to_fen(amount: Decimal) -> int:
 
 
 def from_fen(fen: int) -> Decimal:
-    return (Decimal(fen) / 100).quantize(CENT)
+    """Minor units as an amount on a cent: the integer with its exponent moved two places (exact,
+    the same value and form as dividing by 100 and quantizing to CENT, in fewer steps)."""
+    return Decimal(fen).scaleb(-2)
 
 
 def money_str(amount: Decimal) -> str:

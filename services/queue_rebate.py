@@ -41,7 +41,7 @@ from domain.queue_rebate_settings import (
 from services.actions import DRAW, EXCHANGE, RESET, check_exchange, offered_lottery
 from services.batch import Batch, FenceLost, Item
 from services.model_settings import load_settings
-from services.queue_rebate_world import ORDER_EVENTS, WINDOW, Catalog, Facts, Fresh, Window, first_chunk, levels_of, scope_key
+from services.queue_rebate_world import ORDER_EVENTS, Catalog, Facts, Fresh, Window, first_chunk, levels_of, scope_key
 from store import queue_rebate as store
 from store.queue import load_state, save_state
 
@@ -132,7 +132,7 @@ async def finish_queue_rebate(batches: list[Batch]) -> None:
 async def settle_queue_rebate(batch: Batch) -> None:
     plugin: PluginSettings = await load_settings("queue_rebate", batch.conn)
     window, pre = Window(batch), batch.preloaded
-    await window.more(pre.get("window_count", WINDOW), rows=pre.get("window"))
+    await window.more(pre.get("window_count", first_chunk(len(batch.items))), rows=pre.get("window"))
     lines = pre["lines"] if "lines" in pre else await _lines(batch)
     catalog = pre["catalog"] if "catalog" in pre else await Catalog.load(batch, lines)
     writes: Writes | None = pre.get("writes")

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import DomainError, ErrorCode
-from domain.money import MAX_AMOUNT, MAX_RATIO, apply_ratio, check_deduction, parse_amount, parse_ratio, to_fen
+from domain.money import CENT, MAX_AMOUNT, MAX_RATIO, apply_ratio, check_deduction, from_fen, parse_amount, parse_ratio, to_fen
 
 INT64_MAX = 2**63 - 1
 REFUSED_TEXTS = ["1e20", "1E2", "NaN", "nan", "Infinity", "-Infinity", "sNaN", "１２.００", "١٢", "1_000.00", " 1.00", "1.00 ", "\t1", "+1.00", ".5", "1.", "12.345"]
@@ -80,3 +80,10 @@ def test_c8_any_text_is_a_bounded_amount_or_a_typed_refusal(text):
         assert exc.code in (ErrorCode.INVALID_AMOUNT, ErrorCode.MALFORMED_DECIMAL, ErrorCode.NEGATIVE_AMOUNT)
     else:
         assert 0 <= value <= MAX_AMOUNT and to_fen(value) < INT64_MAX
+
+
+@given(st.integers(min_value=-INT64_MAX - 1, max_value=INT64_MAX))
+def test_from_fen_is_the_amount_on_a_cent_and_back(fen):
+    amount = from_fen(fen)
+    assert amount.as_tuple().exponent == -2 and str(amount) == str((Decimal(fen) / 100).quantize(CENT))
+    assert to_fen(amount) == fen
