@@ -86,8 +86,20 @@ def log_format(value: str | None = None) -> str:
     return chosen
 
 
+UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def _set_up_by_uvicorn() -> bool:
+    """Whether uvicorn's own logging set-up ran in this process (its `uvicorn` logger then has a
+    handler of its own, or no propagation): the API process, before it builds the app."""
+    server = logging.getLogger("uvicorn")
+    return bool(server.handlers) or not server.propagate
+
+
 def configure(fmt: str | None = None, level: str | None = None) -> None:
-    """Route every logger (the engine's, arq's, uvicorn's) to one stderr handler in `fmt`."""
+    """Route every logger (the engine's, arq's, uvicorn's) to one stderr handler in `fmt`. In the
+    API process uvicorn's options keep their effect: `--log-level` where it is stricter than the
+    level here (`--log-level warning` drops the per-request access line), `--no-access-log`."""
     chosen = log_format(fmt)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
@@ -98,11 +110,15 @@ def configure(fmt: str | None = None, level: str | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("REBATE_LOG_LEVEL") or "INFO").upper())
-    for name in ("arq", "arq.worker", "arq.jobs", "arq.connections", "uvicorn", "uvicorn.error", "uvicorn.access"):
+    by_uvicorn = _set_up_by_uvicorn()
+    for name in ("arq", "arq.worker", "arq.jobs", "arq.connections", *UVICORN):
         other = logging.getLogger(name)
+        if by_uvicorn and name == "uvicorn.access" and not other.handlers:
+            continue  # `--no-access-log`: uvicorn took its handlers and its propagation away; it stays silent
+        level = max(other.level, root.level) if by_uvicorn and name in UVICORN and other.level else logging.NOTSET
         other.handlers.clear()
         other.propagate = True
-        other.setLevel(logging.NOTSET)
+        other.setLevel(level)
     arq_worker = logging.getLogger("arq.worker")
     if not any(isinstance(f, QuietJobs) for f in arq_worker.filters):
         arq_worker.addFilter(QuietJobs())

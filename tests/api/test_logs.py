@@ -7,7 +7,9 @@ import json
 import logging
 
 import pytest
+import uvicorn
 
+from services import logs
 from services.logs import JsonFormatter, StampRequestId, log_format
 from tests.api.conftest import ADMIN
 from tests.api.scenario import ORDER_PAID, ok, paid_order, seed_qr1
@@ -53,3 +55,46 @@ def test_the_log_format_is_text_or_json(monkeypatch):
     assert log_format() == "json"
     with pytest.raises(ValueError):
         log_format("xml")
+
+
+@pytest.fixture
+def logging_as_it_was():
+    """The root's and uvicorn's loggers put back as they were after the test."""
+    loggers = [logging.getLogger(name) for name in ("", *logs.UVICORN, "uvicorn.asgi")]
+    saved = [(lg, lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
+    yield
+    for lg, handlers, propagate, level in saved:
+        lg.handlers[:] = handlers
+        lg.propagate, lg.level = propagate, level
+
+
+def access_line() -> None:
+    """What uvicorn's HTTP protocol does for each response (httptools_impl)."""
+    access = logging.getLogger("uvicorn.access")
+    if access.hasHandlers():
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", "/graphql", "1.1", 200)
+
+
+@pytest.mark.parametrize(("options", "level", "access", "startup"), [
+    ({}, "INFO", True, True),
+    ({"log_level": "warning"}, "INFO", False, False),
+    ({"access_log": False}, "INFO", False, True),
+    ({}, "WARNING", False, False),
+    ({"log_level": "debug"}, "INFO", True, True),
+])
+def test_uvicorns_log_options_keep_their_effect_in_the_api_process(logging_as_it_was, capsys, options, level, access, startup):
+    uvicorn.Config("api.app:create_app", factory=True, **options)  # uvicorn's logging set-up, before it builds the app
+    logs.configure("text", level)  # what create_app does
+    access_line()
+    logging.getLogger("uvicorn.error").info("Application startup complete.")
+    written = capsys.readouterr().err
+    assert ('"POST /graphql HTTP/1.1" 200' in written) is access
+    assert ("uvicorn.error: Application startup complete." in written) is startup
+
+
+def test_outside_uvicorn_its_loggers_follow_the_level_here(logging_as_it_was, capsys):
+    for name in logs.UVICORN:
+        logging.getLogger(name).setLevel(logging.ERROR)  # left over, not uvicorn's set-up: no handler of its own
+    logs.configure("text", "INFO")
+    access_line()
+    assert '"POST /graphql HTTP/1.1" 200' in capsys.readouterr().err
