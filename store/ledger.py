@@ -16,7 +16,10 @@ from domain.money import from_fen, to_fen
 from store.sql import dialect, execute, execute_many, fetch, fetch_rows, insert_rows
 
 ASSET_VALUES = {a: a.value for a in Asset}
-TRANSFER_COLUMNS = ("key", "source", "target", "asset", "amount_fen", "memo", "event_id", "queue_id", "created_at")
+TRANSFER_COLUMNS = {  # name → PostgreSQL type (`insert_rows`)
+    "key": "text", "source": "text", "target": "text", "asset": "text", "amount_fen": "bigint", "memo": "text", "event_id": "bigint", "queue_id": "text",
+    "created_at": "timestamptz",
+}
 UPSERT_BALANCE = (
     "INSERT INTO balance (account, asset, amount_fen) VALUES (?, ?, ?) "
     "ON CONFLICT (account, asset) DO UPDATE SET amount_fen = balance.amount_fen + excluded.amount_fen"
@@ -47,7 +50,7 @@ async def write_transfers(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) 
     for _, source, target, asset, fen, *_ in rows:
         deltas[(source, asset)] -= fen
         deltas[(target, asset)] += fen
-    await insert_rows(conn, "transfer", TRANSFER_COLUMNS, rows)  # COPY on PostgreSQL for a large batch (a daily settlement's chunk)
+    await insert_rows(conn, "transfer", TRANSFER_COLUMNS, rows)  # on PostgreSQL one statement (COPY for a large batch: a daily settlement's chunk)
     await _move_balances(conn, [(a, s, d) for (a, s), d in sorted(deltas.items()) if d])
     await _count_days(conn, rows)
     return len(rows)

@@ -200,8 +200,12 @@ def _audit(e: qr.Entitlement, drawn_at: Mapping[str, datetime]) -> tuple[Any, ..
             to_fen(e.exchanged_amount) if exchanged else None)
 
 
-_NEW_ENTITLEMENT = ("key", "model", "queue_id", "position", "member_id", "order_id", "line", "total_fen", "received_fen", "status", "order_completed", "ratio",
-                    "ratio_source", "paid_fen", "boost_fen", "lottery_source", "scope_key", "drawn_ratio", "drawn_at", "exchanged_to", "exchanged_fen", "created_at")
+_NEW_ENTITLEMENT = {  # name → PostgreSQL type (`insert_rows`)
+    "key": "text", "model": "text", "queue_id": "text", "position": "bigint", "member_id": "text", "order_id": "text", "line": "integer", "total_fen": "bigint",
+    "received_fen": "bigint", "status": "text", "order_completed": "boolean", "ratio": "text", "ratio_source": "text", "paid_fen": "bigint", "boost_fen": "bigint",
+    "lottery_source": "text", "scope_key": "text", "drawn_ratio": "text", "drawn_at": "timestamptz", "exchanged_to": "text", "exchanged_fen": "bigint",
+    "created_at": "timestamptz",
+}
 
 
 async def save_entitlements(
@@ -209,7 +213,7 @@ async def save_entitlements(
 ) -> None:
     """Insert the batch's new entitlements (with their limit scope and creation time) and update the changed ones."""
     touched = list(touched)
-    await insert_rows(  # on PostgreSQL from COPY_ROWS new ones on one COPY, not one INSERT a row
+    await insert_rows(  # on PostgreSQL one statement (INSERT … unnest, or COPY from COPY_ROWS on), not one INSERT a row
         conn, "entitlement", _NEW_ENTITLEMENT,
         [(e.key, "queue_rebate", e.queue, e.position, e.member, e.order, e.line, to_fen(e.total), to_fen(e.received), e.status.value, e.order_completed, str(e.ratio),
           e.ratio_source, to_fen(e.paid), 0, e.lottery_source, scopes.get(e.key, ""), *_audit(e, drawn_at), created[e.key])

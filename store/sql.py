@@ -112,24 +112,33 @@ async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Sequence[Sequenc
 COPY_ROWS = 100  # PostgreSQL: from this many rows on, `insert_rows` writes with COPY
 
 
-async def insert_rows(conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Many rows into `table` in the connection's transaction: on PostgreSQL, from COPY_ROWS rows on,
-    one binary COPY (asyncpg's `copy_records_to_table`); else the driver's executemany of one INSERT.
-    A unique or other constraint the rows break raises IntegrityError either way."""
+async def insert_rows(conn: BaseDBAsyncClient, table: str, columns: Sequence[str] | Mapping[str, str], rows: Sequence[Sequence[Any]]) -> None:
+    """Many rows into `table` in the connection's transaction. On PostgreSQL, from COPY_ROWS rows on,
+    one binary COPY (asyncpg's `copy_records_to_table`); below that, when `columns` maps each name to
+    its PostgreSQL type, one INSERT … SELECT FROM unnest(arrays), one array per column (one statement,
+    and one firing of the table's statement triggers, where executemany runs both once a row).
+    Else the driver's executemany of one INSERT. A unique or other constraint the rows break raises
+    IntegrityError either way."""
     if not rows:
         return
+    names = list(columns)
     if dialect(conn) == "postgres" and len(rows) >= COPY_ROWS:
         import asyncpg
         from tortoise.exceptions import IntegrityError
 
         async with conn.acquire_connection() as raw:  # the transaction's own asyncpg connection (or a pooled one outside it)
             try:
-                await raw.copy_records_to_table(table, columns=list(columns), records=rows)
+                await raw.copy_records_to_table(table, columns=names, records=rows)
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise IntegrityError(exc) from exc
         return
-    marks = ", ".join("?" for _ in columns)
-    await execute_many(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    if isinstance(columns, Mapping) and dialect(conn) == "postgres" and len(rows) > 1:
+        arrays = [list(column) for column in zip(*rows, strict=True)]
+        unnest = ", ".join(f"?::{t}[]" for t in columns.values())
+        await execute(conn, f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({unnest})", arrays)
+        return
+    marks = ", ".join("?" for _ in names)
+    await execute_many(conn, f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
 
 
 async def update_rows(conn: BaseDBAsyncClient, table: str, key: str, columns: dict[str, str], rows: Sequence[Sequence[Any]],

@@ -3,6 +3,7 @@ identifier is text, not a parameter; and the MySQL dialect keeps what the others
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -77,17 +78,27 @@ async def test_postgres_sessions_plan_each_execution_for_its_parameters_and_the_
     assert [m[0]["mode"] for m in modes] == ["force_custom_plan"] * 3  # every pooled connection
 
 
-@pytest.mark.parametrize("count", [3, COPY_ROWS + 5])
-async def test_insert_rows_writes_every_row_and_refuses_a_duplicate_key(count: int):
-    """A few rows go through executemany, many through COPY on PostgreSQL: the same rows either
-    way, and a key already there fails the transaction with IntegrityError."""
+def _utc(value: Any) -> datetime:
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+@pytest.mark.parametrize(("count", "typed"), [(3, False), (3, True), (COPY_ROWS + 5, False)])
+async def test_insert_rows_writes_every_row_and_refuses_a_duplicate_key(count: int, typed: bool):
+    """A few rows go through executemany, or with their columns' types through one INSERT over
+    arrays; many through COPY on PostgreSQL: the same rows each way, and a key already there fails
+    the transaction with IntegrityError."""
     when = datetime(2026, 3, 1, 2, tzinfo=UTC)
-    columns = ("key", "source", "target", "asset", "amount_fen", "memo", "event_id", "queue_id", "created_at")
+    columns: Any = ("key", "source", "target", "asset", "amount_fen", "memo", "event_id", "queue_id", "created_at")
+    if typed:
+        columns = dict(zip(columns, ["text"] * 4 + ["bigint", "text", "bigint", "text", "timestamptz"], strict=True))
     rows = [(f"k{i}", "pool:uq", f"member:M{i}:CASH", "CNY", 100 + i, "pay", None, "uq", when) for i in range(count)]
     async with db.writing() as conn:
         await insert_rows(conn, "transfer", columns, rows)
-    stored = await fetch(db.default(), "SELECT key, target, amount_fen, event_id FROM transfer ORDER BY amount_fen")
-    assert stored == [{"key": f"k{i}", "target": f"member:M{i}:CASH", "amount_fen": 100 + i, "event_id": None} for i in range(count)]
+    stored = await fetch(db.default(), "SELECT key, target, amount_fen, event_id, created_at FROM transfer ORDER BY id")
+    assert [{k: v for k, v in r.items() if k != "created_at"} for r in stored] == [
+        {"key": f"k{i}", "target": f"member:M{i}:CASH", "amount_fen": 100 + i, "event_id": None} for i in range(count)]  # in order
+    assert {_utc(r["created_at"]) for r in stored} == {when}
     with pytest.raises(db.IntegrityError):
         async with db.writing() as conn:
             await insert_rows(conn, "transfer", columns, [(f"new{i}", *row[1:]) for i, row in enumerate(rows[1:])] + [rows[0]])
