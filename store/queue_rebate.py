@@ -13,7 +13,7 @@ from domain import queue_rebate as qr
 from domain.money import ZERO, from_fen, to_fen
 from store.db import Connection
 from store.models import Cashier, Order, OrderLine, Product, Store
-from store.sql import dialect, execute_many, fetch, insert_rows, update_rows
+from store.sql import dialect, fetch, insert_rows, update_rows
 
 ENTITLEMENT_COLUMNS = (
     "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
@@ -208,6 +208,12 @@ _NEW_ENTITLEMENT = {  # name → PostgreSQL type (`insert_rows`)
 }
 
 
+_CHANGED_ENTITLEMENT = {
+    "received_fen": "bigint", "status": "text", "order_completed": "boolean", "total_fen": "bigint", "ratio": "text", "ratio_source": "text",
+    "drawn_ratio": "text", "drawn_at": "timestamptz", "exchanged_to": "text", "exchanged_fen": "bigint",
+}
+
+
 async def save_entitlements(
     conn: Connection, touched: Iterable[qr.Entitlement], scopes: Mapping[str, str], drawn_at: Mapping[str, datetime], created: Mapping[str, datetime],
 ) -> None:
@@ -219,12 +225,11 @@ async def save_entitlements(
           e.ratio_source, to_fen(e.paid), 0, e.lottery_source, scopes.get(e.key, ""), *_audit(e, drawn_at), created[e.key])
          for e in touched if e.db_id is None],
     )
-    await execute_many(
-        conn,
-        "UPDATE entitlement SET received_fen = ?, status = ?, order_completed = ?, total_fen = ?, ratio = ?, ratio_source = ?, "
-        "drawn_ratio = ?, drawn_at = COALESCE(?, drawn_at), exchanged_to = ?, exchanged_fen = ? WHERE id = ?",
+    await update_rows(  # on PostgreSQL one UPDATE for all of them, not one a row
+        conn, "entitlement", "id", _CHANGED_ENTITLEMENT,
         [(to_fen(e.received), e.status.value, e.order_completed, to_fen(e.total), str(e.ratio), e.ratio_source, *_audit(e, drawn_at), e.db_id)
          for e in touched if e.db_id is not None],
+        keep_if_null=("drawn_at",),  # None: not drawn in this batch, the stored time stays
     )
 
 

@@ -12,7 +12,7 @@ reserves (`key`, `cursor`), doubles backslashes in string literals, writes `CAST
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -142,21 +142,26 @@ async def insert_rows(conn: BaseDBAsyncClient, table: str, columns: Sequence[str
 
 
 async def update_rows(conn: BaseDBAsyncClient, table: str, key: str, columns: dict[str, str], rows: Sequence[Sequence[Any]],
-                      key_type: str = "bigint") -> None:
+                      key_type: str = "bigint", keep_if_null: Collection[str] = ()) -> None:
     """Set `columns` (name → PostgreSQL type) of many rows found by `key` (of `key_type`); each
-    row holds the columns' values in order, then the key's. On PostgreSQL one UPDATE … FROM unnest(arrays), one
+    row holds the columns' values in order, then the key's. A column of `keep_if_null` keeps its
+    stored value where the row's is None. On PostgreSQL one UPDATE … FROM unnest(arrays), one
     array per column; else the driver's executemany of one UPDATE per row."""
     if not rows:
         return
     names = list(columns)
+
+    def value(n: str, new: str, old: str) -> str:
+        return f"COALESCE({new}, {old})" if n in keep_if_null else new
+
     if dialect(conn) != "postgres" or len(rows) == 1:
-        await execute_many(conn, f"UPDATE {table} SET {', '.join(f'{n} = ?' for n in names)} WHERE {key} = ?", rows)
+        await execute_many(conn, f"UPDATE {table} SET {', '.join(f'{n} = ' + value(n, '?', n) for n in names)} WHERE {key} = ?", rows)
         return
     arrays = [list(column) for column in zip(*rows, strict=True)]
     types = [*columns.values(), key_type]
     unnest = ", ".join(f"?::{t}[]" for t in types)
-    await execute(conn, f"UPDATE {table} AS t SET {', '.join(f'{n} = v.{n}' for n in names)} FROM unnest({unnest}) AS v({', '.join(names)}, {key}) "
-                  f"WHERE t.{key} = v.{key}", arrays)
+    await execute(conn, f"UPDATE {table} AS t SET {', '.join(f'{n} = ' + value(n, f'v.{n}', f't.{n}') for n in names)} "
+                  f"FROM unnest({unnest}) AS v({', '.join(names)}, {key}) WHERE t.{key} = v.{key}", arrays)
 
 
 async def claim_writer(conn: BaseDBAsyncClient) -> None:

@@ -277,6 +277,9 @@ async def test_qr12_fixed_and_range_draws_recompute_the_total(rand):
     assert ent(r, "b:0")["drawn_at"] == "2026-01-01T00:00:00+00:00"
     r = await play_on(replay, paid("c", "C", ("PF", "100.00")), draw("dc", "c:0"))  # FIXED: outcome 1 → 20 %
     assert (ent(r, "c:0")["total"], ent(r, "a:0")["received"]) == ("20.00", "30.00")
+    r = await play_on(replay, completed("b"))  # b:0 written again by a batch that draws nothing: when it was drawn stays
+    (row,) = await fetch(connections.get("default"), "SELECT order_completed FROM entitlement WHERE key = 'b:0'")
+    assert bool(row["order_completed"]) and ent(r, "b:0")["drawn_at"] == "2026-01-01T00:00:00+00:00"
     assert (await refused(draw("db2", "b:0"), replay=replay)).code is ErrorCode.INVALID_ENTITLEMENT_STATE  # once per entitlement
     r = await play_on(replay, draw("db", "b:0"))  # the same event again: nothing changes, nothing drawn
     assert ent(r, "b:0")["total"] == "30.74"

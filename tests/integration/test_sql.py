@@ -105,6 +105,21 @@ async def test_insert_rows_writes_every_row_and_refuses_a_duplicate_key(count: i
     assert len(await fetch(db.default(), "SELECT key FROM transfer")) == count  # the failed transaction wrote nothing
 
 
+@pytest.mark.parametrize("count", [1, 3])
+async def test_update_rows_keeps_a_column_of_keep_if_null_where_the_new_value_is_none(count: int):
+    conn = db.default()
+    for i in range(3):
+        await execute(conn, "INSERT INTO balance (account, asset, amount_fen) VALUES (?, 'CNY', ?)", (f"a{i}", i + 1))
+    ids = {r["account"]: r["id"] for r in await fetch(conn, "SELECT id, account FROM balance")}
+    new = [(None, "X0"), (11, "X1"), (None, "X2")][:count]
+    async with db.writing() as tx:
+        await update_rows(tx, "balance", "id", {"amount_fen": "bigint", "asset": "text"}, [(*v, ids[f"a{i}"]) for i, v in enumerate(new)],
+                          keep_if_null=("amount_fen",))
+    rows = await fetch_rows(conn, "SELECT account, asset, amount_fen FROM balance ORDER BY account")
+    expected = [("a0", "X0", 1), ("a1", "X1", 11), ("a2", "X2", 3)][:count] + [("a1", "CNY", 2), ("a2", "CNY", 3)][count - 1:]
+    assert [(r["account"], r["asset"], r["amount_fen"]) for r in rows] == expected
+
+
 @pytest.mark.parametrize("count", [1, 7])
 async def test_update_rows_sets_each_row_its_own_values(count: int):
     conn = db.default()
