@@ -67,9 +67,14 @@ async def _move_balances(conn: BaseDBAsyncClient, changes: list[tuple[str, str, 
 
 
 TRACKED = ("liability:", "pool:")  # I-5: the accounts whose daily inflow and outflow are kept
-UPSERT_DAY = (
-    "INSERT INTO ledger_day (account, asset, day, inflow_fen, outflow_fen, inflows) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, asset, day) DO UPDATE SET "
+_ADD_DAY = (
+    "ON CONFLICT (account, asset, day) DO UPDATE SET "
     "inflow_fen = ledger_day.inflow_fen + excluded.inflow_fen, outflow_fen = ledger_day.outflow_fen + excluded.outflow_fen, inflows = ledger_day.inflows + excluded.inflows"
+)
+UPSERT_DAY = f"INSERT INTO ledger_day (account, asset, day, inflow_fen, outflow_fen, inflows) VALUES (?, ?, ?, ?, ?, ?) {_ADD_DAY}"
+UPSERT_DAYS = (  # PostgreSQL: the same over arrays, in the days' sorted order (each key once)
+    "INSERT INTO ledger_day (account, asset, day, inflow_fen, outflow_fen, inflows) "
+    f"SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) {_ADD_DAY}"
 )
 
 
@@ -83,7 +88,11 @@ async def _count_days(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) -> N
             entry[0], entry[2] = entry[0] + fen, entry[2] + 1
         if source.startswith(TRACKED):
             days[(source, asset, day)][1] += fen
-    await execute_many(conn, UPSERT_DAY, [(a, s, day, *v) for (a, s, day), v in sorted(days.items())])
+    moves = [(a, s, day, *v) for (a, s, day), v in sorted(days.items())]
+    if dialect(conn) == "postgres" and len(moves) > 1:  # one statement, not one a day row
+        await execute(conn, UPSERT_DAYS, [list(column) for column in zip(*moves, strict=True)])
+    else:
+        await execute_many(conn, UPSERT_DAY, moves)
 
 
 async def balances(conn: BaseDBAsyncClient, accounts: list[str]) -> dict[tuple[str, str], Decimal]:
