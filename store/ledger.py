@@ -13,7 +13,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.ledger import Asset, Posting, Wallet
 from domain.money import from_fen, to_fen
-from store.sql import dialect, execute, execute_many, fetch, fetch_rows, insert_rows
+from store.sql import fetch, fetch_rows, insert_rows, upsert_rows
 
 ASSET_VALUES = {a: a.value for a in Asset}
 TRANSFER_COLUMNS = {  # name → PostgreSQL type (`insert_rows`)
@@ -59,11 +59,7 @@ async def write_transfers(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) 
 async def _move_balances(conn: BaseDBAsyncClient, changes: list[tuple[str, str, int]]) -> None:
     """One upsert per account, in the accounts' order; on PostgreSQL one statement over arrays (a
     daily settlement's chunk moves thousands of member balances)."""
-    if dialect(conn) == "postgres" and len(changes) > 1:
-        accounts, assets, amounts = (list(column) for column in zip(*changes, strict=True))
-        await execute(conn, UPSERT_BALANCES, (accounts, assets, amounts))
-    else:
-        await execute_many(conn, UPSERT_BALANCE, changes)
+    await upsert_rows(conn, UPSERT_BALANCE, UPSERT_BALANCES, changes)
 
 
 TRACKED = ("liability:", "pool:")  # I-5: the accounts whose daily inflow and outflow are kept
@@ -88,11 +84,7 @@ async def _count_days(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) -> N
             entry[0], entry[2] = entry[0] + fen, entry[2] + 1
         if source.startswith(TRACKED):
             days[(source, asset, day)][1] += fen
-    moves = [(a, s, day, *v) for (a, s, day), v in sorted(days.items())]
-    if dialect(conn) == "postgres" and len(moves) > 1:  # one statement, not one a day row
-        await execute(conn, UPSERT_DAYS, [list(column) for column in zip(*moves, strict=True)])
-    else:
-        await execute_many(conn, UPSERT_DAY, moves)
+    await upsert_rows(conn, UPSERT_DAY, UPSERT_DAYS, [(a, s, day, *v) for (a, s, day), v in sorted(days.items())])
 
 
 async def balances(conn: BaseDBAsyncClient, accounts: list[str]) -> dict[tuple[str, str], Decimal]:

@@ -141,6 +141,16 @@ async def insert_rows(conn: BaseDBAsyncClient, table: str, columns: Sequence[str
     await execute_many(conn, f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
 
 
+async def upsert_rows(conn: BaseDBAsyncClient, one: str, over_arrays: str, rows: Sequence[Sequence[Any]]) -> None:
+    """`one` (a statement of one row's values) for each row; on PostgreSQL, for more than one row,
+    `over_arrays` once instead: the same statement over one array per column (`unnest`, in the
+    rows' order)."""
+    if dialect(conn) == "postgres" and len(rows) > 1:
+        await execute(conn, over_arrays, [list(column) for column in zip(*rows, strict=True)])
+    else:
+        await execute_many(conn, one, rows)
+
+
 async def update_rows(conn: BaseDBAsyncClient, table: str, key: str, columns: dict[str, str], rows: Sequence[Sequence[Any]],
                       key_type: str = "bigint", keep_if_null: Collection[str] = ()) -> None:
     """Set `columns` (name → PostgreSQL type) of many rows found by `key` (of `key_type`); each
