@@ -6,16 +6,20 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import process_result
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -43,6 +47,56 @@ class RebateGraphQL(GraphQL):
             max_subscriptions_per_connection=20,
             allowed_origins=ws_origins,
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A POSTed JSON body that is a prepared operation is answered by `_prepared_response`,
+        around strawberry's request handling; every other request, and a prepared one whose
+        variables do not coerce (nothing ran), goes through it with the body replayed."""
+        if self.prepared is not None and scope["type"] == "http" and scope["method"] == "POST":
+            messages, body = await _buffered(receive)
+            if body is not None:
+                try:
+                    response = await self._prepared_response(scope, body)
+                except HTTPException as e:  # as strawberry's own __call__ answers it
+                    response = PlainTextResponse(e.reason, status_code=e.status_code)
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+            receive = _replayed(messages, receive)
+        await super().__call__(scope, receive, send)
+
+    async def _prepared_response(self, scope: Scope, body: bytes) -> Response | None:
+        """The response strawberry's view would build for a prepared operation (the same context,
+        result processing and `create_response`, the media type of `run`), without its request
+        adapter, content-type parsing and per-request dispatch; None: not one (the view answers)."""
+        assert self.prepared is not None
+        headers = Headers(scope=scope)
+        if headers.get("content-type", "").partition(";")[0].strip() != "application/json":
+            return None  # strawberry's own test is case-sensitive: another spelling is the view's to refuse
+        try:
+            data = self.decode_json(body)
+        except json.JSONDecodeError:  # refused or unreadable: the view answers 400 naming why
+            return None
+        if not isinstance(data, dict):
+            return None
+        query, name, variables = data.get("query"), data.get("operationName"), data.get("variables")
+        if not isinstance(query, str) or not isinstance(name, str | None) or not isinstance(variables, dict | None) or data.get("extensions") is not None:
+            return None
+        prepared = self.prepared.lookup(query, name)
+        if prepared is None:
+            return None
+        request = Request(scope)
+        sub_response = await self.get_sub_response(request)
+        result = await self.prepared.execute(prepared, variables, await self.get_context(request, sub_response))
+        if result is None:
+            return None
+        payload = process_result(result)
+        if result.errors:
+            self._handle_errors(result.errors, payload)
+        response = self.create_response(response_data=payload, sub_response=sub_response)
+        if prefers_graphql_response(headers.get("accept")):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """HTTP responses in the media type the client accepts (api/media.py)."""
@@ -77,6 +131,7 @@ class RebateGraphQL(GraphQL):
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the app's own vendored assets (api/graphiql.py), never from a CDN."""
         return graphiql.render(request)
+
     def decode_json(self, data: str | bytes) -> object:
         """Every JSON message (HTTP bodies and WebSocket messages) within api/limits.py's bounds."""
         return decode_message(data)
@@ -119,6 +174,27 @@ class RebateGraphQL(GraphQL):
         if principal.expires_at is not None:
             _close_on_expiry(context.request, principal.expires_at)
         return {"role": principal.role.value}
+
+
+async def _buffered(receive: Receive) -> tuple[list[Message], bytes | None]:
+    """The request's messages up to its last body part, and the body; None: the client went away first."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        if not message.get("more_body", False):
+            return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _replayed(messages: list[Message], receive: Receive) -> Receive:
+    pending = deque(messages)
+
+    async def replay() -> Message:
+        return pending.popleft() if pending else await receive()
+
+    return replay
 
 
 EXPIRED_CLOSE_CODE = 4403

@@ -15,7 +15,6 @@ import pytest
 
 from api.app import create_app
 from api.orders.types import OrderEventPayload, Ticket
-from api.prepared import PreparedOperations
 from api.view import RebateGraphQL
 from services import queries
 from tests.api.conftest import ADMIN, GQL, member_token
@@ -62,16 +61,37 @@ CASES: list[tuple[str, Any, str | None, Any, str | None, bool]] = [
     ("mutation($input: OrderPaidInput!) { reportOrderPaid(input: $input) { ticket { id } ticket { key } } }", {"input": paid_order("o12", "A")}, ADMIN, None, None, False),
 ]
 
+# bodies as sent (Content-Type, body, prepared?): the HTTP layer's own refusals and variants
+RAW_CASES: list[tuple[str, bytes, bool]] = [
+    ("application/json; charset=utf-8", json.dumps({"query": PLAIN, "variables": {"input": paid_order("r1", "A")}}).encode(), True),
+    ("application/json", json.dumps({"query": PLAIN, "variables": {"input": paid_order("r1", "A")}}).encode(), True),  # a replay of r1
+    ("Application/JSON", json.dumps({"query": PLAIN, "variables": {"input": paid_order("r1", "A")}}).encode(), False),  # strawberry: unsupported
+    ("text/plain", json.dumps({"query": PLAIN, "variables": {"input": paid_order("r2", "A")}}).encode(), False),  # unsupported: 400
+    ("application/json", b'{"query": "mutation', False),  # not JSON: 400
+    ("application/json", json.dumps([{"query": PLAIN, "variables": {"input": paid_order("r3", "A")}}]).encode(), False),  # a batch
+    ("application/json", json.dumps({"query": PLAIN, "variables": "x"}).encode(), False),  # variables not an object: 400
+    ("application/json", json.dumps({"query": PLAIN, "variables": {"input": paid_order("r4", "A")}, "extensions": {}}).encode(), False),
+    ("application/json", json.dumps({"query": PLAIN, "variables": {"input": paid_order("r5", "A\u0001")}}).encode(), False),  # refused text: 400
+]
+
 
 def graphql_endpoint(app: Any) -> RebateGraphQL:
     return next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql" and isinstance(r.endpoint, RebateGraphQL))
 
 
 class Runs:
-    """Counts the prepared operations an app executed."""
+    """Counts the prepared operations an app executed, and the requests strawberry's view ran."""
 
-    def __init__(self, prepared: PreparedOperations | None) -> None:
-        self.count = 0
+    def __init__(self, view: RebateGraphQL) -> None:
+        self.count = self.views = 0
+        prepared = view.prepared
+        run = view.run
+
+        async def viewed(*args: Any, **kwargs: Any) -> Any:
+            self.views += 1
+            return await run(*args, **kwargs)
+
+        view.run = viewed  # type: ignore[method-assign]
         if prepared is not None:
             execute = prepared.execute
 
@@ -94,33 +114,46 @@ async def served(env: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> An
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
                 await seed_qr1(GQL(http))
-                yield app, http, Runs(graphql_endpoint(app).prepared)
+                yield app, http, Runs(graphql_endpoint(app))
 
     return start
 
 
-async def post(http: httpx.AsyncClient, query: str, variables: Any, token: str | None, operation: Any, accept: str | None) -> tuple[int, str, Any]:
+async def post(http: httpx.AsyncClient, query: str, variables: Any, token: str | None, operation: Any, accept: str | None) -> tuple[int, str, Any, list[str]]:
     headers = {"Authorization": f"Bearer {member_token('A') if token == 'member' else token}"} if token else {}
     if accept:
         headers["Accept"] = accept
     body: dict[str, Any] = {"query": query, "variables": variables}
     if operation is not None:
         body["operationName"] = operation
-    response = await http.post("/graphql", content=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+    return await post_raw(http, "application/json", json.dumps(body).encode(), headers)
+
+
+async def post_raw(http: httpx.AsyncClient, content_type: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, str, Any, list[str]]:
+    response = await http.post("/graphql", content=body, headers={**(headers or {}), "Content-Type": content_type})
     try:
         content: Any = response.json()
     except ValueError:
         content = response.text
-    return response.status_code, response.headers["content-type"], content
+    assert len(response.headers["x-request-id"]) == 32
+    assert int(response.headers["content-length"]) == len(response.content)
+    names = [n for n, _ in response.headers.multi_items() if n not in ("x-request-id", "content-type")]
+    return response.status_code, response.headers["content-type"], content, names
 
 
-async def answers(served: Any, prepared: bool, name: str) -> tuple[list[tuple[int, str, Any]], list[bool]]:
+async def answers(served: Any, prepared: bool, name: str) -> tuple[list[tuple[int, str, Any, list[str]]], list[bool]]:
     out, used = [], []
     async for _app, http, runs in served(prepared, name):
         for query, variables, token, operation, accept, _ in CASES:
-            before = runs.count
+            before, views = runs.count, runs.views
             out.append(await post(http, query, variables, token, operation, accept))
             used.append(runs.count > before)
+            assert runs.views == views + (not used[-1])  # a prepared operation never reaches strawberry's view
+        for content_type, body, _ in RAW_CASES:
+            before, views = runs.count, runs.views
+            out.append(await post_raw(http, content_type, body, {"Authorization": f"Bearer {ADMIN}"}))
+            used.append(runs.count > before)
+            assert runs.views == views + (not used[-1])
         assert await queries.is_zero_sum()
     return out, used
 
@@ -128,9 +161,9 @@ async def answers(served: Any, prepared: bool, name: str) -> tuple[list[tuple[in
 async def test_prepared_operations_answer_as_the_schema_does(served: Any) -> None:
     fast, used = await answers(served, True, "prepared")
     slow, unused = await answers(served, False, "schema")
-    for case, a, b in zip(CASES, fast, slow, strict=True):
+    for case, a, b in zip([*CASES, *RAW_CASES], fast, slow, strict=True):
         assert a == b, case
-    assert used == [c[5] for c in CASES]  # the prepared path ran exactly the documents it compiles
+    assert used == [c[5] for c in CASES] + [c[2] for c in RAW_CASES]  # the prepared path ran exactly the documents it compiles
     assert not any(unused)
     # the answers themselves: a ticket, its duplicate, refusals and denials
     assert fast[0][2] == {"data": {"reportOrderPaid": {"ticket": {"id": "1", "duplicate": False}, "errors": []}}}
@@ -144,6 +177,13 @@ async def test_prepared_operations_answer_as_the_schema_does(served: Any) -> Non
     assert fast[13][2]["data"]["reportOrderRefunded"] == {"ticket": None, "errors": [{"code": "UNKNOWN_ORDER"}]}  # the default input ran
     assert fast[15][2]["data"]["reportOrderPaid"]["errors"][0]["code"] == "MALFORMED_DECIMAL"
     assert "errors" in fast[14][2] and fast[14][2].get("data") is None
+    raw = fast[len(CASES):]
+    assert raw[0][:2] == (200, "application/json") and raw[0][2]["data"]["reportOrderPaid"]["ticket"]["duplicate"] is False
+    assert raw[1][2]["data"]["reportOrderPaid"]["ticket"]["duplicate"] is True
+    assert raw[2][:3] == raw[3][:3] == (400, "text/plain; charset=utf-8", "Unsupported content type")
+    assert raw[4][:3] == (400, "text/plain; charset=utf-8", "Unable to parse request body as JSON")
+    assert raw[8][:2] == (400, "text/plain; charset=utf-8") and "control character" in raw[8][2]
+    assert fast[0][3] == ["content-length"]  # and the request id; nothing else
 
 
 async def test_an_unexpected_error_is_masked_and_logged_as_by_the_schema(served: Any, caplog: pytest.LogCaptureFixture) -> None:
@@ -174,7 +214,7 @@ async def test_a_payload_that_breaks_its_type_is_an_unexpected_error(served: Any
 
         prepared.handlers["reportOrderPaid"] = broken
         with caplog.at_level(logging.ERROR, logger="strawberry.execution"):
-            status, _, body = await post(http, PLAIN, {"input": paid_order("o1", "A")}, ADMIN, None, None)
+            status, _, body, _ = await post(http, PLAIN, {"input": paid_order("o1", "A")}, ADMIN, None, None)
         assert runs.count == 1 and status == 200
         assert body == {"data": None, "errors": [{"message": "Unexpected error.", "locations": [{"line": 1, "column": 42}], "path": ["reportOrderPaid"]}]}
         assert any(r.exc_info and "non-null" in str(r.exc_info[1]) for r in caplog.records)
