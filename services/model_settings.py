@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from domain.model_settings import MODEL_SETTINGS
-from store.catalog import settings_row
+from store.catalog import settings_values
 from store.db import Connection
 
 # model name → settings parser (the pydantic classes of domain/model_settings.py)
@@ -27,8 +27,8 @@ async def load_settings(model: str, conn: Connection | None = None) -> Any:
     once = _ONCE.get()
     if once is not None and once[0] is conn and model in once[1]:
         return once[1][model]
-    row = await settings_row(model, conn)
-    values = row.values if row else {}
+    stored = await settings_values(model, conn)
+    values = stored if stored is not None else {}
     cached = _PARSED.get(model)
     if cached is not None and cached[0] == values:
         parsed = cached[1]

@@ -32,7 +32,6 @@ from services.batch import Batch, Item
 from services.runtime import platform_zone
 from store import queue_rebate as store
 from store.db import Connection
-from store.models import Cashier, Product, Store
 
 WINDOW = 256  # entitlements a window loads when it needs more
 
@@ -175,7 +174,7 @@ class Catalog:
     """The batch's products, stores and cashiers with their own settings (QR-20), parsed once per
     batch, not once per line."""
 
-    def __init__(self, products: dict[str, Product], stores: dict[str, Store], cashiers: dict[str, Cashier]) -> None:
+    def __init__(self, products: dict[str, store.Entity], stores: dict[str, store.Entity], cashiers: dict[str, store.Entity]) -> None:
         self.products: dict[str, ProductInfo] = {
             p.id: ProductInfo(p.id, Source(p.source), p.store_id, p.listed, EntitySettings.parse(p.queue_rebate)) for p in products.values()
         }

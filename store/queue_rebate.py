@@ -5,6 +5,7 @@ writes (QR-1..QR-17)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -129,21 +130,40 @@ async def order_lines_many(conn: Connection, orders: Mapping[str, Iterable[str]]
 
 async def order_levels(conn: Connection, orders: Iterable[str]) -> dict[str, str | None]:
     """M-2: the member's level each order recorded when it was paid."""
-    ids = set(orders)
-    rows = await Order.filter(id__in=ids).using_db(conn).values_list("id", "member_level") if ids else []
-    return {o: level for o, level in rows}
+    return {r["id"]: r["member_level"] for r in await _where_in(conn, 'SELECT id, member_level FROM "order" WHERE id', orders)}
 
 
-async def catalog(conn: Connection, products: Iterable[str], stores: Iterable[str], cashiers: Iterable[str]) -> tuple[dict[str, Product], dict[str, Store], dict[str, Cashier]]:
-    """The products, and the stores (those named and the products' own) and cashiers, by id."""
-    product_ids, cashier_ids = set(products), set(cashiers)
-    found = {p.id: p for p in await Product.filter(id__in=product_ids).using_db(conn)} if product_ids else {}
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A product, store or cashier as settlement reads it (QR-20): its columns, not an ORM row."""
+
+    id: str
+    queue_rebate: Any  # its own settings (JSON), None where never set
+    source: str = ""  # a product's
+    store_id: str | None = None  # a product's
+    listed: bool = True  # a product's
+
+
+_JSON = Product._meta.fields_map["queue_rebate"]  # the JSON columns decode as the ORM decodes them
+
+
+async def catalog(conn: Connection, products: Iterable[str], stores: Iterable[str], cashiers: Iterable[str]) -> tuple[dict[str, Entity], dict[str, Entity], dict[str, Entity]]:
+    """The products, and the stores (those named and the products' own) and cashiers, by id: plain
+    statements (each batch reads them; the ORM's query building cost more than the reads)."""
+    found = {r["id"]: Entity(r["id"], _JSON.to_python_value(r["queue_rebate"]), r["source"], r["store_id"], bool(r["listed"]))
+             for r in await _where_in(conn, "SELECT id, source, store_id, listed, queue_rebate FROM product WHERE id", products)}
     store_ids = set(stores) | {p.store_id for p in found.values() if p.store_id}
     return (  # no statement for an empty set (a mall order names no store or cashier)
         found,
-        {s.id: s for s in await Store.filter(id__in=store_ids).using_db(conn)} if store_ids else {},
-        {c.id: c for c in await Cashier.filter(id__in=cashier_ids).using_db(conn)} if cashier_ids else {},
+        {r["id"]: Entity(r["id"], _JSON.to_python_value(r["queue_rebate"])) for r in await _where_in(conn, "SELECT id, queue_rebate FROM store WHERE id", store_ids)},
+        {r["id"]: Entity(r["id"], _JSON.to_python_value(r["queue_rebate"])) for r in await _where_in(conn, "SELECT id, queue_rebate FROM cashier WHERE id", cashiers)},
     )
+
+
+async def _where_in(conn: Connection, head: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+    """`head IN (ids)` (sorted, each once); no ids, no statement."""
+    wanted = sorted(set(ids))
+    return await fetch(conn, f"{head} IN ({', '.join('?' for _ in wanted)})", wanted) if wanted else []
 
 
 async def spend_total(conn: Connection, member: str, scope: str, after_day: str, upto_day: str) -> Decimal:
