@@ -1,6 +1,6 @@
 """Many queues against one hot queue, and the wallet query against `{ __typename }` (a script, not a test).
 
-    .venv/bin/python -m bench.queues [--runs 3] [--orders 5000] [--workers 1 2] [--baseline DIR] [--seconds 4] [--members 1]
+    .venv/bin/python -m bench.queues [--runs 3] [--orders 20000] [--workers 1 2] [--baseline DIR] [--seconds 4] [--members 1]
 
 Each run measures, each figure in a process of its own on a database and a Redis of its own
 (bench/common.py), each against its reference measured in the same run:
@@ -173,7 +173,7 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--orders", type=int, default=20000, help="orders per settlement figure (5 000 took about 2 s a figure: the machine's noise then decided the ratio)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker processes (each count: hot and 100 queues)")
     parser.add_argument("--seconds", type=float, default=4.0, help="per query and run, in alternating slices")
     parser.add_argument("--baseline", metavar="DIR", help="a worktree of the code to compare with (its own .venv)")
