@@ -56,7 +56,7 @@ class RebateGraphQL(GraphQL):
             messages, body = await _buffered(receive)
             if body is not None:
                 try:
-                    response = await self._prepared_response(scope, body)
+                    response = await self._prepared_response(scope, body, _replayed(messages, receive))
                 except HTTPException as e:  # as strawberry's own __call__ answers it
                     response = PlainTextResponse(e.reason, status_code=e.status_code)
                 if response is not None:
@@ -65,7 +65,7 @@ class RebateGraphQL(GraphQL):
             receive = _replayed(messages, receive)
         await super().__call__(scope, receive, send)
 
-    async def _prepared_response(self, scope: Scope, body: bytes) -> Response | None:
+    async def _prepared_response(self, scope: Scope, body: bytes, receive: Receive) -> Response | None:
         """The response strawberry's view would build for a prepared operation (the same context,
         result processing and `create_response`, the media type of `run`), without its request
         adapter, content-type parsing and per-request dispatch; None: not one (the view answers)."""
@@ -85,7 +85,7 @@ class RebateGraphQL(GraphQL):
         prepared = self.prepared.lookup(query, name)
         if prepared is None:
             return None
-        request = Request(scope)
+        request = Request(scope, receive)  # the context's request can still read the body
         sub_response = await self.get_sub_response(request)
         result = await self.prepared.execute(prepared, variables, await self.get_context(request, sub_response))
         if result is None:

@@ -232,3 +232,22 @@ async def test_the_production_schema_prepares_the_payment_callback(env: str, mon
         assert prepared.lookup(PLAIN, None) is not None and prepared.lookup(WITH_STATUS, None) is None
         padded = PLAIN.replace("{ ticket", " " * 2000 + "{ ticket")  # the same operation, too long a text to keep
         assert prepared.lookup(padded, None) is None
+
+
+async def test_the_context_request_still_reads_the_body(served: Any) -> None:
+    """The prepared path has read the body already; the context's request gets it replayed."""
+    bodies: list[bytes] = []
+    async for app, http, runs in served(True, "body"):
+        prepared = graphql_endpoint(app).prepared
+        assert prepared is not None
+
+        async def reading(context: Any, input: Any) -> OrderEventPayload:
+            bodies.append(await context.request.body())
+            return OrderEventPayload(ticket=Ticket(id="7", key=input.key, type="order.paid", duplicate=False), errors=[])  # type: ignore[arg-type]
+
+        prepared.handlers["reportOrderPaid"] = reading
+        sent = json.dumps({"query": PLAIN, "variables": {"input": paid_order("b1", "A")}}).encode()
+        status, _, body, _ = await post_raw(http, "application/json", sent, {"Authorization": f"Bearer {ADMIN}"})
+        assert runs.count == 1 and runs.views == 0 and status == 200
+        assert body == {"data": {"reportOrderPaid": {"ticket": {"id": "7", "duplicate": False}, "errors": []}}}
+        assert bodies == [sent]
