@@ -11,9 +11,9 @@ from typing import Any
 from store.db import Connection
 from store.inbox import INSERT_ITEM
 from store.orders import lines_of_orders
-from store.sql import dialect, execute, execute_many, fetch
+from store.sql import IN_CHUNK, dialect, execute, execute_many, fetch, select_in
 
-CHUNK = 500  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQL parameter limits)
+CHUNK = IN_CHUNK  # ids per IN list / rows per multi-row INSERT (SQLite and PostgreSQL parameter limits)
 UPSERT_SPEND = (
     "INSERT INTO member_spend_day (member_id, scope, day, amount_fen) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (member_id, scope, day) DO UPDATE SET amount_fen = member_spend_day.amount_fen + excluded.amount_fen"
@@ -23,14 +23,14 @@ UPSERT_SPEND = (
 async def locked_orders(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
     """The orders an event would change, locked (PostgreSQL, MySQL) in id order."""
     lock = " ORDER BY id FOR UPDATE" if dialect(conn) in ("postgres", "mysql") else " ORDER BY id"
-    return await _select_in(conn, 'SELECT id, status, completed_at, member_id, channel, store_id FROM "order" WHERE id', sorted(ids), lock)
+    return await select_in(conn, 'SELECT id, status, completed_at, member_id, channel, store_id FROM "order" WHERE id', sorted(ids), lock)
 
 
 async def order_lines(conn: Connection, order_ids: Iterable[str]) -> list[dict[str, Any]]:
     """The lines of these orders with their queue, refund flag, paid fen and product source."""
     head = lines_of_orders(conn, 'l.order_id AS order_id, l."index" AS "index", l.queue_id AS queue_id, l.refunded AS refunded, l.paid_fen AS paid_fen, '
                                  "p.source AS source", "LEFT JOIN product p ON p.id = l.product_id")
-    return await _select_in(conn, head, sorted(order_ids))
+    return await select_in(conn, head, sorted(order_ids))
 
 
 # The snapshot's lookups by id, one UNION ALL branch each (all columns text, so the branches
@@ -186,7 +186,7 @@ async def add_spend(conn: Connection, rows: Sequence[tuple[str, str, str, int]])
 async def ensure_queues(conn: Connection, queues: Mapping[str, str]) -> None:
     """Create the missing queue rows (id → model). Only missing ones are inserted: ON CONFLICT on a
     row that a settlement batch is updating would wait for that batch to commit."""
-    known = {r["id"] for r in await _select_in(conn, "SELECT id FROM queue WHERE id", list(queues))}
+    known = {r["id"] for r in await select_in(conn, "SELECT id FROM queue WHERE id", list(queues))}
     await execute_many(
         conn, "INSERT INTO queue (id, model, head, tail, pool_fen, version, state, updated_at) VALUES (?, ?, 1, 0, 0, 0, '{}', CURRENT_TIMESTAMP) "
         "ON CONFLICT (id) DO NOTHING", [(q, model) for q, model in sorted(queues.items()) if q not in known],
@@ -200,14 +200,6 @@ async def add_inbox_items(conn: Connection, items: Sequence[tuple[str, int]]) ->
             await execute(conn, _ADD_ITEMS, [[q for q, _ in items], [e for _, e in items]])
         return
     await execute_many(conn, INSERT_ITEM, items)
-
-
-async def _select_in(conn: Connection, head: str, values: Iterable[str], tail: str = "") -> list[dict[str, Any]]:
-    """`head IN (values) tail`, chunked; nothing to look up, no query."""
-    out: list[dict[str, Any]] = []
-    for chunk in _chunks(list(values), CHUNK):
-        out += await fetch(conn, f"{head} IN ({', '.join('?' for _ in chunk)}){tail}", chunk)
-    return out
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -14,7 +14,7 @@ from domain import queue_rebate as qr
 from domain.money import ZERO, from_fen, to_fen
 from store.db import Connection
 from store.models import Cashier, Order, OrderLine, Product, Store
-from store.sql import dialect, fetch, insert_rows, update_rows
+from store.sql import dialect, fetch, insert_rows, select_in, update_rows
 
 ENTITLEMENT_COLUMNS = (
     "id, key, member_id, order_id, line, queue_id, position, total_fen, received_fen, status, order_completed, ratio, ratio_source, "
@@ -130,7 +130,7 @@ async def order_lines_many(conn: Connection, orders: Mapping[str, Iterable[str]]
 
 async def order_levels(conn: Connection, orders: Iterable[str]) -> dict[str, str | None]:
     """M-2: the member's level each order recorded when it was paid."""
-    return {r["id"]: r["member_level"] for r in await _where_in(conn, 'SELECT id, member_level FROM "order" WHERE id', orders)}
+    return {r["id"]: r["member_level"] for r in await select_in(conn, 'SELECT id, member_level FROM "order" WHERE id', sorted(set(orders)))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,19 +151,13 @@ async def catalog(conn: Connection, products: Iterable[str], stores: Iterable[st
     """The products, and the stores (those named and the products' own) and cashiers, by id: plain
     statements (each batch reads them; the ORM's query building cost more than the reads)."""
     found = {r["id"]: Entity(r["id"], _JSON.to_python_value(r["queue_rebate"]), r["source"], r["store_id"], bool(r["listed"]))
-             for r in await _where_in(conn, "SELECT id, source, store_id, listed, queue_rebate FROM product WHERE id", products)}
+             for r in await select_in(conn, "SELECT id, source, store_id, listed, queue_rebate FROM product WHERE id", sorted(set(products)))}
     store_ids = set(stores) | {p.store_id for p in found.values() if p.store_id}
     return (  # no statement for an empty set (a mall order names no store or cashier)
         found,
-        {r["id"]: Entity(r["id"], _JSON.to_python_value(r["queue_rebate"])) for r in await _where_in(conn, "SELECT id, queue_rebate FROM store WHERE id", store_ids)},
-        {r["id"]: Entity(r["id"], _JSON.to_python_value(r["queue_rebate"])) for r in await _where_in(conn, "SELECT id, queue_rebate FROM cashier WHERE id", cashiers)},
+        {r["id"]: Entity(r["id"], _JSON.to_python_value(r["queue_rebate"])) for r in await select_in(conn, "SELECT id, queue_rebate FROM store WHERE id", sorted(store_ids))},
+        {r["id"]: Entity(r["id"], _JSON.to_python_value(r["queue_rebate"])) for r in await select_in(conn, "SELECT id, queue_rebate FROM cashier WHERE id", sorted(set(cashiers)))},
     )
-
-
-async def _where_in(conn: Connection, head: str, ids: Iterable[str]) -> list[dict[str, Any]]:
-    """`head IN (ids)` (sorted, each once); no ids, no statement."""
-    wanted = sorted(set(ids))
-    return await fetch(conn, f"{head} IN ({', '.join('?' for _ in wanted)})", wanted) if wanted else []
 
 
 async def spend_total(conn: Connection, member: str, scope: str, after_day: str, upto_day: str) -> Decimal:

@@ -12,7 +12,7 @@ reserves (`key`, `cursor`), doubles backslashes in string literals, writes `CAST
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -96,6 +96,19 @@ async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ())
 
 async def fetch(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.execute_query_dict(q(conn, sql), values(conn, params))]
+
+
+IN_CHUNK = 500  # values per IN list of `select_in` (within SQLite's and PostgreSQL's parameter limits)
+
+
+async def select_in(conn: BaseDBAsyncClient, head: str, values: Iterable[Any], tail: str = "") -> list[dict[str, Any]]:
+    """`head IN (values) tail`, in chunks of IN_CHUNK values; no values, no statement."""
+    items = list(values)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(items), IN_CHUNK):
+        chunk = items[start:start + IN_CHUNK]
+        out += await fetch(conn, f"{head} IN ({', '.join('?' for _ in chunk)}){tail}", chunk)
+    return out
 
 
 async def fetch_rows(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> Sequence[Mapping[str, Any]]:
