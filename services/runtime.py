@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
@@ -17,18 +18,21 @@ from store.config import database_url
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 _frozen = False
+log = logging.getLogger("rebate.runtime")
 
 
 def freeze_startup_objects() -> None:
     """Once per process, after start-up (the API's lifespan, the worker's startup): what the imports,
     the schema and the pools built lives as long as the process, so the cyclic garbage collector
     stops walking it (`gc.freeze`). Requests and batches in flight outlive the young generations;
-    without this each full collection walks the whole heap."""
+    without this each full collection walks the whole heap (20–30 ms in a worker, twice in 12 s of
+    `bench.callbacks`)."""
     global _frozen
     if not _frozen:
         _frozen = True
         gc.collect()
         gc.freeze()
+        log.debug("froze %d start-up objects: the cyclic garbage collector no longer walks them", gc.get_freeze_count())
 
 
 class StartupError(Exception):

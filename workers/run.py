@@ -23,7 +23,7 @@ from typing import Any
 from arq.worker import Worker, create_worker
 
 from services import logs, metrics
-from services.runtime import StartupError, close_db, init_db
+from services.runtime import StartupError, close_db, freeze_startup_objects, init_db
 from workers.main import WorkerSettings, attach, start_metrics_server
 
 log = logging.getLogger("rebate.worker")
@@ -45,6 +45,7 @@ class Supervisor:
         self.connected = True
         log.info("connected to Redis: draining and sweeping")
         await attach(ctx)
+        freeze_startup_objects()  # what WorkerSettings.startup does, which this on_startup replaces (once a process)
 
     async def run(self) -> None:
         backoff = FIRST_BACKOFF

@@ -162,6 +162,17 @@ async def test_json_log_lines_parse_with_their_fields_and_the_sweeper_is_quiet(w
     assert any(line["logger"] == "arq.worker" and "drain_queue" in line["message"] for line in lines)
 
 
+async def test_the_worker_freezes_its_start_up_objects(worker_env, spawn, redis_url):
+    """The supervised worker's on_startup is its own (workers/run.py); it freezes what start-up
+    built like `WorkerSettings.startup` does, so full collections do not walk the whole heap."""
+    await setup_queue()
+    w = Worker({**worker_env, "REBATE_LOG_LEVEL": "DEBUG"})
+    spawn.append(w)
+    w.wait_for(r"froze [1-9]\d* start-up objects")
+    await settle_orders(redis_url, 3)  # and it settles as before
+    assert w.stop() < 5
+
+
 async def test_sigterm_ends_the_worker_within_seconds_even_when_a_job_ends_cancelled(worker_env, spawn):
     """arq's own close() raised CancelledError here and left the process running (aiosqlite's
     thread on SQLite); the worker's close waits for the cancelled jobs whatever they end with and
