@@ -45,14 +45,31 @@ def text_problem(value: str) -> str | None:
 def decode_message(data: str | bytes) -> object:
     """json.loads within the bounds. A `query` document (of a request, or of a WebSocket message's
     payload) is exempt from MAX_TEXT: the body size and the token limiter bound it."""
+    value = loads(data)
+    if not within_bounds_as_text(data):
+        _check(value)
+    return value
+
+
+def loads(data: str | bytes) -> object:
+    """json.loads, its nesting and encoding failures as refusals."""
     try:
-        value = json.loads(data)
+        return json.loads(data)
     except RecursionError:
         raise RefusedMessage(f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
     except UnicodeDecodeError:
         raise RefusedMessage("the body is not UTF-8") from None
-    _check(value)
-    return value
+
+
+def within_bounds_as_text(data: str | bytes) -> bool:
+    """True when the JSON text itself shows that its value keeps every bound, so `_check` need not
+    walk it (a payment callback's body is a few hundred bytes): no string can be longer than the
+    whole text; without a backslash no string holds an escaped character, and a raw control
+    character in a string is refused by `json.loads` itself (DEL, which JSON allows, is looked
+    for); no value is nested deeper than the text has brackets."""
+    if isinstance(data, str):
+        return len(data) <= MAX_TEXT and "\\" not in data and "\x7f" not in data and data.count("{") + data.count("[") <= MAX_DEPTH
+    return len(data) <= MAX_TEXT and b"\\" not in data and b"\x7f" not in data and data.count(b"{") + data.count(b"[") <= MAX_DEPTH
 
 
 def _check(root: object) -> None:

@@ -309,6 +309,7 @@ class Snapshot:
 # Parsed settings are immutable: cache them by their stored text across calls.
 _SETTINGS_CACHE: dict[tuple[str, str], Any] = {}
 _ENTITY_CACHE: dict[str, EntitySettings] = {}
+_NO_ENTITY_SETTINGS = EntitySettings.parse(None)  # frozen: one value for every product, store and cashier without settings of its own
 _CACHE_LIMIT = 4096
 
 
@@ -327,7 +328,7 @@ def _parsed(model: str, raw: Any) -> Any:
 def entity_settings(raw: Any) -> EntitySettings:
     """A product's, store's or cashier's own settings (QR-20) from their stored JSON."""
     if raw is None:
-        return EntitySettings.parse(None)
+        return _NO_ENTITY_SETTINGS
     text = _json_text(raw)
     hit = _ENTITY_CACHE.get(text)
     if hit is None:
