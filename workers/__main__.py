@@ -30,6 +30,7 @@ from arq.worker import Worker, get_kwargs
 
 from services import logs
 from services.runtime import StartupError
+from services.statistics import enabled as keeps_statistics
 from workers.main import WorkerSettings
 from workers.run import loop_factory
 from workers.run import main as supervised
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", default=None, help="import path of other worker settings (default workers.main.WorkerSettings)")
     args = parser.parse_args(argv)
     logs.configure(args.log_format, args.log_level)
+    try:
+        keeps_statistics()  # a bad value: one line and status 1, before Redis or the database is tried
+    except ValueError as exc:
+        sys.exit(f"worker: {exc}")
     try:
         if args.burst or args.settings:  # one pass, or other settings (tests): arq's worker with the bounded stop
             settings = import_string(args.settings) if args.settings else WorkerSettings

@@ -247,15 +247,18 @@ async def refresh_statistics(ctx: dict[str, Any]) -> int:
         return len(await keep_statistics())
 
 
-async def attach(ctx: dict[str, Any]) -> None:
-    """What the jobs need of this worker's Redis (`workers.run` calls it for each new connection)."""
+async def attach(ctx: dict[str, Any], keep_statistics: bool) -> None:
+    """What the jobs find in an arq worker's context: the publisher on its Redis connection and
+    whether to keep the planner's statistics. `startup` calls it, and `workers.run` for each arq
+    worker it builds (a new Redis connection each time)."""
     ctx["publish"] = publisher(ctx["redis"])
+    ctx["keep_statistics"] = keep_statistics
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    ctx["keep_statistics"] = keeps_statistics()  # a bad value stops the worker here, not every 5 s
+    keep = keeps_statistics()  # a bad value stops the worker here, not every 5 s
     await init_db()
-    await attach(ctx)
+    await attach(ctx, keep)
     start_metrics_server(ctx)
     freeze_startup_objects()
 

@@ -24,6 +24,7 @@ from arq.worker import Worker, create_worker
 
 from services import logs, metrics
 from services.runtime import StartupError, close_db, freeze_startup_objects, init_db
+from services.statistics import enabled as keeps_statistics
 from workers.main import WorkerSettings, attach, start_metrics_server
 
 log = logging.getLogger("rebate.worker")
@@ -31,7 +32,8 @@ FIRST_BACKOFF, MAX_BACKOFF = 0.5, 10.0
 
 
 class Supervisor:
-    def __init__(self) -> None:
+    def __init__(self, keep_statistics: bool = True) -> None:
+        self.keep_statistics = keep_statistics
         self.stopping = asyncio.Event()
         self.worker: Worker | None = None
         self.connected = False
@@ -44,8 +46,8 @@ class Supervisor:
     async def started(self, ctx: dict[str, Any]) -> None:
         self.connected = True
         log.info("connected to Redis: draining and sweeping")
-        await attach(ctx)
-        freeze_startup_objects()  # what WorkerSettings.startup does, which this on_startup replaces (once a process)
+        await attach(ctx, self.keep_statistics)
+        freeze_startup_objects()  # as WorkerSettings.startup does, which this on_startup replaces (once a process)
 
     async def run(self) -> None:
         backoff = FIRST_BACKOFF
@@ -101,7 +103,11 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 async def main() -> None:
-    supervisor = Supervisor()
+    try:
+        keep = keeps_statistics()  # what WorkerSettings.startup checks first: a bad value ends the process here, not every 5 s
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    supervisor = Supervisor(keep)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, supervisor.stop, sig)

@@ -74,6 +74,15 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_a_failure(process, cas
         assert "postgres://postgres:***@127.0.0.1" in line
 
 
+@pytest.mark.parametrize("burst", [False, True])
+def test_a_worker_with_a_bad_keep_statistics_value_does_not_start(burst, tmp_path):
+    """`python -m workers` (supervised) checks it before anything else, as arq's start-up does (`--burst`)."""
+    env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'w.sqlite3'}", REBATE_KEEP_STATISTICS="maybe")
+    done = start([*commands(tmp_path)["worker"], *(["--burst"] if burst else [])], env)
+    assert done.returncode != 0, done.stderr
+    assert "REBATE_KEEP_STATISTICS must be on or off, not 'maybe'" in done.stderr.splitlines()[-1], done.stderr
+
+
 def test_the_api_with_an_unreachable_redis_is_one_line_and_a_failure(tmp_path):
     redis = f"redis://:s3cret@127.0.0.1:{closed_port()}/0"
     env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'api.sqlite3'}") | {"REDIS_URL": redis}

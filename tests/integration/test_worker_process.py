@@ -173,6 +173,25 @@ async def test_the_worker_freezes_its_start_up_objects(worker_env, spawn, redis_
     assert w.stop() < 5
 
 
+@pytest.mark.parametrize("keep", ["on", "off"])
+async def test_the_worker_keeps_the_planner_statistics_unless_turned_off(worker_env, spawn, redis_url, database, keep):
+    """REBATE_KEEP_STATISTICS reaches the jobs of the supervised worker: after 80 orders settled, its
+    refresh job (every 5 s) analyzes the grown tables on PostgreSQL when on, and never when off
+    (nor anywhere else than PostgreSQL)."""
+    await setup_queue()
+    w = Worker({**worker_env, "REBATE_KEEP_STATISTICS": keep})
+    spawn.append(w)
+    w.wait_for("Starting worker")
+    await settle_orders(redis_url, 80)
+    if keep == "on" and database.startswith("postgres"):
+        w.wait_for(r"analyzed \S+ in \d+ ms", timeout=20)
+    else:
+        time.sleep(11)  # two refresh rounds at least
+    analyzed = [line for line in w.lines if re.search(r"analyzed \S+ in \d+ ms", line)]
+    assert bool(analyzed) == (keep == "on" and database.startswith("postgres")), "".join(w.lines)[-2000:]
+    assert w.stop() < 5
+
+
 async def test_sigterm_ends_the_worker_within_seconds_even_when_a_job_ends_cancelled(worker_env, spawn):
     """arq's own close() raised CancelledError here and left the process running (aiosqlite's
     thread on SQLite); the worker's close waits for the cancelled jobs whatever they end with and
