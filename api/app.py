@@ -26,16 +26,16 @@ from api.prepared import PreparedOperations
 from api.request_id import RequestId
 from api.schema import MUTATION_NEUTRAL, build_schema, schema
 from api.view import RebateGraphQL
-from services import liabilities, logs
+from services import group_commit, liabilities, logs
 from services.group_commit import GroupCommit
 from services.member_reads import MemberReads
 from services.metrics import exposition
-from services.runtime import StartupError, close_db, freeze_startup_objects, init_db, ping_db, redis_pool
+from services.runtime import StartupError, close_db, freeze_startup_objects, init_db, ping_db, redis_pool, switch
 
 log = logging.getLogger("rebate.api")
 
 
-def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
+def _lifespan(migrate: bool, intake: group_commit.Options | None):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await init_db(migrate=migrate)
@@ -45,7 +45,7 @@ def _lifespan(migrate: bool):  # type: ignore[no-untyped-def]
             await close_db()  # else aiosqlite's thread keeps the failed process alive
             raise
         redis = app.state.redis
-        app.state.intake = GroupCommit.from_env(lambda queues: enqueue(redis, queues))
+        app.state.intake = None if intake is None else GroupCommit(lambda queues: enqueue(redis, queues), intake.max_group, intake.max_wait)
         app.state.member_reads = MemberReads()
         freeze_startup_objects()
         try:
@@ -129,13 +129,18 @@ def create_app(migrate: bool = False) -> Starlette:
     auth = AuthConfig.from_env()
     if production and (refusal := production_refusal(auth)):
         sys.exit(f"api: {refusal}")  # uvicorn's factory loader would print a traceback for an exception
+    try:  # a bad value ends the process here with one line (uvicorn's lifespan would print a traceback)
+        intake = group_commit.options()
+        prepare = switch("REBATE_PREPARED")
+    except ValueError as exc:
+        sys.exit(f"api: {exc}: not starting")
     graphql_schema = build_schema(production=True) if production else schema
-    prepared = None if os.environ.get("REBATE_PREPARED", "on").strip().lower() == "off" else PreparedOperations(graphql_schema, PREPARED, neutral=MUTATION_NEUTRAL)
+    prepared = PreparedOperations(graphql_schema, PREPARED, neutral=MUTATION_NEUTRAL) if prepare else None
     graphql = RebateGraphQL(graphql_schema, ide=not production, ws_origins=origins, prepared=prepared)
     app = Starlette(
         routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes(), *console.routes()],
         middleware=[Middleware(StartupMessage), Middleware(RequestId), Middleware(BodyLimit, limit=max_body())],
-        lifespan=_lifespan(migrate),
+        lifespan=_lifespan(migrate, intake),
     )
     app.state.auth = auth
     return app

@@ -39,6 +39,32 @@ def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return switch("REBATE_GROUP_COMMIT", environ)
 
 
+@dataclass(frozen=True, slots=True)
+class Options:
+    max_group: int  # reports per group
+    max_wait: float  # seconds a group waits for more
+
+
+def options(environ: Mapping[str, str] = os.environ) -> Options | None:
+    """None when REBATE_GROUP_COMMIT=off; REBATE_GROUP_COMMIT_MAX (reports per group, a whole
+    number from 1, default 256) and REBATE_GROUP_COMMIT_WAIT_MS (how long a group waits for more,
+    milliseconds from 0, default 0: it takes what arrived while the previous group committed) tune
+    it. ValueError, naming the variable, for a value outside those (the API then does not start)."""
+    if not enabled(environ):
+        return None
+    size = environ.get("REBATE_GROUP_COMMIT_MAX", "").strip() or str(MAX_GROUP)
+    if not (size.isascii() and size.isdigit() and int(size) >= 1):
+        raise ValueError(f"REBATE_GROUP_COMMIT_MAX must be a whole number of reports from 1, not {size!r}")
+    wait = environ.get("REBATE_GROUP_COMMIT_WAIT_MS", "").strip() or str(MAX_WAIT_MS)
+    try:
+        wait_ms = float(wait)
+    except ValueError:
+        wait_ms = -1.0
+    if not (0 <= wait_ms <= 10_000):  # also refuses nan and inf
+        raise ValueError(f"REBATE_GROUP_COMMIT_WAIT_MS must be milliseconds from 0 to 10000, not {wait!r}")
+    return Options(int(size), wait_ms / 1000)
+
+
 @dataclass(slots=True)
 class _Report:
     payload: Mapping[str, Any]
@@ -64,12 +90,9 @@ class GroupCommit:
 
     @classmethod
     def from_env(cls, enqueue: Enqueue, environ: Mapping[str, str] = os.environ) -> GroupCommit | None:
-        """None when REBATE_GROUP_COMMIT=off; REBATE_GROUP_COMMIT_MAX (reports per group, default
-        256) and REBATE_GROUP_COMMIT_WAIT_MS (how long a group waits for more, default 0: it takes
-        what arrived while the previous group committed) tune it."""
-        if not enabled(environ):
-            return None
-        return cls(enqueue, int(environ.get("REBATE_GROUP_COMMIT_MAX", MAX_GROUP)), float(environ.get("REBATE_GROUP_COMMIT_WAIT_MS", MAX_WAIT_MS)) / 1000)
+        """The process' group commit as `options` give it (None when off)."""
+        chosen = options(environ)
+        return None if chosen is None else cls(enqueue, chosen.max_group, chosen.max_wait)
 
     async def submit(self, payload: Mapping[str, Any], now: datetime, scope: str = PLATFORM_SCOPE) -> Ticket:
         """Record one event with whatever else is waiting; returns its ticket once committed (and

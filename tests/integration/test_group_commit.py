@@ -14,7 +14,7 @@ from tortoise import connections
 
 from domain.errors import DomainError, ErrorCode
 from services import intake
-from services.group_commit import GroupCommit, enabled
+from services.group_commit import GroupCommit, Options, enabled, options
 from services.intake import Ticket
 from services.replay import Replay, settle_all
 from store import intake as intake_rows
@@ -177,3 +177,10 @@ async def test_a_closed_batcher_refuses_new_reports_and_the_setting_reads_on_or_
     assert GroupCommit.from_env(Enqueued(), {"REBATE_GROUP_COMMIT": "off"}) is None
     tuned = GroupCommit.from_env(Enqueued(), {"REBATE_GROUP_COMMIT_MAX": "8", "REBATE_GROUP_COMMIT_WAIT_MS": "2"})
     assert tuned is not None and (tuned.max_group, tuned.max_wait) == (8, 0.002)
+    assert options({}) == Options(256, 0.0) and options({"REBATE_GROUP_COMMIT_MAX": " 1 ", "REBATE_GROUP_COMMIT_WAIT_MS": "0.5"}) == Options(1, 0.0005)
+    for name, bad in [("REBATE_GROUP_COMMIT_MAX", "0"), ("REBATE_GROUP_COMMIT_MAX", "-3"), ("REBATE_GROUP_COMMIT_MAX", "1e3"), ("REBATE_GROUP_COMMIT_MAX", "２"),
+                      ("REBATE_GROUP_COMMIT_WAIT_MS", "-1"), ("REBATE_GROUP_COMMIT_WAIT_MS", "nan"), ("REBATE_GROUP_COMMIT_WAIT_MS", "inf"),
+                      ("REBATE_GROUP_COMMIT_WAIT_MS", "2ms")]:
+        with pytest.raises(ValueError, match=name):
+            options({name: bad})
+    assert options({"REBATE_GROUP_COMMIT": "off", "REBATE_GROUP_COMMIT_MAX": "0"}) is None  # off: the tuning is not read

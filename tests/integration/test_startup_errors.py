@@ -83,6 +83,19 @@ def test_a_worker_with_a_bad_keep_statistics_value_does_not_start(burst, tmp_pat
     assert "REBATE_KEEP_STATISTICS must be on or off, not 'maybe'" in done.stderr.splitlines()[-1], done.stderr
 
 
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("REBATE_GROUP_COMMIT", "maybe", "REBATE_GROUP_COMMIT must be on or off, not 'maybe'"),
+    ("REBATE_GROUP_COMMIT_MAX", "0", "REBATE_GROUP_COMMIT_MAX must be a whole number of reports from 1, not '0'"),
+    ("REBATE_GROUP_COMMIT_WAIT_MS", "-5", "REBATE_GROUP_COMMIT_WAIT_MS must be milliseconds from 0 to 10000, not '-5'"),
+    ("REBATE_PREPARED", "of", "REBATE_PREPARED must be on or off, not 'of'"),
+])
+def test_the_api_with_a_bad_setting_does_not_start(name, value, says, tmp_path):
+    env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'api.sqlite3'}", **{name: value})
+    done = start(commands(tmp_path)["api"], env)
+    assert done.returncode != 0, done.stderr
+    assert one_line(done.stderr, name) == f"api: {says}: not starting"
+
+
 def test_the_api_with_an_unreachable_redis_is_one_line_and_a_failure(tmp_path):
     redis = f"redis://:s3cret@127.0.0.1:{closed_port()}/0"
     env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'api.sqlite3'}") | {"REDIS_URL": redis}
