@@ -123,7 +123,10 @@ def create_app(migrate: bool = False) -> Starlette:
     """GraphiQL, introspection and field suggestions are on unless REBATE_ENV=production; `migrate`
     applies pending migrations at startup; REBATE_MAX_BODY bounds request bodies (api/limits.py).
     REBATE_WS_ORIGINS lists the browser origins (e.g. merchant portals) allowed to open the WebSocket."""
-    logs.configure()
+    try:
+        logs.configure()
+    except ValueError as exc:  # REBATE_LOG_FORMAT / REBATE_LOG_LEVEL
+        sys.exit(f"api: {exc}: not starting")
     origins = [o.strip() for o in os.environ.get("REBATE_WS_ORIGINS", "").split(",") if o.strip()]
     production = is_production()
     auth = AuthConfig.from_env()

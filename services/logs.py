@@ -101,6 +101,9 @@ def configure(fmt: str | None = None, level: str | None = None) -> None:
     API process uvicorn's options keep their effect: `--log-level` where it is stricter than the
     level here (`--log-level warning` drops the per-request access line), `--no-access-log`."""
     chosen = log_format(fmt)
+    level_name = (level or os.environ.get("REBATE_LOG_LEVEL") or "INFO").strip().upper()
+    if level_name not in logging.getLevelNamesMapping():
+        raise ValueError(f"log level {level_name.lower()!r}: one of debug, info, warning, error, critical")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
     handler.set_name("rebate")
@@ -109,7 +112,7 @@ def configure(fmt: str | None = None, level: str | None = None) -> None:
     for old in [h for h in root.handlers if h.get_name() == "rebate"]:  # another's handler (a test's) stays
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel((level or os.environ.get("REBATE_LOG_LEVEL") or "INFO").upper())
+    root.setLevel(level_name)
     by_uvicorn = _set_up_by_uvicorn()
     for name in ("arq", "arq.worker", "arq.jobs", "arq.connections", *UVICORN):
         other = logging.getLogger(name)

@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="exit once no jobs are queued")
     parser.add_argument("--settings", default=None, help="import path of other worker settings (default workers.main.WorkerSettings)")
     args = parser.parse_args(argv)
-    logs.configure(args.log_format, args.log_level)
     try:
+        logs.configure(args.log_format, args.log_level)
         keeps_statistics()  # a bad value: one line and status 1, before Redis or the database is tried
     except ValueError as exc:
         sys.exit(f"worker: {exc}")

@@ -127,7 +127,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    logs.configure(None, None)
+    try:
+        logs.configure(None, None)
+    except ValueError as exc:  # REBATE_LOG_FORMAT / REBATE_LOG_LEVEL
+        sys.exit(f"worker: {exc}")
     started = time.monotonic()
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:

@@ -96,6 +96,25 @@ def test_the_api_with_a_bad_setting_does_not_start(name, value, says, tmp_path):
     assert one_line(done.stderr, name) == f"api: {says}: not starting"
 
 
+@pytest.mark.parametrize("process", ["api", "worker"])
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("REBATE_LOG_FORMAT", "xml", "log format 'xml': one of text, json"),
+    ("REBATE_LOG_LEVEL", "loud", "log level 'loud': one of debug, info, warning, error, critical"),
+])
+def test_a_bad_log_setting_is_one_line_and_a_failure(process, name, value, says, tmp_path):
+    env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'p.sqlite3'}", **{name: value})
+    done = start(commands(tmp_path)[process], env)
+    assert done.returncode != 0, done.stderr
+    assert one_line(done.stderr, "log ") == (f"api: {says}: not starting" if process == "api" else f"worker: {says}")
+
+
+@pytest.mark.parametrize(("option", "says"), [("--log-format", "log format 'xml'"), ("--log-level", "log level 'xml'")])
+def test_the_cli_names_the_bad_log_option(option, says, tmp_path):
+    done = start([str(BIN / "rebate"), option, "xml", "failed"], environment(DATABASE_URL=f"sqlite://{tmp_path / 'c.sqlite3'}", COLUMNS="200"))
+    assert done.returncode == 2, done.stderr
+    assert f"Invalid value for {option}: {says}" in done.stderr, done.stderr
+
+
 def test_the_api_with_an_unreachable_redis_is_one_line_and_a_failure(tmp_path):
     redis = f"redis://:s3cret@127.0.0.1:{closed_port()}/0"
     env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'api.sqlite3'}") | {"REDIS_URL": redis}
