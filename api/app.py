@@ -135,6 +135,7 @@ def create_app(migrate: bool = False) -> Starlette:
     try:  # a bad value ends the process here with one line (uvicorn's lifespan would print a traceback)
         intake = group_commit.options()
         prepare = switch("REBATE_PREPARED")
+        body_limit = max_body()
     except ValueError as exc:
         sys.exit(f"api: {exc}: not starting")
     graphql_schema = build_schema(production=True) if production else schema
@@ -142,7 +143,7 @@ def create_app(migrate: bool = False) -> Starlette:
     graphql = RebateGraphQL(graphql_schema, ide=not production, ws_origins=origins, prepared=prepared)
     app = Starlette(
         routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/healthz", healthz), Route("/metrics", metrics), *graphiql.routes(), *console.routes()],
-        middleware=[Middleware(StartupMessage), Middleware(RequestId), Middleware(BodyLimit, limit=max_body())],
+        middleware=[Middleware(StartupMessage), Middleware(RequestId), Middleware(BodyLimit, limit=body_limit)],
         lifespan=_lifespan(migrate, intake),
     )
     app.state.auth = auth

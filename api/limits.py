@@ -105,8 +105,13 @@ class TextLiteralRule(ValidationRule):
 
 
 def max_body(environ: Any = os.environ) -> int:
-    value = environ.get("REBATE_MAX_BODY", "")
-    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else MAX_BODY
+    """REBATE_MAX_BODY: bytes, a whole number from 1 (unset or empty: MAX_BODY); ValueError otherwise."""
+    value = environ.get("REBATE_MAX_BODY", "").strip()
+    if not value:
+        return MAX_BODY
+    if not (value.isascii() and value.isdigit() and int(value) > 0):
+        raise ValueError(f"REBATE_MAX_BODY must be a whole number of bytes from 1, not {value!r}")
+    return int(value)
 
 
 class BodyLimit:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -263,12 +263,22 @@ async def startup(ctx: dict[str, Any]) -> None:
     freeze_startup_objects()
 
 
+def metrics_port(environ: Mapping[str, str] = os.environ) -> int | None:
+    """REBATE_WORKER_METRICS_PORT: a port from 0 (any free one) to 65535, or None when unset; ValueError otherwise."""
+    value = environ.get("REBATE_WORKER_METRICS_PORT", "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and int(value) <= 65535):
+        raise ValueError(f"REBATE_WORKER_METRICS_PORT must be a port number from 0 to 65535, not {value!r}")
+    return int(value)
+
+
 def start_metrics_server(ctx: dict[str, Any]) -> None:
     """With REBATE_WORKER_METRICS_PORT, this worker's own /metrics (the API's /metrics adds it up in multiprocess mode)."""
-    port = os.environ.get("REBATE_WORKER_METRICS_PORT")
-    if port and "metrics_server" not in ctx:
+    port = metrics_port()
+    if port is not None and "metrics_server" not in ctx:
         host = os.environ.get("REBATE_WORKER_METRICS_HOST", "127.0.0.1")
-        ctx["metrics_server"] = start_http_server(int(port), addr=host, registry=metrics.registry())
+        ctx["metrics_server"] = start_http_server(port, addr=host, registry=metrics.registry())
         log.info("worker metrics at http://%s:%s/metrics", host, ctx["metrics_server"][0].server_port)
 
 

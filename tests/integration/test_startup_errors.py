@@ -75,12 +75,16 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_a_failure(process, cas
 
 
 @pytest.mark.parametrize("burst", [False, True])
-def test_a_worker_with_a_bad_keep_statistics_value_does_not_start(burst, tmp_path):
-    """`python -m workers` (supervised) checks it before anything else, as arq's start-up does (`--burst`)."""
-    env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'w.sqlite3'}", REBATE_KEEP_STATISTICS="maybe")
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("REBATE_KEEP_STATISTICS", "maybe", "REBATE_KEEP_STATISTICS must be on or off, not 'maybe'"),
+    ("REBATE_WORKER_METRICS_PORT", "http", "REBATE_WORKER_METRICS_PORT must be a port number from 0 to 65535, not 'http'"),
+])
+def test_a_worker_with_a_bad_setting_does_not_start(burst, name, value, says, tmp_path):
+    """`python -m workers` (supervised) checks them before anything else, and so with `--burst`."""
+    env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'w.sqlite3'}", **{name: value})
     done = start([*commands(tmp_path)["worker"], *(["--burst"] if burst else [])], env)
     assert done.returncode != 0, done.stderr
-    assert "REBATE_KEEP_STATISTICS must be on or off, not 'maybe'" in done.stderr.splitlines()[-1], done.stderr
+    assert one_line(done.stderr, name) == f"worker: {says}"
 
 
 @pytest.mark.parametrize(("name", "value", "says"), [
@@ -88,6 +92,7 @@ def test_a_worker_with_a_bad_keep_statistics_value_does_not_start(burst, tmp_pat
     ("REBATE_GROUP_COMMIT_MAX", "0", "REBATE_GROUP_COMMIT_MAX must be a whole number of reports from 1, not '0'"),
     ("REBATE_GROUP_COMMIT_WAIT_MS", "-5", "REBATE_GROUP_COMMIT_WAIT_MS must be milliseconds from 0 to 10000, not '-5'"),
     ("REBATE_PREPARED", "of", "REBATE_PREPARED must be on or off, not 'of'"),
+    ("REBATE_MAX_BODY", "1MB", "REBATE_MAX_BODY must be a whole number of bytes from 1, not '1MB'"),
 ])
 def test_the_api_with_a_bad_setting_does_not_start(name, value, says, tmp_path):
     env = environment(DATABASE_URL=f"sqlite://{tmp_path / 'api.sqlite3'}", **{name: value})
