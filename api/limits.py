@@ -18,6 +18,7 @@ from graphql import GraphQLError, StringValueNode, ValidationRule
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import ErrorCode
+from services.runtime import whole_number
 
 MAX_BODY = 1024 * 1024
 MAX_DEPTH = 32
@@ -106,12 +107,8 @@ class TextLiteralRule(ValidationRule):
 
 def max_body(environ: Any = os.environ) -> int:
     """REBATE_MAX_BODY: bytes, a whole number from 1 (unset or empty: MAX_BODY); ValueError otherwise."""
-    value = environ.get("REBATE_MAX_BODY", "").strip()
-    if not value:
-        return MAX_BODY
-    if not (value.isascii() and value.isdigit() and int(value) > 0):
-        raise ValueError(f"REBATE_MAX_BODY must be a whole number of bytes from 1, not {value!r}")
-    return int(value)
+    limit = whole_number("REBATE_MAX_BODY", "a whole number of bytes from 1", environ, 1)
+    return MAX_BODY if limit is None else limit
 
 
 class BodyLimit:

@@ -336,9 +336,13 @@ def options(
     from services import logs
 
     try:
+        logs.log_format(log_format)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-format") from None
+    try:
         logs.configure(log_format, log_level or os.environ.get("REBATE_LOG_LEVEL") or ("INFO" if log_format else "WARNING"))
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--log-format" if "format" in str(exc) else "--log-level") from None
+        raise typer.BadParameter(str(exc), param_hint="--log-level") from None
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from services import intake, metrics
 from services.intake import PLATFORM_SCOPE, Ticket
-from services.runtime import switch
+from services.runtime import switch, whole_number
 
 log = logging.getLogger("rebate.intake")
 Enqueue = Callable[[list[str]], Awaitable[None]]
@@ -52,9 +52,7 @@ def options(environ: Mapping[str, str] = os.environ) -> Options | None:
     it. ValueError, naming the variable, for a value outside those (the API then does not start)."""
     if not enabled(environ):
         return None
-    size = environ.get("REBATE_GROUP_COMMIT_MAX", "").strip() or str(MAX_GROUP)
-    if not (size.isascii() and size.isdigit() and int(size) >= 1):
-        raise ValueError(f"REBATE_GROUP_COMMIT_MAX must be a whole number of reports from 1, not {size!r}")
+    size = whole_number("REBATE_GROUP_COMMIT_MAX", "a whole number of reports from 1", environ, 1)
     wait = environ.get("REBATE_GROUP_COMMIT_WAIT_MS", "").strip() or str(MAX_WAIT_MS)
     try:
         wait_ms = float(wait)
@@ -62,7 +60,7 @@ def options(environ: Mapping[str, str] = os.environ) -> Options | None:
         wait_ms = -1.0
     if not (0 <= wait_ms <= 10_000):  # also refuses nan and inf
         raise ValueError(f"REBATE_GROUP_COMMIT_WAIT_MS must be milliseconds from 0 to 10000, not {wait!r}")
-    return Options(int(size), wait_ms / 1000)
+    return Options(MAX_GROUP if size is None else size, wait_ms / 1000)
 
 
 @dataclass(slots=True)

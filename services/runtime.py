@@ -61,6 +61,17 @@ def switch(name: str, environ: Mapping[str, str] = os.environ, default: str = "o
     return value == "on"
 
 
+def whole_number(name: str, what: str, environ: Mapping[str, str], low: int, high: int | None = None) -> int | None:
+    """A whole-number setting of the environment from `low` (to `high`), or None when unset or
+    empty; anything else is refused: "`name` must be `what`, not …"."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and int(value) >= low and (high is None or int(value) <= high)):
+        raise ValueError(f"{name} must be {what}, not {value!r}")
+    return int(value)
+
+
 def platform_zone() -> ZoneInfo:
     """The platform's time zone for day boundaries (C-9): REBATE_TIMEZONE, default Asia/Shanghai."""
     return ZoneInfo(os.environ.get("REBATE_TIMEZONE", "Asia/Shanghai"))

@@ -22,7 +22,7 @@ from services.distribution_roles import due_dividend_event
 from services.intake import record
 from services.points_dividend import daily_release_event
 from services.replay import daily_settlement_event
-from services.runtime import close_db, freeze_startup_objects, init_db, platform_zone, redis_settings
+from services.runtime import close_db, freeze_startup_objects, init_db, platform_zone, redis_settings, whole_number
 from services.settlement import BATCH_SIZE, READY, drain_job_id, enqueue_drains, settle_group
 from services.statistics import enabled as keeps_statistics
 from services.statistics import keep_statistics
@@ -265,12 +265,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 def metrics_port(environ: Mapping[str, str] = os.environ) -> int | None:
     """REBATE_WORKER_METRICS_PORT: a port from 0 (any free one) to 65535, or None when unset; ValueError otherwise."""
-    value = environ.get("REBATE_WORKER_METRICS_PORT", "").strip()
-    if not value:
-        return None
-    if not (value.isascii() and value.isdigit() and int(value) <= 65535):
-        raise ValueError(f"REBATE_WORKER_METRICS_PORT must be a port number from 0 to 65535, not {value!r}")
-    return int(value)
+    return whole_number("REBATE_WORKER_METRICS_PORT", "a port number from 0 to 65535", environ, 0, 65535)
 
 
 def start_metrics_server(ctx: dict[str, Any]) -> None:
