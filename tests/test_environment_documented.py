@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["api", "cli", "services", "store", "workers", "bench", "tests/conftest.py", "tests/api/conftest.py"]
-READS = re.compile(r"""(?:environ\.get|environ\.setdefault|getenv|environ\[|environ\.pop)\(?\s*["']([A-Z][A-Z0-9_]+)["']""")
+READS = re.compile(r"""(?:environ\.get|environ\.setdefault|getenv|environ\[|environ\.pop|whole_number|switch)\(?\s*["']([A-Z][A-Z0-9_]+)["']""")
 SHELL = re.compile(r"\$\{([A-Z][A-Z0-9_]+):-")  # ${NAME:-default}: read from the environment
 NOT_CONFIGURATION = {"PATH"}
 
@@ -24,7 +24,8 @@ def variables_read() -> set[str]:
 
 
 def test_the_scan_finds_the_known_variables():
-    assert {"DATABASE_URL", "REDIS_URL", "HOST", "PORT", "WEB_CONCURRENCY", "REBATE_WS_ORIGINS", "REBATE_ENV"} <= variables_read()
+    assert {"DATABASE_URL", "REDIS_URL", "HOST", "PORT", "WEB_CONCURRENCY", "REBATE_WS_ORIGINS", "REBATE_ENV",
+            "REBATE_SETTLE_LINGER_MS", "REBATE_MAX_BODY", "REBATE_GROUP_COMMIT"} <= variables_read()  # also through services.runtime's readers
 
 
 def test_every_variable_read_is_in_the_readme_and_env_example():

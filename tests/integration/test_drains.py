@@ -23,6 +23,7 @@ from store.models import InboxItem
 from store.sql import execute_many, fetch
 from tests.integration.scenario import member, paid, product, qr_settings
 from tests.integration.test_worker import NOW, assert_settled_exactly, report, setup_queue
+from workers import main as workers_main
 from workers.locks import QueueLocks, lock_key
 from workers.main import drain_queue, sweep
 
@@ -252,3 +253,52 @@ async def test_the_sweeper_leaves_a_queue_whose_lock_a_drain_holds_to_that_drain
     await locks.take(queues[:2])
     assert await sweep({"redis": arq}) == 5
     assert sorted(q for _, q, _ in arq.jobs) == queues[2:]
+
+
+async def _drain_with_a_report_during_its_first_round(redis: Redis, monkeypatch: pytest.MonkeyPatch, linger: float) -> tuple[int, list[float]]:
+    """One hot queue drained by one job while a report comes in during its first round (so the
+    queue goes on); returns what the job settled and the times its rounds started and ended."""
+    await setup_queue()
+    tickets = await report(3)
+    (queue,) = {q for t in tickets for q in t.queues}
+    arq, times = Arq(redis), []
+    real = workers_main.settle_group
+
+    async def settle_group_and_report(queue_ids: list[str], *args: Any, **kwargs: Any) -> dict[str, Settled]:
+        times.append(asyncio.get_running_loop().time())
+        done = await real(queue_ids, *args, **kwargs)
+        times.append(asyncio.get_running_loop().time())
+        if len(times) == 2:  # a report while the round runs: it marks the queue, which goes on
+            await enqueue_drains(arq, (await report(1, start=3))[0].queues)
+        return done
+
+    monkeypatch.setattr(workers_main, "settle_group", settle_group_and_report)
+    await enqueue_drains(arq, [queue])
+    settled = await drain_queue({"redis": arq, "linger": linger}, queue)
+    assert await pending_queues() == [] and await queries.is_zero_sum()
+    return settled, times
+
+
+async def test_a_drain_pauses_after_a_small_round_of_a_queue_that_goes_on(redis, monkeypatch):
+    settled, times = await _drain_with_a_report_during_its_first_round(redis, monkeypatch, linger=1.0)
+    assert settled == 4 and len(times) == 4  # 3 in the first round, the late report in the second
+    assert times[2] - times[1] >= 1.0
+    await assert_settled_exactly(4)
+
+
+@pytest.mark.parametrize("why", ["no linger", "a full round"])
+async def test_a_drain_does_not_pause_without_a_linger_or_after_a_full_round(redis, monkeypatch, why):
+    if why == "a full round":
+        monkeypatch.setattr(workers_main, "LINGER_FILL", 3)  # the first round's 3 items fill it
+    settled, times = await _drain_with_a_report_during_its_first_round(redis, monkeypatch, linger=0.0 if why == "no linger" else 1.0)
+    assert settled == 4 and len(times) == 4
+    assert times[2] - times[1] < 1.0
+
+
+def test_the_linger_is_read_in_milliseconds_and_a_bad_value_refused():
+    assert workers_main.settle_linger({}) == workers_main.LINGER_MS / 1000 == 0.02
+    assert workers_main.settle_linger({"REBATE_SETTLE_LINGER_MS": "0"}) == 0.0
+    assert workers_main.settle_linger({"REBATE_SETTLE_LINGER_MS": "1000"}) == 1.0
+    for bad in ("1001", "-1", "0.5", "soon"):
+        with pytest.raises(ValueError, match="REBATE_SETTLE_LINGER_MS must be milliseconds from 0 to 1000"):
+            workers_main.settle_linger({"REBATE_SETTLE_LINGER_MS": bad})

@@ -78,6 +78,7 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_a_failure(process, cas
 @pytest.mark.parametrize(("name", "value", "says"), [
     ("REBATE_KEEP_STATISTICS", "maybe", "REBATE_KEEP_STATISTICS must be on or off, not 'maybe'"),
     ("REBATE_WORKER_METRICS_PORT", "http", "REBATE_WORKER_METRICS_PORT must be a port number from 0 to 65535, not 'http'"),
+    ("REBATE_SETTLE_LINGER_MS", "2s", "REBATE_SETTLE_LINGER_MS must be milliseconds from 0 to 1000, not '2s'"),
 ])
 def test_a_worker_with_a_bad_setting_does_not_start(burst, name, value, says, tmp_path):
     """`python -m workers` (supervised) checks them before anything else, and so with `--burst`."""
