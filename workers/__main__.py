@@ -30,8 +30,7 @@ from arq.worker import Worker, get_kwargs
 
 from services import logs
 from services.runtime import StartupError
-from services.statistics import enabled as keeps_statistics
-from workers.main import WorkerSettings, metrics_port, settle_linger
+from workers.main import WorkerSettings, check_settings
 from workers.run import loop_factory
 from workers.run import main as supervised
 
@@ -72,9 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         logs.configure(args.log_format, args.log_level)
-        keeps_statistics()  # a bad value: one line and status 1, before Redis or the database is tried
-        metrics_port()
-        settle_linger()
+        check_settings()  # a bad value: one line and status 1, before Redis or the database is tried
     except ValueError as exc:
         sys.exit(f"worker: {exc}")
     try:

@@ -263,17 +263,28 @@ async def refresh_statistics(ctx: dict[str, Any]) -> int:
 
 
 async def attach(ctx: dict[str, Any], keep_statistics: bool) -> None:
-    """What the jobs find in an arq worker's context: the publisher on its Redis connection and
-    whether to keep the planner's statistics, and the pause between small rounds (`settle_linger`). `startup` calls it, and `workers.run` for each arq
-    worker it builds (a new Redis connection each time)."""
+    """What the jobs find in an arq worker's context: the publisher on its Redis connection,
+    whether to keep the planner's statistics and the pause after a small round (`settle_linger`).
+    `startup` calls it, and `workers.run` for each arq worker it builds (a new Redis connection
+    each time)."""
     ctx["publish"] = publisher(ctx["redis"])
     ctx["keep_statistics"] = keep_statistics
     ctx["linger"] = settle_linger()
 
 
+def check_settings() -> bool:
+    """The worker's settings of the environment, checked before Redis or the database is tried
+    (each way of starting a worker calls it first): ValueError naming the first bad one (the worker
+    then does not start, rather than failing every 5 s or after the database opened); returns
+    whether to keep the planner's statistics."""
+    keep = keeps_statistics()
+    metrics_port()
+    settle_linger()
+    return keep
+
+
 async def startup(ctx: dict[str, Any]) -> None:
-    keep = keeps_statistics()  # a bad value stops the worker here, not every 5 s
-    settle_linger()  # and here, before the database opens
+    keep = check_settings()
     await init_db()
     await attach(ctx, keep)
     start_metrics_server(ctx)

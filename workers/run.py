@@ -24,8 +24,7 @@ from arq.worker import Worker, create_worker
 
 from services import logs, metrics
 from services.runtime import StartupError, close_db, freeze_startup_objects, init_db
-from services.statistics import enabled as keeps_statistics
-from workers.main import WorkerSettings, attach, metrics_port, settle_linger, start_metrics_server
+from workers.main import WorkerSettings, attach, check_settings, start_metrics_server
 
 log = logging.getLogger("rebate.worker")
 FIRST_BACKOFF, MAX_BACKOFF = 0.5, 10.0
@@ -104,9 +103,7 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 async def main() -> None:
     try:
-        keep = keeps_statistics()  # what WorkerSettings.startup checks first: a bad value ends the process here, not every 5 s
-        metrics_port()
-        settle_linger()
+        keep = check_settings()  # as WorkerSettings.startup does first: a bad value ends the process here
     except ValueError as exc:
         raise StartupError(str(exc)) from None
     supervisor = Supervisor(keep)
